@@ -1,0 +1,539 @@
+#include "api.h"
+
+#include "auth.h"
+#include "config.h"
+#include "http.h"
+#include "hub.h"
+#include "json.h"
+#include "log.h"
+#include "metrics.h"
+#include "pool.h"
+#include "store.h"
+#include "text.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+typedef void (*handler_fn)(struct api_request *r);
+
+/* The route table is the API's index: read it top to bottom. */
+enum { PUBLIC = 0, AUTHENTICATED = 1 };
+
+static void session_create(struct api_request *r);
+static void session_get(struct api_request *r);
+static void session_delete(struct api_request *r);
+static void users_create(struct api_request *r);
+static void rooms_list(struct api_request *r);
+static void rooms_create(struct api_request *r);
+static void messages_list(struct api_request *r);
+static void messages_post(struct api_request *r);
+static void message_get(struct api_request *r);
+static void message_delete(struct api_request *r);
+static void presence_get(struct api_request *r);
+static void health_get(struct api_request *r);
+static void metrics_export(struct api_request *r);
+
+static const struct route {
+    const char *method;
+    const char *pattern;
+    int access;
+    handler_fn handler;
+} routes[] = {
+    {"POST", "/api/v1/session", PUBLIC, session_create},
+    {"GET", "/api/v1/session", AUTHENTICATED, session_get},
+    {"DELETE", "/api/v1/session", AUTHENTICATED, session_delete},
+#if CHAT_WITH_ACCOUNTS
+    {"POST", "/api/v1/users", PUBLIC, users_create},
+#endif
+    {"GET", "/api/v1/rooms", AUTHENTICATED, rooms_list},
+#if CHAT_WITH_ROOMS
+    {"POST", "/api/v1/rooms", AUTHENTICATED, rooms_create},
+#endif
+    {"GET", "/api/v1/rooms/*/messages", AUTHENTICATED, messages_list},
+    {"POST", "/api/v1/rooms/*/messages", AUTHENTICATED, messages_post},
+    {"GET", "/api/v1/messages/*", AUTHENTICATED, message_get},
+    {"DELETE", "/api/v1/messages/*", AUTHENTICATED, message_delete},
+    {"GET", "/api/v1/presence", AUTHENTICATED, presence_get},
+    {"GET", "/healthz", PUBLIC, health_get},
+#if CHAT_WITH_METRICS
+    {"GET", "/metrics", PUBLIC, metrics_export},
+#endif
+};
+
+static int64_t cookie_max_age;
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+static void fail(struct api_request *r, int status, const char *code, const char *message)
+{
+    http_error(r->conn, CHAT_ERROR(status, code, message));
+}
+
+/* Reads and parses the JSON object body; on failure the reply is sent. */
+static const cJSON *read_object(struct api_request *r)
+{
+    struct chat_error e = http_read_json_body(r->conn, r->body, sizeof r->body, &r->body_len);
+    if (e.status) {
+        http_error(r->conn, e);
+        return NULL;
+    }
+    const cJSON *doc = json_parse(&r->arena, r->body, r->body_len);
+    if (!doc || !cJSON_IsObject(doc)) {
+        fail(r, 400, "bad_request", "body must be a JSON object");
+        return NULL;
+    }
+    return doc;
+}
+
+/* A member that is absent is NULL; present but not a string is an error. */
+static bool optional_string(const cJSON *doc, const char *key, const char **out)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(doc, key);
+    *out = cJSON_IsString(item) ? item->valuestring : NULL;
+    return !item || cJSON_IsNull(item) || cJSON_IsString(item);
+}
+
+static bool parse_id(const char *text, int64_t *out)
+{
+    if (!text || !*text || strlen(text) > 18)
+        return false;
+    for (const char *p = text; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    *out = strtoll(text, NULL, 10);
+    return true;
+}
+
+static void reply_message(struct api_request *r, int status, const struct store_message *m)
+{
+    char json[CHAT_FRAME_SIZE], room[CHAT_NAME_MAX + 1];
+    struct jw w;
+    hub_room_name(hub_room_index(m->room_id), room);
+    jw_init(&w, json, sizeof json);
+    hub_write_message(&w, m, room, false);
+    http_json(r->conn, status, jw_finish(&w) ? json : "{}");
+}
+
+static void reply_user(struct api_request *r, int status, const char *name, const char *token,
+                       bool registered)
+{
+    char json[256], cookie[160];
+    struct jw w;
+    jw_init(&w, json, sizeof json);
+    jw_raw(&w, "{\"user\":{\"name\":");
+    jw_str(&w, name);
+    jw_raw(&w, "}");
+    if (token) {
+        jw_raw(&w, ",\"token\":");
+        jw_str(&w, token);
+    }
+    jw_raw(&w, "}");
+    if (!token) {
+        http_json(r->conn, status, json);
+        return;
+    }
+    if (registered)
+        snprintf(cookie, sizeof cookie,
+                 "session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%" PRId64, token,
+                 cookie_max_age);
+    else
+        snprintf(cookie, sizeof cookie, "session=%s; HttpOnly; SameSite=Strict; Path=/", token);
+    http_reply(r->conn, status, "application/json", json, strlen(json), "Set-Cookie", cookie);
+}
+
+/* ---- sessions and users --------------------------------------------------------- */
+
+static void session_create(struct api_request *r)
+{
+    const cJSON *doc = read_object(r);
+    if (!doc)
+        return;
+    const char *name = json_get_string(doc, "name");
+    const char *password;
+    if (!text_valid_name(name)) {
+        fail(r, 400, "bad_request", "\"name\" must be 1-32 characters of A-Z a-z 0-9 _ . -");
+        return;
+    }
+    if (!optional_string(doc, "password", &password)) {
+        fail(r, 400, "bad_request", "\"password\" must be a string");
+        return;
+    }
+    char token[AUTH_TOKEN_LEN + 1];
+    struct auth_identity who;
+    switch (auth_login(name, password, token, &who)) {
+    case AUTH_OK: reply_user(r, 201, name, token, who.registered); return;
+    case AUTH_NAME_TAKEN: fail(r, 409, "name_taken", "that name is in use; pick another"); return;
+    case AUTH_BAD_CREDENTIALS:
+        fail(r, 401, "unauthorized", password ? "wrong name or password"
+                                              : "that name is registered; a password is needed");
+        return;
+    case AUTH_FULL: fail(r, 503, "unavailable", "too many sessions; try again later"); return;
+    default: fail(r, 500, "internal", "the session could not be created"); return;
+    }
+}
+
+static void session_get(struct api_request *r)
+{
+    reply_user(r, 200, r->who.name, NULL, false);
+}
+
+static void session_delete(struct api_request *r)
+{
+    auth_logout(r->who.token_hash);
+    mg_response_header_start(r->conn, 204);
+    mg_response_header_add(r->conn, "Set-Cookie",
+                           "session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0", -1);
+    mg_response_header_add(r->conn, "Content-Length", "0", -1);
+    mg_response_header_send(r->conn);
+}
+
+#if CHAT_WITH_ACCOUNTS
+static void users_create(struct api_request *r)
+{
+    const cJSON *doc = read_object(r);
+    if (!doc)
+        return;
+    const char *name = json_get_string(doc, "name");
+    const char *password = json_get_string(doc, "password");
+    if (!text_valid_name(name)) {
+        fail(r, 400, "bad_request", "\"name\" must be 1-32 characters of A-Z a-z 0-9 _ . -");
+        return;
+    }
+    if (!password) {
+        fail(r, 400, "bad_request", "\"password\" must be a string");
+        return;
+    }
+    switch (auth_register(name, password)) {
+    case AUTH_OK: reply_user(r, 201, name, NULL, true); return;
+    case AUTH_NAME_TAKEN: fail(r, 409, "name_taken", "that name is taken"); return;
+    case AUTH_WEAK_PASSWORD:
+        fail(r, 400, "bad_request", "password must be at least 8 bytes");
+        return;
+    default: fail(r, 500, "internal", "the account could not be created"); return;
+    }
+}
+#endif
+
+/* ---- rooms ------------------------------------------------------------------------ */
+
+static void rooms_list(struct api_request *r)
+{
+    char json[64 + CHAT_MAX_ROOMS * (CHAT_NAME_MAX + 16)];
+    struct jw w;
+    jw_init(&w, json, sizeof json);
+    jw_raw(&w, "{\"rooms\":");
+    hub_write_rooms(&w);
+    jw_raw(&w, "}");
+    http_json(r->conn, 200, json);
+}
+
+#if CHAT_WITH_ROOMS
+static void rooms_create(struct api_request *r)
+{
+    const cJSON *doc = read_object(r);
+    if (!doc)
+        return;
+    const char *name = json_get_string(doc, "name");
+    int64_t id;
+    if (!text_valid_name(name)) {
+        fail(r, 400, "bad_request", "\"name\" must be 1-32 characters of A-Z a-z 0-9 _ . -");
+        return;
+    }
+    if (hub_room_find(name) >= 0) {
+        fail(r, 409, "conflict", "that room exists");
+        return;
+    }
+    if (hub_room_full()) {
+        metrics_add(refused, 1);
+        fail(r, 503, "unavailable", "no more rooms can be made on this server");
+        return;
+    }
+    switch (store_add_room(name, &id)) {
+    case STORE_OK: break;
+    case STORE_DUPLICATE: fail(r, 409, "conflict", "that room exists"); return;
+    case STORE_BUSY: fail(r, 503, "unavailable", "the server is busy; try again"); return;
+    default: fail(r, 500, "internal", "the room could not be created"); return;
+    }
+    if (hub_room_add(id, name) < 0) {
+        fail(r, 503, "unavailable", "no more rooms can be made on this server");
+        return;
+    }
+    log_info("api: room %s created by %s", name, r->who.name);
+    char json[96];
+    struct jw w;
+    jw_init(&w, json, sizeof json);
+    jw_raw(&w, "{\"name\":");
+    jw_str(&w, name);
+    jw_raw(&w, "}");
+    http_json(r->conn, 201, json);
+}
+#endif
+
+/* ---- messages --------------------------------------------------------------------- */
+
+/* 1 found, 0 absent, -1 malformed. */
+static int query_id(const char *query, const char *key, int64_t *out)
+{
+    char value[32];
+    if (!query)
+        return 0;
+    int n = mg_get_var(query, strlen(query), key, value, sizeof value);
+    if (n == -1)
+        return 0;
+    return n >= 0 && parse_id(value, out) ? 1 : -1;
+}
+
+static void send_chunk_text(struct mg_connection *conn, const char *text)
+{
+    mg_send_chunk(conn, text, (unsigned)strlen(text));
+}
+
+static void messages_list(struct api_request *r)
+{
+    int room = hub_room_find(r->param);
+    if (room < 0) {
+        fail(r, 404, "not_found", "no such room");
+        return;
+    }
+    const char *query = mg_get_request_info(r->conn)->query_string;
+    int64_t limit = CHAT_HISTORY_DEFAULT, before = 0, after = 0;
+    int has_limit = query_id(query, "limit", &limit);
+    int has_before = query_id(query, "before", &before);
+    int has_after = query_id(query, "after", &after);
+    if (has_limit < 0 || (has_limit && limit < 1) || has_before < 0 || has_after < 0) {
+        fail(r, 400, "bad_request", "limit, before and after must be positive integers");
+        return;
+    }
+    if (has_before && has_after) {
+        fail(r, 400, "bad_request", "use before or after, not both");
+        return;
+    }
+    if (limit > CHAT_HISTORY_MAX)
+        limit = CHAT_HISTORY_MAX;
+    int64_t room_id = hub_room_id(room);
+    int64_t below = has_before ? before : INT64_MAX;
+    int64_t start = has_after ? after : 0;
+    bool has_more = false;
+    int64_t first;
+    if (!has_after && store_newest_id(room_id, below, limit - 1, &first) == STORE_OK) {
+        start = first - 1;
+        int64_t older;
+        has_more = store_newest_id(room_id, first, 0, &older) == STORE_OK;
+    }
+
+    char name[CHAT_NAME_MAX + 1];
+    char json[CHAT_FRAME_SIZE + 2];
+    hub_room_name(room, name);
+    mg_response_header_start(r->conn, 200);
+    mg_response_header_add(r->conn, "Content-Type", "application/json", -1);
+    mg_response_header_add(r->conn, "Transfer-Encoding", "chunked", -1);
+    mg_response_header_add(r->conn, "Cache-Control", "no-store", -1);
+    mg_response_header_send(r->conn);
+    send_chunk_text(r->conn, "{\"messages\":[");
+    struct store_message m;
+    int64_t sent = 0;
+    while (sent < limit && store_next_message(room_id, start, below, &m) == STORE_OK) {
+        struct jw w;
+        jw_init(&w, json, sizeof json);
+        if (sent)
+            jw_raw(&w, ",");
+        hub_write_message(&w, &m, name, false);
+        if (jw_finish(&w))
+            send_chunk_text(r->conn, json);
+        start = m.id;
+        sent++;
+    }
+    if (has_after)
+        has_more = store_next_message(room_id, start, INT64_MAX, &m) == STORE_OK;
+    send_chunk_text(r->conn, has_more ? "],\"has_more\":true}" : "],\"has_more\":false}");
+    mg_send_chunk(r->conn, "", 0);
+}
+
+static void messages_post(struct api_request *r)
+{
+    const cJSON *doc = read_object(r);
+    if (!doc)
+        return;
+    const char *body, *cid;
+    if (!optional_string(doc, "cid", &cid)) {
+        fail(r, 400, "bad_request", "\"cid\" must be a string");
+        return;
+    }
+    body = json_get_string(doc, "body");
+    struct store_message m;
+    bool repeated;
+    struct chat_error e = hub_post_message(r->who.name, r->param, body, cid, &m, &repeated);
+    if (e.status) {
+        http_error(r->conn, e);
+        return;
+    }
+    reply_message(r, repeated ? 200 : 201, &m);
+}
+
+static void message_get(struct api_request *r)
+{
+    int64_t id;
+    struct store_message m;
+    if (!parse_id(r->param, &id) || store_get_message(id, &m) != STORE_OK) {
+        fail(r, 404, "not_found", "no such message");
+        return;
+    }
+    reply_message(r, 200, &m);
+}
+
+static void message_delete(struct api_request *r)
+{
+    int64_t id;
+    if (!parse_id(r->param, &id)) {
+        fail(r, 404, "not_found", "no such message");
+        return;
+    }
+    switch (store_delete_message(id, r->who.name, NULL)) {
+    case STORE_OK:
+        http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
+        return;
+    case STORE_NOT_FOUND: fail(r, 404, "not_found", "no such message"); return;
+    case STORE_FORBIDDEN: fail(r, 403, "forbidden", "only the author may delete a message"); return;
+    case STORE_BUSY: fail(r, 503, "unavailable", "the server is busy; try again"); return;
+    default: fail(r, 500, "internal", "the message could not be deleted"); return;
+    }
+}
+
+/* ---- presence, health, metrics -------------------------------------------------- */
+
+static void presence_get(struct api_request *r)
+{
+    char json[32 + CHAT_MAX_CLIENTS * (CHAT_NAME_MAX + 4)];
+    struct jw w;
+    jw_init(&w, json, sizeof json);
+    jw_raw(&w, "{\"online\":");
+    hub_write_online(&w);
+    jw_raw(&w, "}");
+    http_json(r->conn, 200, json);
+}
+
+static void health_get(struct api_request *r)
+{
+    if (store_check_writable() == STORE_OK)
+        http_json(r->conn, 200, "{\"status\":\"ok\"}");
+    else
+        http_json(r->conn, 503, "{\"status\":\"unavailable\"}");
+}
+
+#if CHAT_WITH_METRICS
+static void metrics_export(struct api_request *r)
+{
+    char text[4096];
+    size_t n = 0;
+    struct store_stats st;
+    store_get_stats(&st);
+#define PUT(...) n += (size_t)snprintf(text + n, n < sizeof text ? sizeof text - n : 0, __VA_ARGS__)
+    PUT("# TYPE lanchat_ws_connections gauge\nlanchat_ws_connections %d\n",
+        metrics_get(ws_connections));
+    PUT("# TYPE lanchat_http_requests_total counter\nlanchat_http_requests_total %llu\n",
+        metrics_get(http_requests));
+    PUT("# TYPE lanchat_messages_total counter\nlanchat_messages_total %llu\n",
+        metrics_get(messages));
+    PUT("# TYPE lanchat_deliveries_total counter\nlanchat_deliveries_total %llu\n",
+        metrics_get(deliveries));
+    PUT("# TYPE lanchat_ws_slow_consumers_total counter\nlanchat_ws_slow_consumers_total %llu\n",
+        metrics_get(slow_consumers));
+    PUT("# TYPE lanchat_ws_resyncs_total counter\nlanchat_ws_resyncs_total %llu\n",
+        metrics_get(resyncs));
+    PUT("# TYPE lanchat_refused_total counter\nlanchat_refused_total %llu\n", metrics_get(refused));
+    PUT("# TYPE lanchat_commit_seconds summary\nlanchat_commit_seconds_sum %.6f\n"
+        "lanchat_commit_seconds_count %llu\nlanchat_commit_seconds_max %.6f\n",
+        (double)st.commit_ns_total / 1e9, (unsigned long long)st.commits,
+        (double)st.commit_ns_max / 1e9);
+    PUT("# TYPE lanchat_pool_in_use gauge\n# TYPE lanchat_pool_capacity gauge\n"
+        "# TYPE lanchat_pool_peak gauge\n# TYPE lanchat_pool_exhausted_total counter\n");
+    for (int i = 0; i < POOL_COUNT; i++) {
+        struct pool_stats ps;
+        pool_get_stats((enum pool_id)i, &ps);
+        PUT("lanchat_pool_in_use{pool=\"%s\"} %zu\nlanchat_pool_capacity{pool=\"%s\"} %zu\n"
+            "lanchat_pool_peak{pool=\"%s\"} %zu\nlanchat_pool_exhausted_total{pool=\"%s\"} %llu\n",
+            ps.name, ps.in_use, ps.name, ps.capacity, ps.name, ps.peak, ps.name,
+            (unsigned long long)ps.exhausted);
+    }
+#undef PUT
+    if (n >= sizeof text)
+        n = sizeof text - 1;
+    http_reply(r->conn, 200, "text/plain; version=0.0.4", text, n, "Cache-Control", "no-store");
+}
+#endif
+
+/* ---- dispatch ---------------------------------------------------------------------- */
+
+/* Matches a pattern against a path; a star takes one non-empty segment. */
+static bool match(const char *pattern, const char *path, char *param, size_t cap)
+{
+    while (*pattern) {
+        if (*pattern == '*') {
+            size_t n = strcspn(path, "/");
+            if (n == 0 || n >= cap)
+                return false;
+            memcpy(param, path, n);
+            param[n] = '\0';
+            path += n;
+            pattern++;
+        } else if (*pattern++ != *path++) {
+            return false;
+        }
+    }
+    return *path == '\0' || (path[0] == '/' && path[1] == '\0');
+}
+
+static int dispatch(struct mg_connection *conn, void *data)
+{
+    (void)data;
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    char param[64];
+    const struct route *found = NULL;
+    bool path_known = false;
+    metrics_add(http_requests, 1);
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0] && !found; i++) {
+        if (!match(routes[i].pattern, ri->local_uri, param, sizeof param))
+            continue;
+        path_known = true;
+        if (strcmp(routes[i].method, ri->request_method) == 0)
+            found = &routes[i];
+    }
+    if (!found) {
+        http_error(conn, path_known ? CHAT_ERROR(405, "method_not_allowed", "method not allowed")
+                                    : CHAT_ERROR(404, "not_found", "no such resource"));
+        return 1;
+    }
+    /* Buffers for the body and its parse come from a pool: civetweb's worker
+     * stacks are small (100 KiB in Debian's build). */
+    struct api_request *r = pool_take(POOL_request);
+    if (!r) {
+        metrics_add(refused, 1);
+        http_error(conn, CHAT_ERROR(503, "unavailable", "the server is busy; try again"));
+        return 1;
+    }
+    r->conn = conn;
+    r->param = param;
+    if (found->access == AUTHENTICATED) {
+        char token[128];
+        if (!http_token(conn, token, sizeof token) || !auth_check(token, &r->who)) {
+            http_error(conn, CHAT_ERROR(401, "unauthorized", "log in first"));
+            pool_give(POOL_request, r);
+            return 1;
+        }
+    }
+    found->handler(r);
+    pool_give(POOL_request, r);
+    return 1;
+}
+
+int api_start(struct mg_context *ctx, int64_t session_max_age)
+{
+    cookie_max_age = session_max_age;
+    mg_set_request_handler(ctx, "/api", dispatch, NULL);
+    mg_set_request_handler(ctx, "/healthz$", dispatch, NULL);
+    mg_set_request_handler(ctx, "/metrics$", dispatch, NULL);
+    return 0;
+}

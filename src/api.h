@@ -1,0 +1,30 @@
+/*
+ * api - the REST API v1 (docs/API.md), /healthz and /metrics: one route
+ * table, each route a small handler named after it. Calls auth, hub, store,
+ * http, json, pool, metrics, log.
+ * Thread rules: handlers run on civetweb worker threads; api_start at boot.
+ */
+#ifndef LANCHAT_API_H
+#define LANCHAT_API_H
+
+#include "auth.h"
+#include "config.h"
+#include "json.h"
+
+#include <civetweb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One request's buffers, from the request pool while a handler runs. */
+struct api_request {
+    struct mg_connection *conn;
+    const char *param; /* the path segment matched by a star */
+    struct auth_identity who;
+    char body[CHAT_MAX_REQUEST + 1];
+    size_t body_len;
+    struct json_arena arena;
+};
+
+int api_start(struct mg_context *ctx, int64_t session_max_age);
+
+#endif

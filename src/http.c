@@ -1,0 +1,108 @@
+#include "http.h"
+
+#include "json.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+void http_reply(struct mg_connection *conn, int status, const char *content_type, const void *body,
+                size_t len, const char *extra_header_name, const char *extra_header_value)
+{
+    char length[24];
+    snprintf(length, sizeof length, "%zu", len);
+    mg_response_header_start(conn, status);
+    mg_response_header_add(conn, "Content-Type", content_type, -1);
+    mg_response_header_add(conn, "Content-Length", length, -1);
+    mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
+    if (extra_header_name)
+        mg_response_header_add(conn, extra_header_name, extra_header_value, -1);
+    mg_response_header_send(conn);
+    if (len > 0)
+        mg_write(conn, body, len);
+}
+
+void http_json(struct mg_connection *conn, int status, const char *json)
+{
+    http_reply(conn, status, "application/json", json, strlen(json), "Cache-Control", "no-store");
+}
+
+void http_error(struct mg_connection *conn, struct chat_error e)
+{
+    char json[512];
+    struct jw w;
+    jw_init(&w, json, sizeof json);
+    jw_raw(&w, "{\"error\":{\"code\":");
+    jw_str(&w, e.code);
+    jw_raw(&w, ",\"message\":");
+    jw_str(&w, e.message);
+    jw_raw(&w, "}}");
+    const char *name = NULL, *value = NULL;
+    if (e.status == 503 || e.status == 429)
+        name = "Retry-After", value = "1";
+    else if (e.status == 413)
+        name = "Connection", value = "close"; /* the unread body cannot be skipped */
+    http_reply(conn, e.status, "application/json", json, strlen(json), name, value);
+}
+
+static bool is_json_type(const char *type)
+{
+    if (!type)
+        return false;
+    size_t n = strlen("application/json");
+    return strncasecmp(type, "application/json", n) == 0 && (type[n] == '\0' || type[n] == ';');
+}
+
+struct chat_error http_read_json_body(struct mg_connection *conn, char *buf, size_t cap,
+                                      size_t *len)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    if (ri->content_length > (long long)(cap - 1))
+        return CHAT_ERROR(413, "too_large", "request body is too large");
+    if (!is_json_type(mg_get_header(conn, "Content-Type")))
+        return CHAT_ERROR(415, "unsupported_media_type", "Content-Type must be application/json");
+    size_t got = 0;
+    for (;;) {
+        int n = mg_read(conn, buf + got, cap - got);
+        if (n < 0)
+            return CHAT_ERROR(400, "bad_request", "request body could not be read");
+        if (n == 0)
+            break;
+        got += (size_t)n;
+        if (got == cap)
+            return CHAT_ERROR(413, "too_large", "request body is too large");
+    }
+    if (ri->content_length >= 0 && got != (size_t)ri->content_length)
+        return CHAT_ERROR(400, "bad_request", "request body is shorter than its Content-Length");
+    buf[got] = '\0';
+    *len = got;
+    return CHAT_OK;
+}
+
+bool http_token(const struct mg_connection *conn, char *out, size_t cap)
+{
+    const char *authorization = mg_get_header(conn, "Authorization");
+    if (authorization && strncasecmp(authorization, "Bearer ", 7) == 0) {
+        const char *token = authorization + 7;
+        while (*token == ' ')
+            token++;
+        if (strlen(token) >= cap)
+            return false;
+        snprintf(out, cap, "%s", token);
+        return true;
+    }
+    const char *cookie = mg_get_header(conn, "Cookie");
+    return cookie && mg_get_cookie(cookie, "session", out, cap) > 0;
+}
+
+bool http_origin_allowed(const struct mg_connection *conn)
+{
+    const char *origin = mg_get_header(conn, "Origin");
+    if (!origin)
+        return true;
+    const char *host = mg_get_header(conn, "Host");
+    const char *sep = strstr(origin, "://");
+    if (!host || !sep)
+        return false;
+    return strcasecmp(sep + 3, host) == 0;
+}

@@ -1,0 +1,31 @@
+/*
+ * http - small helpers over civetweb for the API and the WebSocket handshake:
+ * JSON responses and the API's error shape, reading a bounded request body,
+ * finding the session token (Bearer header or cookie) and checking Origin.
+ * Calls civetweb, json, log. Thread rules: any civetweb worker thread, on
+ * its own connection.
+ */
+#ifndef LANCHAT_HTTP_H
+#define LANCHAT_HTTP_H
+
+#include "chat_error.h"
+
+#include <civetweb.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+
+void http_reply(struct mg_connection *conn, int status, const char *content_type, const void *body,
+                size_t len, const char *extra_header_name, const char *extra_header_value);
+void http_json(struct mg_connection *conn, int status, const char *json);
+void http_error(struct mg_connection *conn, struct chat_error e);
+/* Reads the whole body into buf (NUL-terminated); an error when it is larger
+ * than cap-1 (413, not read), not JSON (415) or cut short (400). */
+struct chat_error http_read_json_body(struct mg_connection *conn, char *buf, size_t cap,
+                                      size_t *len);
+/* The session token of the request, or false. */
+bool http_token(const struct mg_connection *conn, char *out, size_t cap);
+/* No Origin header, or one naming the host the request was sent to. */
+bool http_origin_allowed(const struct mg_connection *conn);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * main - the boot sequence of the appliance, and nothing else:
+ * options -> log -> storage -> pools -> sessions -> hub -> writer -> HTTP,
+ * then wait for SIGINT/SIGTERM and stop in reverse order.
+ */
+#include "api.h"
+#include "auth.h"
+#include "config.h"
+#include "hub.h"
+#include "json.h"
+#include "log.h"
+#include "options.h"
+#include "pool.h"
+#include "store.h"
+#include "web.h"
+#include "ws.h"
+
+#include <civetweb.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int log_civetweb(const struct mg_connection *conn, const char *message)
+{
+    (void)conn;
+    log_warn("http: %s", message);
+    return 1;
+}
+
+/* Creates the directory of the database file when it is missing. */
+static void make_parent_directory(const char *path)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return;
+    *slash = '\0';
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+        log_warn("cannot create %s: %s", dir, strerror(errno));
+}
+
+static struct mg_context *start_http(const struct options *o)
+{
+    char ports[96], threads[16], timeout[16];
+    snprintf(ports, sizeof ports, "%s%s%d", o->listen, o->listen[0] ? ":" : "", o->port);
+    snprintf(threads, sizeof threads, "%d", CHAT_MAX_CLIENTS + CHAT_HTTP_THREADS);
+    snprintf(timeout, sizeof timeout, "%d", CHAT_SEND_TIMEOUT_MS);
+    const char *settings[] = {
+        "listening_ports", ports,
+        "num_threads", threads,
+        "request_timeout_ms", timeout,
+        "websocket_timeout_ms", "30000",
+        "enable_websocket_ping_pong", "yes",
+        "enable_keep_alive", "yes",
+        "keep_alive_timeout_ms", "5000",
+#if !CHAT_WITH_EMBEDDED_WEB
+        "document_root", o->web_root,
+#endif
+        NULL,
+    };
+    struct mg_callbacks callbacks = {.log_message = log_civetweb};
+    struct mg_context *ctx = mg_start(&callbacks, NULL, settings);
+    if (!ctx) {
+        log_error("http: cannot listen on %s", ports);
+        return NULL;
+    }
+    if (api_start(ctx, o->session_max_age) != 0 || ws_start(ctx) != 0 || web_start(ctx) != 0) {
+        mg_stop(ctx);
+        return NULL;
+    }
+    struct mg_server_port bound[4];
+    int n = mg_get_server_ports(ctx, 4, bound);
+    for (int i = 0; i < n; i++)
+        log_info("listening on http://%s:%d", o->listen[0] ? o->listen : "0.0.0.0", bound[i].port);
+    return ctx;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    options_defaults(&o);
+    switch (options_parse(&o, argc, argv)) {
+    case OPTIONS_EXIT_OK: return 0;
+    case OPTIONS_EXIT_ERROR: return 2;
+    case OPTIONS_RUN: break;
+    }
+    log_set_level(o.debug ? LOG_DEBUG : LOG_INFO);
+    log_info("lanchat %s starting", CHAT_VERSION);
+
+    /* Signals are taken by sigwait below, never by a worker thread. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    json_init();
+    make_parent_directory(o.db);
+    if (store_open(o.db, CHAT_SQLITE_HEAP_LIMIT, o.max_messages_per_room) != 0)
+        return 1;
+    if (pool_init() != 0) {
+        store_close();
+        return 1;
+    }
+    hub_set_rate(o.rate, o.burst);
+    struct store_hooks hooks = {.message_added = hub_message_added,
+                                .message_deleted = hub_message_deleted};
+    if (auth_start(o.session_idle, o.session_max_age) != 0 || hub_start() != 0 ||
+        store_start(&hooks) != 0) {
+        store_close();
+        pool_shutdown();
+        return 1;
+    }
+    mg_init_library(0);
+    struct mg_context *ctx = start_http(&o);
+    if (!ctx) {
+        ws_stop();
+        store_close();
+        pool_shutdown();
+        return 1;
+    }
+
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    log_info("signal %d: shutting down", sig);
+
+    hub_stop();   /* senders stop writing; readers' close handlers can finish */
+    mg_stop(ctx); /* no more requests; every acked write has committed */
+    ws_stop();
+    auth_stop();
+    store_close(); /* writer drained, WAL checkpointed */
+    pool_shutdown();
+    mg_exit_library();
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,26 @@
+/*
+ * metrics - process-wide event counters, bumped with relaxed atomics from
+ * any thread and read by the /metrics exporter (api.c) and --version.
+ * Owns only these counters; calls nothing.
+ */
+#ifndef LANCHAT_METRICS_H
+#define LANCHAT_METRICS_H
+
+#include <stdatomic.h>
+
+struct metrics {
+    atomic_ullong messages;       /* messages committed by this process */
+    atomic_ullong deliveries;     /* frames written to WebSocket clients */
+    atomic_ullong slow_consumers; /* clients cut off for a full queue */
+    atomic_ullong resyncs;        /* clients closed (1013) because a frame could not be made */
+    atomic_ullong refused;        /* requests refused for an exhausted pool or queue */
+    atomic_ullong http_requests;
+    atomic_int ws_connections;
+};
+
+extern struct metrics metrics;
+
+#define metrics_add(field, n) atomic_fetch_add_explicit(&metrics.field, (n), memory_order_relaxed)
+#define metrics_get(field) atomic_load_explicit(&metrics.field, memory_order_relaxed)
+
+#endif

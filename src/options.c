@@ -1,0 +1,220 @@
+#include "options.h"
+
+#include "config.h"
+#include "pool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void options_defaults(struct options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->port = CHAT_DEFAULT_PORT;
+    snprintf(o->db, sizeof o->db, "var/lanchat.db");
+    snprintf(o->web_root, sizeof o->web_root, "web");
+    o->session_idle = CHAT_SESSION_IDLE_S;
+    o->session_max_age = CHAT_SESSION_MAX_AGE_S;
+    o->rate = CHAT_RATE_PER_S;
+    o->burst = CHAT_RATE_BURST;
+    o->max_messages_per_room = CHAT_MAX_MESSAGES_PER_ROOM;
+}
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: lanchat [--port N] [--listen ADDR] [--db PATH] [--web-root DIR]\n"
+            "               [--config FILE] [--session-idle SECONDS] [--session-max-age SECONDS]\n"
+            "               [--rate-limit MSGS_PER_S[:BURST]] [--max-messages-per-room N]\n"
+            "               [--debug] [--version] [--help]\n");
+}
+
+static bool parse_count(const char *text, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_rate(const char *text, struct options *o)
+{
+    char *end;
+    errno = 0;
+    double rate = strtod(text, &end);
+    if (errno || end == text || rate < 0)
+        return false;
+    double burst = rate * 2 > 1 ? rate * 2 : 1;
+    if (*end == ':') {
+        const char *b = end + 1;
+        burst = strtod(b, &end);
+        if (end == b || burst < 1)
+            return false;
+    }
+    if (*end)
+        return false;
+    o->rate = rate;
+    o->burst = burst;
+    return true;
+}
+
+static bool copy_path(char *dst, size_t cap, const char *value)
+{
+    if (!*value || strlen(value) >= cap)
+        return false;
+    memcpy(dst, value, strlen(value) + 1);
+    return true;
+}
+
+static enum options_outcome load_file(struct options *o, const char *path);
+
+/* Applies one option by name (without dashes); value may be NULL for flags. */
+static bool apply(struct options *o, const char *name, const char *value, bool *used_value)
+{
+    int64_t n;
+    *used_value = true;
+    if (strcmp(name, "debug") == 0) {
+        *used_value = false;
+        o->debug = true;
+        return true;
+    }
+    if (!value) {
+        fprintf(stderr, "lanchat: --%s needs a value\n", name);
+        return false;
+    }
+    bool ok;
+    if (strcmp(name, "port") == 0) {
+        ok = parse_count(value, 0, 65535, &n);
+        o->port = (int)n;
+    } else if (strcmp(name, "listen") == 0) {
+        ok = strlen(value) < sizeof o->listen;
+        if (ok)
+            snprintf(o->listen, sizeof o->listen, "%s", value);
+    } else if (strcmp(name, "db") == 0) {
+        ok = copy_path(o->db, sizeof o->db, value);
+    } else if (strcmp(name, "web-root") == 0) {
+        ok = copy_path(o->web_root, sizeof o->web_root, value);
+    } else if (strcmp(name, "session-idle") == 0) {
+        ok = parse_count(value, 1, INT32_MAX, &o->session_idle);
+    } else if (strcmp(name, "session-max-age") == 0) {
+        ok = parse_count(value, 1, INT32_MAX, &o->session_max_age);
+    } else if (strcmp(name, "rate-limit") == 0) {
+        ok = parse_rate(value, o);
+    } else if (strcmp(name, "max-messages-per-room") == 0) {
+        ok = parse_count(value, 0, INT64_MAX, &o->max_messages_per_room);
+    } else if (strcmp(name, "config") == 0) {
+        ok = load_file(o, value) == OPTIONS_RUN;
+        if (!ok)
+            return false;
+    } else {
+        fprintf(stderr, "lanchat: unknown option --%s\n", name);
+        usage(stderr);
+        return false;
+    }
+    if (!ok)
+        fprintf(stderr, "lanchat: bad value for --%s: %s\n", name, value);
+    return ok;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    char *end = s + strlen(s);
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+        *--end = '\0';
+    return s;
+}
+
+static enum options_outcome load_file(struct options *o, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "lanchat: cannot read config %s: %s\n", path, strerror(errno));
+        return OPTIONS_EXIT_ERROR;
+    }
+    char line[1024];
+    int number = 0;
+    enum options_outcome outcome = OPTIONS_RUN;
+    while (outcome == OPTIONS_RUN && fgets(line, sizeof line, f)) {
+        number++;
+        char *s = trim(line);
+        if (!*s || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        char *value = NULL;
+        if (eq) {
+            *eq = '\0';
+            value = trim(eq + 1);
+        }
+        char *name = trim(s);
+        bool used;
+        if (strcmp(name, "config") == 0 || !apply(o, name, value, &used)) {
+            fprintf(stderr, "lanchat: %s:%d: bad setting\n", path, number);
+            outcome = OPTIONS_EXIT_ERROR;
+        }
+    }
+    fclose(f);
+    return outcome;
+}
+
+enum options_outcome options_parse(struct options *o, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            usage(stdout);
+            return OPTIONS_EXIT_OK;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            options_print_version();
+            return OPTIONS_EXIT_OK;
+        }
+        if (strncmp(arg, "--", 2) != 0) {
+            fprintf(stderr, "lanchat: unexpected argument %s\n", arg);
+            usage(stderr);
+            return OPTIONS_EXIT_ERROR;
+        }
+        char name[64];
+        const char *eq = strchr(arg, '=');
+        size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+        if (len >= sizeof name) {
+            fprintf(stderr, "lanchat: unknown option %s\n", arg);
+            return OPTIONS_EXIT_ERROR;
+        }
+        memcpy(name, arg + 2, len);
+        name[len] = '\0';
+        const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+        bool used;
+        if (!apply(o, name, value, &used))
+            return OPTIONS_EXIT_ERROR;
+        if (used && !eq)
+            i++;
+    }
+    return OPTIONS_RUN;
+}
+
+void options_print_version(void)
+{
+    printf("lanchat %s\n", CHAT_VERSION);
+    printf("features:%s%s%s%s%s\n", CHAT_WITH_ACCOUNTS ? " accounts" : "",
+           CHAT_WITH_ROOMS ? " rooms" : "", CHAT_WITH_METRICS ? " metrics" : "",
+           CHAT_WITH_EMBEDDED_WEB ? " embedded-web" : "",
+           CHAT_WITH_ACCOUNTS || CHAT_WITH_ROOMS || CHAT_WITH_METRICS || CHAT_WITH_EMBEDDED_WEB
+               ? ""
+               : " none");
+    printf("limits: body=%d request=%d client-queue=%d write-batch=%d sqlite-heap=%d\n",
+           CHAT_MAX_BODY, CHAT_MAX_REQUEST, CHAT_CLIENT_QUEUE, CHAT_WRITE_BATCH,
+           CHAT_SQLITE_HEAP_LIMIT);
+    printf("pools:\n");
+    for (int i = 0; i < POOL_COUNT; i++) {
+        struct pool_stats ps;
+        pool_get_stats((enum pool_id)i, &ps);
+        printf("  %-8s %6zu x %6zu bytes  %s\n", ps.name, ps.capacity, ps.element_size,
+               ps.description);
+    }
+}

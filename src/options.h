@@ -1,0 +1,30 @@
+/*
+ * options - run-time options from the command line and --config FILE (lines
+ * "name = value", the long option names without dashes). Defaults come from
+ * config.h. Calls libc and log. Thread rules: boot only (main.c).
+ */
+#ifndef LANCHAT_OPTIONS_H
+#define LANCHAT_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct options {
+    char listen[64]; /* address to bind, "" = all */
+    int port;
+    char db[512];
+    char web_root[512];
+    int64_t session_idle;    /* seconds */
+    int64_t session_max_age; /* seconds */
+    double rate, burst;      /* messages per second per user; 0 = off */
+    int64_t max_messages_per_room;
+    bool debug;
+};
+
+enum options_outcome { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_ERROR };
+
+void options_defaults(struct options *o);
+enum options_outcome options_parse(struct options *o, int argc, char **argv);
+void options_print_version(void); /* version, features, pool sizes */
+
+#endif

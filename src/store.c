@@ -1,0 +1,665 @@
+#include "store.h"
+
+#include "log.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* Forward migrations: schema version N is reached by running migrations[N-1].
+ * Never edit a released step; append a new one. */
+static const char *const migrations[] = {
+    "CREATE TABLE rooms (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+    "  created INTEGER NOT NULL);"
+    "CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  room_id INTEGER NOT NULL REFERENCES rooms(id), author TEXT NOT NULL,"
+    "  body TEXT NOT NULL, ts INTEGER NOT NULL, cid TEXT);"
+    "CREATE INDEX messages_by_room ON messages(room_id, id);"
+    "CREATE UNIQUE INDEX messages_by_cid ON messages(author, cid) WHERE cid IS NOT NULL;"
+    "CREATE TABLE users (name TEXT PRIMARY KEY COLLATE NOCASE, password_hash TEXT NOT NULL,"
+    "  created INTEGER NOT NULL);"
+    "CREATE TABLE sessions (token_hash BLOB PRIMARY KEY, name TEXT NOT NULL,"
+    "  registered INTEGER NOT NULL, created INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER);"
+    "INSERT INTO rooms (name, created) VALUES ('general', strftime('%s','now'));",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+enum job_kind {
+    JOB_APPEND,
+    JOB_DELETE_MESSAGE,
+    JOB_ADD_ROOM,
+    JOB_ADD_USER,
+    JOB_ADD_SESSION,
+    JOB_DROP_SESSION,
+    JOB_TOUCH_SESSION,
+    JOB_CHECK,
+};
+
+/* A write request. It lives on the caller's stack while the caller waits. */
+struct job {
+    enum job_kind kind;
+    struct store_message *message;
+    const struct store_session *session;
+    const unsigned char *token_hash;
+    const char *name;
+    const char *text;
+    int64_t id;
+    int64_t value;
+    enum store_result result;
+    bool added; /* a new message row or a deletion to announce after commit */
+    bool done;
+};
+
+enum statement {
+    ST_FIND_CID,
+    ST_INSERT_MESSAGE,
+    ST_TRIM_ROOM,
+    ST_FIND_AUTHOR,
+    ST_DELETE_MESSAGE,
+    ST_INSERT_ROOM,
+    ST_INSERT_USER,
+    ST_INSERT_SESSION,
+    ST_DELETE_SESSION,
+    ST_TOUCH_SESSION,
+    ST_HEALTH,
+    ST_WRITER_COUNT
+};
+
+static const char *const writer_sql[ST_WRITER_COUNT] = {
+    [ST_FIND_CID] = "SELECT id, room_id, ts, body FROM messages WHERE author = ?1 AND cid = ?2",
+    [ST_INSERT_MESSAGE] = "INSERT INTO messages (room_id, author, body, ts, cid) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_TRIM_ROOM] = "DELETE FROM messages WHERE room_id = ?1 AND id <= (SELECT id FROM messages "
+                     "WHERE room_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+    [ST_FIND_AUTHOR] = "SELECT author, room_id FROM messages WHERE id = ?1",
+    [ST_DELETE_MESSAGE] = "DELETE FROM messages WHERE id = ?1",
+    [ST_INSERT_ROOM] = "INSERT INTO rooms (name, created) VALUES (?1, ?2)",
+    [ST_INSERT_USER] = "INSERT INTO users (name, password_hash, created) VALUES (?1, ?2, ?3)",
+    [ST_INSERT_SESSION] = "INSERT INTO sessions (token_hash, name, registered, created, last_seen)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_DELETE_SESSION] = "DELETE FROM sessions WHERE token_hash = ?1",
+    [ST_TOUCH_SESSION] = "UPDATE sessions SET last_seen = ?2 WHERE token_hash = ?1",
+    [ST_HEALTH] = "INSERT OR REPLACE INTO meta (key, value) VALUES ('health_check', ?1)",
+};
+
+static struct {
+    sqlite3 *writer_db;
+    sqlite3 *reader_db;
+    sqlite3_stmt *writer_stmt[ST_WRITER_COUNT];
+    int64_t max_per_room;
+    struct store_hooks hooks;
+
+    pthread_t writer;
+    bool writer_running;
+    bool stopping;
+    pthread_mutex_t lock; /* queue, done flags, stats */
+    pthread_cond_t queued;
+    pthread_cond_t finished;
+    struct job *queue[CHAT_WRITE_QUEUE];
+    size_t head, count;
+    struct store_stats stats;
+
+    pthread_mutex_t reader_lock;
+} S = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .queued = PTHREAD_COND_INITIALIZER,
+    .finished = PTHREAD_COND_INITIALIZER,
+    .reader_lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        log_error("store: %s: %s", sql, err ? err : sqlite3_errmsg(db));
+        sqlite3_free(err);
+        return -1;
+    }
+    return 0;
+}
+
+static int open_connection(const char *path, sqlite3 **db)
+{
+    if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        log_error("store: cannot open %s: %s", path, *db ? sqlite3_errmsg(*db) : "out of memory");
+        return -1;
+    }
+    sqlite3_busy_timeout(*db, 5000);
+    sqlite3_extended_result_codes(*db, 1);
+    return exec(*db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+}
+
+static int migrate(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > SCHEMA_VERSION) {
+        log_error("store: database schema %d is newer than this lanchat (%d)", version,
+                  SCHEMA_VERSION);
+        return -1;
+    }
+    for (; version < SCHEMA_VERSION; version++) {
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA user_version=%d;", version + 1);
+        if (exec(db, "BEGIN IMMEDIATE") != 0)
+            return -1;
+        if (exec(db, migrations[version]) != 0 || exec(db, bump) != 0) {
+            exec(db, "ROLLBACK");
+            return -1;
+        }
+        if (exec(db, "COMMIT") != 0)
+            return -1;
+        log_info("store: schema migrated to version %d", version + 1);
+    }
+    return 0;
+}
+
+int store_open(const char *path, int64_t heap_limit, int64_t max_messages_per_room)
+{
+    if (heap_limit > 0)
+        sqlite3_hard_heap_limit64(heap_limit);
+    S.max_per_room = max_messages_per_room;
+    if (open_connection(path, &S.writer_db) != 0 || migrate(S.writer_db) != 0 ||
+        open_connection(path, &S.reader_db) != 0) {
+        store_close();
+        return -1;
+    }
+    for (int i = 0; i < ST_WRITER_COUNT; i++) {
+        if (sqlite3_prepare_v3(S.writer_db, writer_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &S.writer_stmt[i], NULL) != SQLITE_OK) {
+            log_error("store: prepare failed: %s", sqlite3_errmsg(S.writer_db));
+            store_close();
+            return -1;
+        }
+    }
+    log_info("store: opened %s (schema %d, WAL, synchronous=FULL)", path, SCHEMA_VERSION);
+    return 0;
+}
+
+/* ---- writer thread ------------------------------------------------------ */
+
+static sqlite3_stmt *writer_statement(enum statement which)
+{
+    sqlite3_stmt *st = S.writer_stmt[which];
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+static void copy_text(char *dst, size_t cap, const unsigned char *src)
+{
+    snprintf(dst, cap, "%s", src ? (const char *)src : "");
+}
+
+static enum store_result run_append(struct job *job)
+{
+    struct store_message *m = job->message;
+    sqlite3_stmt *st;
+    if (m->cid[0]) {
+        st = writer_statement(ST_FIND_CID);
+        sqlite3_bind_text(st, 1, m->author, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, m->cid, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            m->id = sqlite3_column_int64(st, 0);
+            m->room_id = sqlite3_column_int64(st, 1);
+            m->ts = sqlite3_column_int64(st, 2);
+            copy_text(m->body, sizeof m->body, sqlite3_column_text(st, 3));
+            return STORE_DUPLICATE;
+        }
+        if (rc != SQLITE_DONE)
+            return STORE_ERROR;
+    }
+    m->ts = now_ms();
+    st = writer_statement(ST_INSERT_MESSAGE);
+    sqlite3_bind_int64(st, 1, m->room_id);
+    sqlite3_bind_text(st, 2, m->author, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, m->body, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, m->ts);
+    if (m->cid[0])
+        sqlite3_bind_text(st, 5, m->cid, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return STORE_ERROR;
+    m->id = sqlite3_last_insert_rowid(S.writer_db);
+    job->added = true;
+    if (S.max_per_room > 0) {
+        st = writer_statement(ST_TRIM_ROOM);
+        sqlite3_bind_int64(st, 1, m->room_id);
+        sqlite3_bind_int64(st, 2, S.max_per_room);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return STORE_ERROR;
+    }
+    return STORE_OK;
+}
+
+static enum store_result run_delete(struct job *job)
+{
+    sqlite3_stmt *st = writer_statement(ST_FIND_AUTHOR);
+    sqlite3_bind_int64(st, 1, job->id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return STORE_NOT_FOUND;
+    if (rc != SQLITE_ROW)
+        return STORE_ERROR;
+    if (strcmp((const char *)sqlite3_column_text(st, 0), job->name) != 0)
+        return STORE_FORBIDDEN;
+    job->value = sqlite3_column_int64(st, 1);
+    st = writer_statement(ST_DELETE_MESSAGE);
+    sqlite3_bind_int64(st, 1, job->id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return STORE_ERROR;
+    job->added = true;
+    return STORE_OK;
+}
+
+/* Runs one simple INSERT/UPDATE/DELETE; a UNIQUE violation is STORE_DUPLICATE,
+ * an UPDATE/DELETE that matched nothing is STORE_NOT_FOUND. */
+static enum store_result step_change(sqlite3_stmt *st, bool must_change)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return STORE_DUPLICATE;
+    if (rc != SQLITE_DONE)
+        return STORE_ERROR;
+    if (must_change && sqlite3_changes(S.writer_db) == 0)
+        return STORE_NOT_FOUND;
+    return STORE_OK;
+}
+
+static enum store_result run_job(struct job *job)
+{
+    sqlite3_stmt *st;
+    enum store_result r;
+    switch (job->kind) {
+    case JOB_APPEND: return run_append(job);
+    case JOB_DELETE_MESSAGE: return run_delete(job);
+    case JOB_ADD_ROOM:
+        st = writer_statement(ST_INSERT_ROOM);
+        sqlite3_bind_text(st, 1, job->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now_ms() / 1000);
+        r = step_change(st, false);
+        if (r == STORE_OK)
+            job->id = sqlite3_last_insert_rowid(S.writer_db);
+        return r;
+    case JOB_ADD_USER:
+        st = writer_statement(ST_INSERT_USER);
+        sqlite3_bind_text(st, 1, job->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, job->text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, now_ms() / 1000);
+        return step_change(st, false);
+    case JOB_ADD_SESSION:
+        st = writer_statement(ST_INSERT_SESSION);
+        sqlite3_bind_blob(st, 1, job->session->token_hash, 32, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, job->session->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, job->session->registered);
+        sqlite3_bind_int64(st, 4, job->session->created);
+        sqlite3_bind_int64(st, 5, job->session->last_seen);
+        return step_change(st, false);
+    case JOB_DROP_SESSION:
+        st = writer_statement(ST_DELETE_SESSION);
+        sqlite3_bind_blob(st, 1, job->token_hash, 32, SQLITE_STATIC);
+        return step_change(st, true);
+    case JOB_TOUCH_SESSION:
+        st = writer_statement(ST_TOUCH_SESSION);
+        sqlite3_bind_blob(st, 1, job->token_hash, 32, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, job->value);
+        return step_change(st, true);
+    case JOB_CHECK:
+        st = writer_statement(ST_HEALTH);
+        sqlite3_bind_int64(st, 1, now_ms());
+        return step_change(st, false);
+    }
+    return STORE_ERROR;
+}
+
+/* One transaction for the whole batch: this is the group commit. Each job
+ * runs inside its own savepoint so a failing one does not undo the others. */
+static void commit_batch(struct job **batch, size_t n)
+{
+    uint64_t started = monotonic_ns();
+    bool ok = exec(S.writer_db, "BEGIN IMMEDIATE") == 0;
+    for (size_t i = 0; i < n; i++) {
+        struct job *job = batch[i];
+        job->added = false;
+        if (!ok) {
+            job->result = STORE_ERROR;
+            continue;
+        }
+        exec(S.writer_db, "SAVEPOINT job");
+        job->result = run_job(job);
+        if (job->result == STORE_ERROR) {
+            log_error("store: write failed: %s", sqlite3_errmsg(S.writer_db));
+            exec(S.writer_db, "ROLLBACK TO job");
+            job->added = false;
+        }
+        exec(S.writer_db, "RELEASE job");
+    }
+    if (ok && exec(S.writer_db, "COMMIT") != 0) {
+        exec(S.writer_db, "ROLLBACK");
+        ok = false;
+    }
+    uint64_t took = monotonic_ns() - started;
+    size_t messages = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct job *job = batch[i];
+        if (!ok) {
+            job->result = STORE_ERROR;
+            continue;
+        }
+        if (!job->added)
+            continue;
+        if (job->kind == JOB_APPEND) {
+            messages++;
+            if (S.hooks.message_added)
+                S.hooks.message_added(job->message);
+        } else if (job->kind == JOB_DELETE_MESSAGE && S.hooks.message_deleted) {
+            S.hooks.message_deleted(job->value, job->id);
+        }
+    }
+    pthread_mutex_lock(&S.lock);
+    if (ok) {
+        S.stats.commits++;
+        S.stats.committed_messages += messages;
+        S.stats.commit_ns_total += took;
+        if (took > S.stats.commit_ns_max)
+            S.stats.commit_ns_max = took;
+    }
+    for (size_t i = 0; i < n; i++)
+        batch[i]->done = true;
+    pthread_cond_broadcast(&S.finished);
+    pthread_mutex_unlock(&S.lock);
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    struct job *batch[CHAT_WRITE_BATCH];
+    for (;;) {
+        pthread_mutex_lock(&S.lock);
+        while (S.count == 0 && !S.stopping)
+            pthread_cond_wait(&S.queued, &S.lock);
+        if (S.count == 0 && S.stopping) {
+            pthread_mutex_unlock(&S.lock);
+            break;
+        }
+        size_t n = 0;
+        while (S.count > 0 && n < CHAT_WRITE_BATCH) {
+            batch[n++] = S.queue[S.head];
+            S.head = (S.head + 1) % CHAT_WRITE_QUEUE;
+            S.count--;
+        }
+        pthread_mutex_unlock(&S.lock);
+        commit_batch(batch, n);
+    }
+    return NULL;
+}
+
+static enum store_result submit(struct job *job)
+{
+    pthread_mutex_lock(&S.lock);
+    if (!S.writer_running || S.stopping || S.count == CHAT_WRITE_QUEUE) {
+        pthread_mutex_unlock(&S.lock);
+        return STORE_BUSY;
+    }
+    job->done = false;
+    S.queue[(S.head + S.count) % CHAT_WRITE_QUEUE] = job;
+    S.count++;
+    pthread_cond_signal(&S.queued);
+    while (!job->done)
+        pthread_cond_wait(&S.finished, &S.lock);
+    pthread_mutex_unlock(&S.lock);
+    return job->result;
+}
+
+int store_start(const struct store_hooks *hooks)
+{
+    S.hooks = *hooks;
+    S.stopping = false;
+    if (pthread_create(&S.writer, NULL, writer_main, NULL) != 0) {
+        log_error("store: cannot start the writer thread");
+        return -1;
+    }
+    S.writer_running = true;
+    return 0;
+}
+
+void store_close(void)
+{
+    if (S.writer_running) {
+        pthread_mutex_lock(&S.lock);
+        S.stopping = true;
+        pthread_cond_signal(&S.queued);
+        pthread_mutex_unlock(&S.lock);
+        pthread_join(S.writer, NULL);
+        S.writer_running = false;
+    }
+    for (int i = 0; i < ST_WRITER_COUNT; i++) {
+        sqlite3_finalize(S.writer_stmt[i]);
+        S.writer_stmt[i] = NULL;
+    }
+    if (S.reader_db)
+        sqlite3_close(S.reader_db);
+    S.reader_db = NULL;
+    if (S.writer_db) {
+        if (sqlite3_wal_checkpoint_v2(S.writer_db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) !=
+            SQLITE_OK)
+            log_warn("store: checkpoint failed: %s", sqlite3_errmsg(S.writer_db));
+        sqlite3_close(S.writer_db);
+        log_info("store: closed");
+    }
+    S.writer_db = NULL;
+}
+
+enum store_result store_append_message(struct store_message *message)
+{
+    struct job job = {.kind = JOB_APPEND, .message = message};
+    return submit(&job);
+}
+
+enum store_result store_delete_message(int64_t id, const char *author, int64_t *room_id)
+{
+    struct job job = {.kind = JOB_DELETE_MESSAGE, .id = id, .name = author};
+    enum store_result r = submit(&job);
+    if (r == STORE_OK && room_id)
+        *room_id = job.value;
+    return r;
+}
+
+enum store_result store_add_room(const char *name, int64_t *room_id)
+{
+    struct job job = {.kind = JOB_ADD_ROOM, .name = name};
+    enum store_result r = submit(&job);
+    if (r == STORE_OK)
+        *room_id = job.id;
+    return r;
+}
+
+enum store_result store_add_user(const char *name, const char *password_hash)
+{
+    struct job job = {.kind = JOB_ADD_USER, .name = name, .text = password_hash};
+    return submit(&job);
+}
+
+enum store_result store_add_session(const struct store_session *session)
+{
+    struct job job = {.kind = JOB_ADD_SESSION, .session = session};
+    return submit(&job);
+}
+
+enum store_result store_drop_session(const unsigned char token_hash[32])
+{
+    struct job job = {.kind = JOB_DROP_SESSION, .token_hash = token_hash};
+    return submit(&job);
+}
+
+enum store_result store_touch_session(const unsigned char token_hash[32], int64_t last_seen)
+{
+    struct job job = {.kind = JOB_TOUCH_SESSION, .token_hash = token_hash, .value = last_seen};
+    return submit(&job);
+}
+
+enum store_result store_check_writable(void)
+{
+    struct job job = {.kind = JOB_CHECK};
+    return submit(&job);
+}
+
+void store_get_stats(struct store_stats *out)
+{
+    pthread_mutex_lock(&S.lock);
+    *out = S.stats;
+    pthread_mutex_unlock(&S.lock);
+}
+
+/* ---- reads ---------------------------------------------------------------- */
+
+/* Prepares sql on the reader connection; the caller holds reader_lock. The
+ * statements are few and cheap to prepare; SQLite caches nothing for us. */
+static sqlite3_stmt *reader_prepare(const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (!S.reader_db || sqlite3_prepare_v2(S.reader_db, sql, -1, &st, NULL) != SQLITE_OK) {
+        log_error("store: read prepare failed: %s",
+                  S.reader_db ? sqlite3_errmsg(S.reader_db) : "closed");
+        return NULL;
+    }
+    return st;
+}
+
+#define MESSAGE_COLUMNS "id, room_id, ts, author, cid, body"
+
+static void read_message_row(sqlite3_stmt *st, struct store_message *out)
+{
+    out->id = sqlite3_column_int64(st, 0);
+    out->room_id = sqlite3_column_int64(st, 1);
+    out->ts = sqlite3_column_int64(st, 2);
+    copy_text(out->author, sizeof out->author, sqlite3_column_text(st, 3));
+    copy_text(out->cid, sizeof out->cid, sqlite3_column_text(st, 4));
+    copy_text(out->body, sizeof out->body, sqlite3_column_text(st, 5));
+}
+
+static enum store_result finish_row(sqlite3_stmt *st, int rc)
+{
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&S.reader_lock);
+    if (rc == SQLITE_ROW)
+        return STORE_OK;
+    return rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
+}
+
+enum store_result store_get_message(int64_t id, struct store_message *out)
+{
+    pthread_mutex_lock(&S.reader_lock);
+    sqlite3_stmt *st = reader_prepare("SELECT " MESSAGE_COLUMNS " FROM messages WHERE id = ?1");
+    if (!st)
+        return finish_row(NULL, SQLITE_ERROR);
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_message_row(st, out);
+    return finish_row(st, rc);
+}
+
+enum store_result store_next_message(int64_t room_id, int64_t after, int64_t below,
+                                     struct store_message *out)
+{
+    pthread_mutex_lock(&S.reader_lock);
+    sqlite3_stmt *st = reader_prepare("SELECT " MESSAGE_COLUMNS " FROM messages WHERE room_id = ?1"
+                                      " AND id > ?2 AND id < ?3 ORDER BY id LIMIT 1");
+    if (!st)
+        return finish_row(NULL, SQLITE_ERROR);
+    sqlite3_bind_int64(st, 1, room_id);
+    sqlite3_bind_int64(st, 2, after);
+    sqlite3_bind_int64(st, 3, below);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_message_row(st, out);
+    return finish_row(st, rc);
+}
+
+enum store_result store_newest_id(int64_t room_id, int64_t below, int64_t skip, int64_t *id)
+{
+    pthread_mutex_lock(&S.reader_lock);
+    sqlite3_stmt *st = reader_prepare("SELECT id FROM messages WHERE room_id = ?1 AND id < ?2"
+                                      " ORDER BY id DESC LIMIT 1 OFFSET ?3");
+    if (!st)
+        return finish_row(NULL, SQLITE_ERROR);
+    sqlite3_bind_int64(st, 1, room_id);
+    sqlite3_bind_int64(st, 2, below);
+    sqlite3_bind_int64(st, 3, skip);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    return finish_row(st, rc);
+}
+
+enum store_result store_get_password_hash(const char *name, char *out, size_t cap)
+{
+    pthread_mutex_lock(&S.reader_lock);
+    sqlite3_stmt *st = reader_prepare("SELECT password_hash FROM users WHERE name = ?1");
+    if (!st)
+        return finish_row(NULL, SQLITE_ERROR);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        copy_text(out, cap, sqlite3_column_text(st, 0));
+    return finish_row(st, rc);
+}
+
+enum store_result store_each_room(void (*fn)(void *ctx, int64_t id, const char *name), void *ctx)
+{
+    pthread_mutex_lock(&S.reader_lock);
+    sqlite3_stmt *st = reader_prepare("SELECT id, name FROM rooms ORDER BY id");
+    if (!st)
+        return finish_row(NULL, SQLITE_ERROR);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn(ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1));
+    return finish_row(st, rc == SQLITE_DONE ? SQLITE_ROW : rc);
+}
+
+enum store_result store_each_session(void (*fn)(void *ctx, const struct store_session *s),
+                                     void *ctx)
+{
+    pthread_mutex_lock(&S.reader_lock);
+    sqlite3_stmt *st =
+        reader_prepare("SELECT token_hash, name, registered, created, last_seen FROM sessions");
+    if (!st)
+        return finish_row(NULL, SQLITE_ERROR);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_session s = {0};
+        if (sqlite3_column_bytes(st, 0) != 32)
+            continue;
+        memcpy(s.token_hash, sqlite3_column_blob(st, 0), 32);
+        copy_text(s.name, sizeof s.name, sqlite3_column_text(st, 1));
+        s.registered = sqlite3_column_int(st, 2) != 0;
+        s.created = sqlite3_column_int64(st, 3);
+        s.last_seen = sqlite3_column_int64(st, 4);
+        fn(ctx, &s);
+    }
+    return finish_row(st, rc == SQLITE_DONE ? SQLITE_ROW : rc);
+}

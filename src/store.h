@@ -1,0 +1,88 @@
+/*
+ * store - the SQLite database: schema and migrations, one writer thread that
+ * group-commits every change (synchronous=FULL), and a reader connection for
+ * queries. The only module that says SQL. Calls sqlite3, log and the hooks
+ * it is given (from the writer thread, after a commit).
+ * Thread rules: write functions may be called from any thread and block until
+ * their transaction committed (or failed); read functions from any thread
+ * (serialised on one reader connection). store_open/store_close at boot only.
+ */
+#ifndef LANCHAT_STORE_H
+#define LANCHAT_STORE_H
+
+#include "config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum store_result {
+    STORE_OK = 0,
+    STORE_DUPLICATE,  /* idempotent repeat (same author+cid), or name exists */
+    STORE_NOT_FOUND,
+    STORE_FORBIDDEN,  /* delete of someone else's message */
+    STORE_BUSY,       /* write queue full */
+    STORE_ERROR,      /* SQLite failed; logged */
+};
+
+struct store_message {
+    int64_t id;
+    int64_t room_id;
+    int64_t ts; /* ms since epoch, UTC */
+    char author[CHAT_NAME_MAX + 1];
+    char cid[CHAT_CID_MAX + 1]; /* "" when the client gave none */
+    char body[CHAT_MAX_BODY + 1];
+};
+
+struct store_session {
+    unsigned char token_hash[32];
+    char name[CHAT_NAME_MAX + 1];
+    bool registered;
+    int64_t created; /* seconds since epoch */
+    int64_t last_seen;
+};
+
+/* Called on the writer thread right after the commit that made them. */
+struct store_hooks {
+    void (*message_added)(const struct store_message *message);
+    void (*message_deleted)(int64_t room_id, int64_t id);
+};
+
+int store_open(const char *path, int64_t heap_limit, int64_t max_messages_per_room);
+int store_start(const struct store_hooks *hooks); /* starts the writer thread */
+void store_close(void);                           /* drains, checkpoints, closes */
+
+/* Writes (block until committed). */
+enum store_result store_append_message(struct store_message *message); /* in: room_id, author,
+                                                                            cid, body; out: id, ts
+                                                                            (or the original on
+                                                                            STORE_DUPLICATE) */
+enum store_result store_delete_message(int64_t id, const char *author, int64_t *room_id);
+enum store_result store_add_room(const char *name, int64_t *room_id);
+enum store_result store_add_user(const char *name, const char *password_hash);
+enum store_result store_add_session(const struct store_session *session);
+enum store_result store_drop_session(const unsigned char token_hash[32]);
+enum store_result store_touch_session(const unsigned char token_hash[32], int64_t last_seen);
+enum store_result store_check_writable(void);
+
+/* Reads. */
+enum store_result store_get_message(int64_t id, struct store_message *out);
+/* The first message of the room with after < id < below. */
+enum store_result store_next_message(int64_t room_id, int64_t after, int64_t below,
+                                     struct store_message *out);
+/* Id of the (skip+1)-th newest message of the room with id < below. */
+enum store_result store_newest_id(int64_t room_id, int64_t below, int64_t skip, int64_t *id);
+enum store_result store_get_password_hash(const char *name, char *out, size_t cap);
+enum store_result store_each_room(void (*fn)(void *ctx, int64_t id, const char *name), void *ctx);
+enum store_result store_each_session(void (*fn)(void *ctx, const struct store_session *s),
+                                     void *ctx);
+
+struct store_stats {
+    uint64_t commits;
+    uint64_t committed_messages;
+    uint64_t commit_ns_total;
+    uint64_t commit_ns_max;
+};
+void store_get_stats(struct store_stats *out);
+
+#endif

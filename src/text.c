@@ -1,0 +1,95 @@
+#include "text.h"
+
+#include "config.h"
+
+#include <string.h>
+#include <strings.h>
+
+static bool valid_token(const char *s, size_t max, const char *extra)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  strchr(extra, c) != NULL;
+        if (!ok || n >= max)
+            return false;
+    }
+    return n > 0;
+}
+
+bool text_valid_name(const char *name)
+{
+    return name && valid_token(name, CHAT_NAME_MAX, "_.-");
+}
+
+bool text_valid_cid(const char *cid)
+{
+    return cid && valid_token(cid, CHAT_CID_MAX, "._:-");
+}
+
+bool text_same_name(const char *a, const char *b)
+{
+    return strcasecmp(a, b) == 0;
+}
+
+/* Length of the UTF-8 sequence at s (RFC 3629), 0 when invalid. */
+static size_t utf8_sequence(const unsigned char *s, size_t left)
+{
+    unsigned char c = s[0];
+    size_t need;
+    unsigned min;
+    unsigned cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 2, min = 0x80, cp = c & 0x1Fu;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 3, min = 0x800, cp = c & 0x0Fu;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 4, min = 0x10000, cp = c & 0x07u;
+    } else {
+        return 0;
+    }
+    if (need > left)
+        return 0;
+    for (size_t i = 1; i < need; i++) {
+        if ((s[i] & 0xC0u) != 0x80u)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return need;
+}
+
+enum text_body_verdict text_check_body(const char *body, size_t len)
+{
+    if (len > CHAT_MAX_BODY)
+        return TEXT_BODY_TOO_LONG;
+    const unsigned char *s = (const unsigned char *)body;
+    bool visible = false;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_sequence(s + i, len - i);
+        if (n == 0)
+            return TEXT_BODY_BAD_UTF8;
+        if (n == 1 && s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+            return TEXT_BODY_CONTROL;
+        if (!(n == 1 && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')))
+            visible = true;
+        i += n;
+    }
+    return visible ? TEXT_BODY_OK : TEXT_BODY_EMPTY;
+}
+
+const char *text_body_problem(enum text_body_verdict verdict)
+{
+    switch (verdict) {
+    case TEXT_BODY_OK: return "ok";
+    case TEXT_BODY_EMPTY: return "message body is empty";
+    case TEXT_BODY_TOO_LONG: return "message body is longer than the limit";
+    case TEXT_BODY_BAD_UTF8: return "message body is not valid UTF-8";
+    case TEXT_BODY_CONTROL: return "message body contains a control character";
+    }
+    return "invalid message body";
+}

@@ -1,0 +1,28 @@
+/*
+ * text - the API's rules for names, client ids and message bodies.
+ * Owns no state. Calls only libc. Thread rules: any thread.
+ */
+#ifndef LANCHAT_TEXT_H
+#define LANCHAT_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* 1..CHAT_NAME_MAX chars of [A-Za-z0-9_.-] (user and room names). */
+bool text_valid_name(const char *name);
+/* 1..CHAT_CID_MAX chars of [A-Za-z0-9._:-]. */
+bool text_valid_cid(const char *cid);
+
+enum text_body_verdict {
+    TEXT_BODY_OK,
+    TEXT_BODY_EMPTY,     /* empty or only white space */
+    TEXT_BODY_TOO_LONG,  /* more than CHAT_MAX_BODY bytes */
+    TEXT_BODY_BAD_UTF8,  /* not valid UTF-8 (overlongs, surrogates included) */
+    TEXT_BODY_CONTROL,   /* a control character other than \t \n \r */
+};
+enum text_body_verdict text_check_body(const char *body, size_t len);
+const char *text_body_problem(enum text_body_verdict verdict);
+/* Case-insensitive ASCII comparison of names. */
+bool text_same_name(const char *a, const char *b);
+
+#endif

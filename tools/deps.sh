@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs, with apt-get, exactly the Debian packages lanchat needs that are
+# missing. Usage: tools/deps.sh build|test|all
+set -eu
+
+build="gcc make libc6-dev libcivetweb-dev libsqlite3-dev libsodium-dev libcjson-dev"
+test="libcmocka-dev python3 sqlite3 binutils"
+
+case "${1:-all}" in
+build) wanted=$build ;;
+test) wanted="$build $test" ;;
+all) wanted="$build $test" ;;
+*) echo "usage: tools/deps.sh build|test|all" >&2; exit 2 ;;
+esac
+
+missing=""
+for pkg in $wanted; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    case "$status" in
+    *" installed") ;;
+    *) missing="$missing $pkg" ;;
+    esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+echo "deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+if ! $sudo apt-get install -y -q --no-install-recommends $missing >/dev/null; then
+    $sudo apt-get update -q >/dev/null
+    $sudo apt-get install -y -q --no-install-recommends $missing >/dev/null
+fi
