@@ -25,16 +25,25 @@ enum { PUBLIC = 0, AUTHENTICATED = 1 };
 static void session_create(struct api_request *r);
 static void session_get(struct api_request *r);
 static void session_delete(struct api_request *r);
+#if CHAT_WITH_ACCOUNTS
 static void users_create(struct api_request *r);
+#endif
 static void rooms_list(struct api_request *r);
+#if CHAT_WITH_ROOMS
 static void rooms_create(struct api_request *r);
+#endif
 static void messages_list(struct api_request *r);
 static void messages_post(struct api_request *r);
 static void message_get(struct api_request *r);
 static void message_delete(struct api_request *r);
 static void presence_get(struct api_request *r);
 static void health_get(struct api_request *r);
+#if !CHAT_WITH_ACCOUNTS || !CHAT_WITH_ROOMS
+static void feature_absent(struct api_request *r);
+#endif
+#if CHAT_WITH_METRICS
 static void metrics_export(struct api_request *r);
+#endif
 
 static const struct route {
     const char *method;
@@ -47,10 +56,14 @@ static const struct route {
     {"DELETE", "/api/v1/session", AUTHENTICATED, session_delete},
 #if CHAT_WITH_ACCOUNTS
     {"POST", "/api/v1/users", PUBLIC, users_create},
+#else
+    {"POST", "/api/v1/users", PUBLIC, feature_absent},
 #endif
     {"GET", "/api/v1/rooms", AUTHENTICATED, rooms_list},
 #if CHAT_WITH_ROOMS
     {"POST", "/api/v1/rooms", AUTHENTICATED, rooms_create},
+#else
+    {"POST", "/api/v1/rooms", PUBLIC, feature_absent},
 #endif
     {"GET", "/api/v1/rooms/*/messages", AUTHENTICATED, messages_list},
     {"POST", "/api/v1/rooms/*/messages", AUTHENTICATED, messages_post},
@@ -402,6 +415,14 @@ static void message_delete(struct api_request *r)
     }
 }
 
+#if !CHAT_WITH_ACCOUNTS || !CHAT_WITH_ROOMS
+/* A route of a feature this build left out: as if it did not exist. */
+static void feature_absent(struct api_request *r)
+{
+    fail(r, 404, "not_found", "this feature is not built into this server");
+}
+#endif
+
 /* ---- presence, health, metrics -------------------------------------------------- */
 
 static void presence_get(struct api_request *r)
@@ -504,6 +525,11 @@ static int dispatch(struct mg_connection *conn, void *data)
     if (!found) {
         http_error(conn, path_known ? CHAT_ERROR(405, "method_not_allowed", "method not allowed")
                                     : CHAT_ERROR(404, "not_found", "no such resource"));
+        return 1;
+    }
+    if (http_body_is_foreign(conn)) {
+        http_error(conn, CHAT_ERROR(415, "unsupported_media_type",
+                                    "Content-Type must be application/json"));
         return 1;
     }
     /* Buffers for the body and its parse come from a pool: civetweb's worker

@@ -53,6 +53,13 @@ static bool is_json_type(const char *type)
     return strncasecmp(type, "application/json", n) == 0 && (type[n] == '\0' || type[n] == ';');
 }
 
+bool http_body_is_foreign(const struct mg_connection *conn)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    bool has_body = ri->content_length > 0 || mg_get_header(conn, "Transfer-Encoding") != NULL;
+    return has_body && !is_json_type(mg_get_header(conn, "Content-Type"));
+}
+
 struct chat_error http_read_json_body(struct mg_connection *conn, char *buf, size_t cap,
                                       size_t *len)
 {

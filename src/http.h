@@ -23,6 +23,8 @@ void http_error(struct mg_connection *conn, struct chat_error e);
  * than cap-1 (413, not read), not JSON (415) or cut short (400). */
 struct chat_error http_read_json_body(struct mg_connection *conn, char *buf, size_t cap,
                                       size_t *len);
+/* The request carries a body that is not declared as JSON. */
+bool http_body_is_foreign(const struct mg_connection *conn);
 /* The session token of the request, or false. */
 bool http_token(const struct mg_connection *conn, char *out, size_t cap);
 /* No Origin header, or one naming the host the request was sent to. */

@@ -617,7 +617,9 @@ struct chat_error hub_post_message(const char *user, const char *room, const cha
                                    const char *cid, struct store_message *out, bool *repeated)
 {
     *repeated = false;
-    int index = room ? hub_room_find(room) : -1;
+    if (!room)
+        return CHAT_ERROR(400, "bad_request", "\"room\" must be a string");
+    int index = hub_room_find(room);
     if (index < 0)
         return CHAT_ERROR(404, "not_found", "no such room");
     if (!body)
@@ -642,6 +644,7 @@ struct chat_error hub_post_message(const char *user, const char *room, const cha
     case STORE_BUSY:
         metrics_add(refused, 1);
         return CHAT_ERROR(503, "unavailable", "the server is busy; try again");
-    default: return CHAT_ERROR(500, "internal", "the message could not be stored");
+    default: /* logged by the store: disk full, read-only, I/O error */
+        return CHAT_ERROR(503, "unavailable", "the message could not be stored; try again later");
     }
 }

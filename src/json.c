@@ -40,7 +40,8 @@ const cJSON *json_parse(struct json_arena *arena, const char *text, size_t len)
     if (memchr(text, '\0', len) != NULL || memmem(text, len, "\\u0000", 6) != NULL)
         return NULL;
     current = arena;
-    const cJSON *doc = cJSON_ParseWithLength(text, len);
+    /* Trailing bytes after the document make it malformed, not ignored. */
+    const cJSON *doc = cJSON_ParseWithLengthOpts(text, len + 1, NULL, 1);
     current = NULL;
     return doc;
 }

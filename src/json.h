@@ -21,7 +21,7 @@ struct json_arena {
 };
 
 void json_init(void); /* installs the arena allocator into cJSON; once, at boot */
-/* Parses len bytes into arena; NULL when malformed, has a NUL, or does not
+/* Parses len bytes (text[len] must be '\0') into arena; NULL when malformed, has a NUL, or does not
  * fit the arena. The document lives as long as the arena. */
 const cJSON *json_parse(struct json_arena *arena, const char *text, size_t len);
 /* The string member `key`, or NULL when absent or not a string. */

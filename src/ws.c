@@ -167,9 +167,22 @@ static void *sender_main(void *arg)
 
 /* ---- civetweb callbacks (reader threads) ---------------------------------- */
 
+/* civetweb's response-header functions refuse a connection that asked for
+ * an upgrade, so the refusal is written by hand. */
 static void refuse_handshake(struct mg_connection *conn, struct chat_error e)
 {
-    http_error(conn, e);
+    char json[256];
+    struct jw w;
+    jw_init(&w, json, sizeof json);
+    jw_raw(&w, "{\"error\":{\"code\":");
+    jw_str(&w, e.code);
+    jw_raw(&w, ",\"message\":");
+    jw_str(&w, e.message);
+    jw_raw(&w, "}}");
+    mg_printf(conn,
+              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+              "Connection: close\r\n\r\n%s",
+              e.status, e.status == 401 ? "Unauthorized" : "Forbidden", w.len, json);
 }
 
 static int on_connect(const struct mg_connection *const_conn, void *data)
@@ -261,7 +274,11 @@ static void handle_send(struct hub_client *c, const cJSON *frame)
 static void handle_join(struct hub_client *c, const cJSON *frame)
 {
     const char *room = json_get_string(frame, "room");
-    int index = room ? hub_room_find(room) : -1;
+    if (!room) {
+        send_error(c, CHAT_ERROR(400, "bad_request", "\"room\" must be a string"), NULL);
+        return;
+    }
+    int index = hub_room_find(room);
     if (index < 0) {
         send_error(c, CHAT_ERROR(404, "not_found", "no such room"), NULL);
         return;
@@ -333,6 +350,7 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
     if (!fin)
         return 1;
     slots[slot].assembling = false;
+    slots[slot].assembly[slots[slot].assembled] = '\0';
     handle_frame(c, slots[slot].assembly, slots[slot].assembled);
     return 1;
 }
