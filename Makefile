@@ -36,7 +36,7 @@ endif
 DEPS_STAMP := build/.deps-build
 BIN := $(OUT)/lanchat
 
-.PHONY: all run test unit integration format lint clean deps
+.PHONY: all run test unit integration format lint clean bench
 all: $(BIN)
 
 $(DEPS_STAMP): tools/deps.sh
@@ -94,3 +94,7 @@ lint:
 
 clean:
 	rm -rf build
+
+bench: $(BIN)
+	@$(MAKE) -s FLAGS=minimal all
+	python3 tests/bench/bench.py --bin $(BIN) --minimal build/$(BOARD)-minimal/lanchat

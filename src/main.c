@@ -56,6 +56,7 @@ static struct mg_context *start_http(const struct options *o)
         "enable_websocket_ping_pong", "yes",
         "enable_keep_alive", "yes",
         "keep_alive_timeout_ms", "5000",
+        "tcp_nodelay", "1", /* responses are written in pieces: no 40 ms Nagle stalls */
 #if !CHAT_WITH_EMBEDDED_WEB
         "document_root", o->web_root,
 #endif
