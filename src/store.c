@@ -336,31 +336,35 @@ static enum store_result run_job(struct job *job)
 }
 
 /* One transaction for the whole batch: this is the group commit. Each job
- * runs inside its own savepoint so a failing one does not undo the others. */
+ * runs inside its own savepoint so a failing one does not undo the others,
+ * unless SQLite itself ended the transaction (disk full, I/O error): then the
+ * whole batch fails and nobody is told their write is stored. */
 static void commit_batch(struct job **batch, size_t n)
 {
     uint64_t started = monotonic_ns();
     bool ok = exec(S.writer_db, "BEGIN IMMEDIATE") == 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && ok; i++) {
         struct job *job = batch[i];
         job->added = false;
-        if (!ok) {
-            job->result = STORE_ERROR;
-            continue;
-        }
-        exec(S.writer_db, "SAVEPOINT job");
+        ok = exec(S.writer_db, "SAVEPOINT job") == 0;
+        if (!ok)
+            break;
         job->result = run_job(job);
         if (job->result == STORE_ERROR) {
             log_error("store: write failed: %s", sqlite3_errmsg(S.writer_db));
-            exec(S.writer_db, "ROLLBACK TO job");
             job->added = false;
+            if (sqlite3_get_autocommit(S.writer_db)) {
+                ok = false; /* SQLite rolled the whole transaction back */
+                break;
+            }
+            exec(S.writer_db, "ROLLBACK TO job");
         }
-        exec(S.writer_db, "RELEASE job");
+        ok = exec(S.writer_db, "RELEASE job") == 0;
     }
-    if (ok && exec(S.writer_db, "COMMIT") != 0) {
-        exec(S.writer_db, "ROLLBACK");
+    if (ok && exec(S.writer_db, "COMMIT") != 0)
         ok = false;
-    }
+    if (!ok && !sqlite3_get_autocommit(S.writer_db))
+        exec(S.writer_db, "ROLLBACK");
     uint64_t took = monotonic_ns() - started;
     size_t messages = 0;
     for (size_t i = 0; i < n; i++) {

@@ -1,0 +1,700 @@
+"""Harness for lanchat's black-box integration tests (stdlib only).
+
+Starts the real binary (LANCHAT_BIN, default /work/main/build/desktop/lanchat)
+on 127.0.0.1 with an ephemeral port and a database in a fresh temp dir,
+learns the port from the "listening on http://127.0.0.1:PORT" log line,
+and gives tests small HTTP and WebSocket helpers.
+
+Servers shared by the tests of one module come from shared(); the runner
+stops them after the module (stop_shared()). Tests that need special flags
+use `with Server(["--flag", "value"]) as srv:`.
+"""
+
+import atexit
+import functools
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from wsclient import WSClient, HandshakeError, ConnectionClosed  # noqa: E402
+
+DEFAULT_BIN = "/work/main/build/desktop/lanchat"
+READY_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
+READY_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
+
+
+def binary():
+    return os.environ.get("LANCHAT_BIN", DEFAULT_BIN)
+
+
+# ---------------------------------------------------------------- features
+_features = None
+_version_text = None
+
+
+def features():
+    """Set of feature names from `<bin> --version` ("features: ..." line); run once."""
+    global _features, _version_text
+    if _features is None:
+        out = subprocess.run([binary(), "--version"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, timeout=10)
+        text = out.stdout.decode("utf-8", "replace")
+        _version_text = text
+        feats = None
+        for line in text.splitlines():
+            m = re.match(r"\s*features:\s*(.*)$", line)
+            if m:
+                words = m.group(1).split()
+                feats = set() if words == ["none"] else set(words)
+        if feats is None:
+            raise RuntimeError("%s --version printed no 'features:' line:\n%s" % (binary(), text))
+        _features = feats
+    return _features
+
+
+def has(feature):
+    return feature in features()
+
+
+# ---------------------------------------------------------------- bookkeeping
+_live_servers = []       # Server objects currently running
+_recent_tails = []       # (label, tail text) of servers stopped during the current test
+_open_ws = []            # WSClients opened during the current test
+_name_counter = [0]
+_all_servers = []        # every Server created, closed at exit at the latest
+_reapers = []            # threads finishing asynchronous close()s
+unclean_stops = []       # servers that needed SIGKILL after SIGTERM
+_lock = threading.RLock()
+
+
+def wait_reapers():
+    """Wait until every asynchronously closed server has exited and been cleaned up."""
+    while _reapers:
+        _reapers.pop().join(STOP_TIMEOUT + 10)
+
+
+@atexit.register
+def _close_all_servers():
+    for srv in list(_all_servers):
+        try:
+            srv.close(wait=True)
+        except Exception:
+            pass
+    wait_reapers()
+
+
+def uname(prefix="u"):
+    """A user/room name unique within this run (valid: [A-Za-z0-9_.-], <= 32 chars)."""
+    _name_counter[0] += 1
+    name = "%s%d_%d" % (prefix, os.getpid() % 10000, _name_counter[0])
+    assert len(name) <= 32, name
+    return name
+
+
+def begin_test():
+    with _lock:
+        _recent_tails.clear()
+    _open_ws.clear()
+
+
+def end_test():
+    for ws in list(_open_ws):
+        if not ws.closed:
+            ws.close(wait=0.5)
+        else:
+            ws.abort()
+    _open_ws.clear()
+
+
+def failure_logs(lines=30):
+    """Tails of the logs of servers running now or stopped during the current test."""
+    out = []
+    for label, tail in _recent_tails:
+        out.append("---- server log tail (%s, stopped) ----\n%s" % (label, tail))
+    with _lock:
+        live = [srv for srv in _live_servers if not srv._closed]
+    for srv in live:
+        out.append("---- server log tail (%s) ----\n%s" % (srv.label, srv.log_tail(lines)))
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- HTTP
+class Response:
+    def __init__(self, status, headers, raw, request=None):
+        self.status = status
+        self.headers = headers          # list of (name, value)
+        self.raw = raw
+        self.request = request          # "METHOD path body..." for messages
+
+    def header(self, name):
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+    def header_all(self, name):
+        name = name.lower()
+        return [v for k, v in self.headers if k.lower() == name]
+
+    @property
+    def text(self):
+        return self.raw.decode("utf-8", "replace")
+
+    def json(self):
+        try:
+            return json.loads(self.raw.decode("utf-8"))
+        except ValueError as e:
+            raise AssertionError("response body is not JSON (status %d): %r"
+                                 % (self.status, self.raw[:300])) from e
+
+    def __repr__(self):
+        text = "<HTTP %d %r>" % (self.status, self.raw[:300])
+        if self.request:
+            text += " in answer to " + self.request
+        return text
+
+
+def expect(resp, status):
+    """Assert the status and a JSON content type; return the parsed body."""
+    assert resp.status == status, "expected HTTP %d, got %r" % (status, resp)
+    ctype = resp.header("Content-Type") or ""
+    assert ctype.lower().startswith("application/json"), \
+        "expected a JSON Content-Type, got %r (%r)" % (ctype, resp)
+    return resp.json()
+
+
+def expect_error(resp, status, code):
+    """Assert {"error":{"code":code,"message":<non-empty str>}} with the given status."""
+    body = expect(resp, status)
+    assert isinstance(body, dict) and set(body) == {"error"}, "bad error shape: %r" % (body,)
+    err = body["error"]
+    assert isinstance(err, dict) and set(err) == {"code", "message"}, "bad error shape: %r" % (body,)
+    assert err["code"] == code, "expected error code %r, got %r (HTTP %d)" % (code, err["code"],
+                                                                            resp.status)
+    assert isinstance(err["message"], str) and err["message"], "empty error message: %r" % (body,)
+    return err
+
+
+MESSAGE_KEYS = {"id", "room", "author", "body", "ts", "cid"}
+
+
+def check_message(m, room=None, author=None, body=None, cid=None, cid_given=True):
+    """Assert the exact message shape (and the given values)."""
+    assert isinstance(m, dict) and set(m) == MESSAGE_KEYS, "bad message shape: %r" % (m,)
+    assert isinstance(m["id"], int) and not isinstance(m["id"], bool) and m["id"] > 0, m
+    assert isinstance(m["ts"], int) and not isinstance(m["ts"], bool), m
+    now = time.time() * 1000
+    assert abs(m["ts"] - now) < 10 * 60 * 1000, "ts %r is not ms since epoch (now %d)" % (m["ts"],
+                                                                                          now)
+    assert isinstance(m["room"], str) and isinstance(m["author"], str), m
+    assert isinstance(m["body"], str), m
+    assert m["cid"] is None or isinstance(m["cid"], str), m
+    if room is not None:
+        assert m["room"] == room, "room %r != %r" % (m["room"], room)
+    if author is not None:
+        assert m["author"] == author, "author %r != %r" % (m["author"], author)
+    if body is not None:
+        assert m["body"] == body, "body %r != %r" % (m["body"][:80], body[:80])
+    if cid_given:
+        assert m["cid"] == cid, "cid %r != %r" % (m["cid"], cid)
+    return m
+
+
+# ---------------------------------------------------------------- server
+class Server:
+    """One lanchat process with its own temp dir and database."""
+
+    def __init__(self, extra_args=(), label=None, preexec_fn=None, start=True):
+        self.extra_args = list(extra_args)
+        self.label = label or ("lanchat " + " ".join(self.extra_args)).strip()
+        self.preexec_fn = preexec_fn
+        self.tmpdir = tempfile.mkdtemp(prefix="lanchat-it-")
+        self.db = os.path.join(self.tmpdir, "chat.db")
+        self.log_path = os.path.join(self.tmpdir, "server.log")
+        self.proc = None
+        self.port = None
+        self.lines = []
+        self._cond = threading.Condition()
+        self._reader = None
+        self._closed = False
+        self._record_tail = True   # False once closed asynchronously (test is over)
+        self.starts = 0
+        with _lock:
+            _all_servers.append(self)
+        if start:
+            try:
+                self.start()
+            except BaseException:
+                self.close()
+                raise
+
+    # -- process control
+    def argv(self):
+        defaults = [("--listen", "127.0.0.1"), ("--port", "0"), ("--db", self.db),
+                    ("--rate-limit", "0")]
+        args = [binary()]
+        for opt, val in defaults:
+            if opt not in self.extra_args:
+                args += [opt, val]
+        return args + self.extra_args
+
+    def start(self):
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        self.starts += 1
+        log = open(self.log_path, "ab")
+        log.write(("==== start #%d: %s\n" % (self.starts, " ".join(self.argv()))).encode())
+        log.flush()
+        with self._cond:
+            self.lines = []
+        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     cwd=self.tmpdir, preexec_fn=self.preexec_fn)
+        self._reader = threading.Thread(target=self._read_output, args=(self.proc, log),
+                                        daemon=True)
+        self._reader.start()
+        with _lock:
+            _live_servers.append(self)
+        try:
+            m = self.wait_log(READY_RE, timeout=READY_TIMEOUT)
+        except AssertionError:
+            self._terminate()
+            raise AssertionError("server did not print 'listening on http://127.0.0.1:PORT' "
+                                 "within %.0f s; exit=%r; log:\n%s"
+                                 % (READY_TIMEOUT, self.proc.poll(), self.log_tail(40)))
+        self.port = int(m.group(1))
+        assert self.port > 0, "server reported port 0"
+        return self
+
+    def _read_output(self, proc, log):
+        try:
+            for line in iter(proc.stdout.readline, b""):
+                log.write(line)
+                log.flush()
+                with self._cond:
+                    self.lines.append(line.decode("utf-8", "replace").rstrip("\n"))
+                    self._cond.notify_all()
+        finally:
+            log.close()
+            with self._cond:
+                self._cond.notify_all()
+
+    def wait_log(self, regex, timeout=10.0, start=0):
+        """Wait for a log line (since the last start, from index `start`) matching regex."""
+        if isinstance(regex, str):
+            regex = re.compile(regex)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            i = start
+            while True:
+                while i < len(self.lines):
+                    m = regex.search(self.lines[i])
+                    if m:
+                        return m
+                    i += 1
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("no log line matching %r within %.1f s"
+                                         % (regex.pattern, timeout))
+                if self.proc.poll() is not None and not self._reader.is_alive():
+                    raise AssertionError("server exited (status %r) before logging %r"
+                                         % (self.proc.returncode, regex.pattern))
+                self._cond.wait(min(left, 0.5))
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def _terminate(self):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+                self._after_exit()
+                return "killed"
+        self._after_exit()
+        return self.proc.returncode
+
+    def _after_exit(self):
+        if self._reader is not None:
+            self._reader.join(5)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        with _lock:
+            if self in _live_servers:
+                _live_servers.remove(self)
+                if self._record_tail:
+                    _recent_tails.append((self.label, self.log_tail(30)))
+
+    def stop(self):
+        """SIGTERM, wait up to 10 s, then SIGKILL. Returns the exit status or "killed"."""
+        return self._terminate()
+
+    def kill9(self):
+        assert self.running(), "server is not running"
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        self._after_exit()
+        return self.proc.returncode
+
+    def restart(self):
+        """SIGTERM and start again on the same database; returns the exit status."""
+        rc = self.stop()
+        self.start()
+        return rc
+
+    def close(self, wait=False):
+        """Stop (SIGTERM, up to 10 s, then SIGKILL) and remove the temp dir. With
+        wait=False the SIGTERM is sent now and the waiting and cleanup go on in a
+        reaper thread (the server takes a while to exit); wait_reapers() joins them."""
+        if self._closed:
+            return
+        self._closed = True
+        if wait:
+            self._reap()
+            return
+        with _lock:
+            if self._record_tail and self in _live_servers:
+                _recent_tails.append((self.label, self.log_tail(30)))
+            self._record_tail = False
+        if self.running():
+            self.proc.send_signal(signal.SIGTERM)
+        t = threading.Thread(target=self._reap, daemon=True)
+        t.start()
+        _reapers.append(t)
+
+    def _reap(self):
+        try:
+            rc = self._terminate()
+            if rc == "killed":
+                unclean_stops.append("%s: did not exit within %.0f s of SIGTERM (killed)"
+                                     % (self.label, STOP_TIMEOUT))
+        finally:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            with _lock:
+                if self in _all_servers:
+                    _all_servers.remove(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def log_tail(self, n=30):
+        with self._cond:
+            lines = list(self.lines[-n:])
+        return "\n".join(lines)
+
+    # -- HTTP
+    def request(self, method, path, body=None, token=None, cookie=None, headers=None,
+                ctype="application/json", timeout=10.0):
+        """One request on a fresh connection. body: dict/list (JSON), str, bytes or None.
+        token -> Authorization: Bearer; cookie -> Cookie: session=<cookie>."""
+        hdrs = {}
+        data = None
+        if body is not None:
+            if isinstance(body, (dict, list)):
+                data = json.dumps(body).encode("utf-8")
+            elif isinstance(body, str):
+                data = body.encode("utf-8")
+            else:
+                data = body
+            if ctype is not None:
+                hdrs["Content-Type"] = ctype
+        if token is not None:
+            hdrs["Authorization"] = "Bearer " + token
+        if cookie is not None:
+            hdrs["Cookie"] = "session=" + cookie
+        for k, v in (headers or {}).items():
+            hdrs[k] = v
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=data, headers=hdrs)
+            r = conn.getresponse()
+            raw = r.read()
+            req = "%s %s" % (method, path)
+            if data is not None:
+                req += " %r" % (data[:100] + (b"..." if len(data) > 100 else b""),)
+                if ctype != "application/json":
+                    req += " (Content-Type %r)" % (ctype,)
+            return Response(r.status, r.getheaders(), raw, req)
+        finally:
+            conn.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body=body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    # -- API shortcuts
+    def session(self, name, password=None):
+        """POST /api/v1/session; asserts 201; returns the token."""
+        body = {"name": name}
+        if password is not None:
+            body["password"] = password
+        r = self.post("/api/v1/session", body)
+        data = expect(r, 201)
+        assert data.get("user") == {"name": name}, data
+        return data["token"]
+
+    def register(self, name, password):
+        r = self.post("/api/v1/users", {"name": name, "password": password})
+        data = expect(r, 201)
+        assert data == {"user": {"name": name}}, data
+
+    def create_room(self, token, name):
+        r = self.post("/api/v1/rooms", {"name": name}, token=token)
+        data = expect(r, 201)
+        assert data == {"name": name}, data
+        return name
+
+    def send(self, token, room, body, cid=None, status=201):
+        payload = {"body": body}
+        if cid is not None:
+            payload["cid"] = cid
+        r = self.post("/api/v1/rooms/%s/messages" % room, payload, token=token)
+        return expect(r, status)
+
+    def history(self, token, room, **params):
+        qs = "&".join("%s=%s" % (k, v) for k, v in params.items())
+        r = self.get("/api/v1/rooms/%s/messages%s" % (room, "?" + qs if qs else ""), token=token)
+        data = expect(r, 200)
+        assert isinstance(data, dict) and set(data) == {"messages", "has_more"}, data
+        assert isinstance(data["has_more"], bool), data
+        assert isinstance(data["messages"], list), data
+        return data
+
+    def all_history(self, token, room):
+        """Every stored message of a room, ascending, via after= paging."""
+        out = []
+        after = 0
+        for _ in range(10000):
+            page = self.history(token, room, after=after, limit=200)
+            out += page["messages"]
+            if not page["has_more"]:
+                return out
+            assert page["messages"], "has_more true with an empty page"
+            after = page["messages"][-1]["id"]
+        raise AssertionError("history paging did not end")
+
+    def metrics(self):
+        r = self.get("/metrics")
+        assert r.status == 200, r
+        return parse_metrics(r.text)
+
+    # -- WebSocket
+    def ws(self, token=None, bearer=False, headers=None, rcvbuf=None, read_hello=True,
+           timeout=10.0):
+        """Open /api/v1/ws (cookie auth unless bearer=True); reads and checks the hello."""
+        h = {}
+        if token is not None:
+            if bearer:
+                h["Authorization"] = "Bearer " + token
+            else:
+                h["Cookie"] = "session=" + token
+        h.update(headers or {})
+        ws = WSClient.connect("127.0.0.1", self.port, "/api/v1/ws", headers=h, rcvbuf=rcvbuf,
+                              timeout=timeout)
+        _open_ws.append(ws)
+        ws.hello = None
+        if read_hello:
+            f = ws.recv_json(timeout)
+            assert f.get("type") == "hello", "first frame is not hello: %r" % (f,)
+            assert set(f) == {"type", "user", "rooms", "online"}, "bad hello shape: %r" % (f,)
+            ws.hello = f
+        return ws
+
+
+# ---------------------------------------------------------------- shared servers
+_shared = {}
+
+
+def shared(*extra_args):
+    """A server with these extra args, shared until the runner's stop_shared()."""
+    key = tuple(extra_args)
+    srv = _shared.get(key)
+    if srv is None or not srv.running():
+        if srv is not None:
+            srv.close()
+        srv = Server(list(extra_args), label="shared " + (" ".join(key) or "default"))
+        _shared[key] = srv
+    return srv
+
+
+def stop_shared():
+    for srv in list(_shared.values()):
+        srv.close()
+    _shared.clear()
+
+
+# ---------------------------------------------------------------- feature gating
+FEATURE_ROUTES = {
+    # feature: (method, path, body, needs_auth)
+    "accounts": ("POST", "/api/v1/users", {"name": "probe404", "password": "longenough1"}, False),
+    "rooms": ("POST", "/api/v1/rooms", {"name": "probe404"}, True),
+    "metrics": ("GET", "/metrics", None, False),
+    "embedded-web": ("GET", "/", None, False),
+}
+
+
+def assert_feature_route_404(feature):
+    method, path, body, auth = FEATURE_ROUTES[feature]
+    srv = shared()
+    token = srv.session(uname("probe")) if auth else None
+    r = srv.request(method, path, body=body, token=token)
+    assert r.status == 404, "feature %r is disabled, %s %s should be 404, got %r" % (
+        feature, method, path, r)
+    if feature != "embedded-web":
+        expect_error(r, 404, "not_found")
+
+
+def requires(feature):
+    """Run the test when the binary has the feature; otherwise assert its route is 404."""
+    assert feature in FEATURE_ROUTES, feature
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper():
+            if has(feature):
+                return fn()
+            return assert_feature_route_404(feature)
+        return wrapper
+    return deco
+
+
+class isolated_room:
+    """Context manager yielding (srv, token, room) where nobody else posts to room:
+    a fresh room on the shared server with feature rooms, else a private server's general."""
+
+    def __init__(self, user_prefix="iso", extra_args=()):
+        self.user_prefix = user_prefix
+        self.extra_args = extra_args
+        self.own = None
+
+    def __enter__(self):
+        if has("rooms"):
+            srv = shared(*self.extra_args)
+            token = srv.session(uname(self.user_prefix))
+            room = srv.create_room(token, uname("r"))
+        else:
+            self.own = srv = Server(list(self.extra_args), label="isolated")
+            token = srv.session(uname(self.user_prefix))
+            room = "general"
+        return srv, token, room
+
+    def __exit__(self, *exc):
+        if self.own is not None:
+            self.own.close()
+
+
+# ---------------------------------------------------------------- bulk posting
+def bulk_post(srv, token, room, bodies, threads=8, cid_prefix=None):
+    """POST many messages concurrently (so commits can batch); returns the created
+    messages in the order of `bodies`. Every POST must answer 201."""
+    cid_prefix = cid_prefix or uname("bulk")
+
+    def one(i):
+        payload = {"body": bodies[i], "cid": "%s-%d" % (cid_prefix, i)}
+        r = srv.post("/api/v1/rooms/%s/messages" % room, payload, token=token)
+        assert r.status == 201, "bulk post %d: %r" % (i, r)
+        return r.json()
+
+    with ThreadPoolExecutor(max_workers=threads) as ex:
+        return list(ex.map(one, range(len(bodies))))
+
+
+# ---------------------------------------------------------------- WebSocket frames
+def next_frame(ws, timeout=5.0, skip=("presence",)):
+    """Next JSON frame whose type is not in skip."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError("no frame within %.1f s" % timeout)
+        try:
+            f = ws.recv_json(left)
+        except socket.timeout:
+            raise AssertionError("no frame within %.1f s" % timeout)
+        if f.get("type") in skip:
+            continue
+        return f
+
+
+def wait_frame(ws, timeout=5.0, max_frames=100000, **match):
+    """Skip frames until one matches all key=value pairs; return it (and keep the skipped
+    ones in ws.skipped)."""
+    deadline = time.monotonic() + timeout
+    ws.skipped = []
+    for _ in range(max_frames):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            f = ws.recv_json(left)
+        except socket.timeout:
+            break
+        if all(f.get(k) == v for k, v in match.items()):
+            return f
+        ws.skipped.append(f)
+    raise AssertionError("no frame matching %r within %.1f s; skipped: %r"
+                         % (match, timeout, ws.skipped[-5:]))
+
+
+def join(ws, room, since=None, timeout=10.0):
+    """Send join; return the frames received before "joined" (presence frames skipped)."""
+    msg = {"type": "join", "room": room}
+    if since is not None:
+        msg["since"] = since
+    ws.send_json(msg)
+    got = []
+    deadline = time.monotonic() + timeout
+    for _ in range(100000):
+        left = deadline - time.monotonic()
+        assert left > 0, "no 'joined' for %r within %.1f s (got %d frames)" % (room, timeout,
+                                                                               len(got))
+        f = next_frame(ws, left)
+        if f.get("type") == "joined":
+            assert f == {"type": "joined", "room": room}, f
+            return got
+        assert f.get("type") in ("message", "gap"), "unexpected frame while joining: %r" % (f,)
+        got.append(f)
+    raise AssertionError("join did not end")
+
+
+def parse_metrics(text):
+    """{'name{labels}': float} from Prometheus text (comments skipped)."""
+    out = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?)\s+(\S+)", line)
+        if m:
+            try:
+                out[m.group(1)] = float(m.group(2))
+            except ValueError:
+                pass
+    return out
