@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 typedef void (*handler_fn)(struct api_request *r);
 
 /* The route table is the API's index: read it top to bottom. */
@@ -177,14 +176,22 @@ static void session_create(struct api_request *r)
     char token[AUTH_TOKEN_LEN + 1];
     struct auth_identity who;
     switch (auth_login(name, password, token, &who)) {
-    case AUTH_OK: reply_user(r, 201, name, token, who.registered); return;
-    case AUTH_NAME_TAKEN: fail(r, 409, "name_taken", "that name is in use; pick another"); return;
-    case AUTH_BAD_CREDENTIALS:
-        fail(r, 401, "unauthorized", password ? "wrong name or password"
-                                              : "that name is registered; a password is needed");
+    case AUTH_OK:
+        reply_user(r, 201, name, token, who.registered);
         return;
-    case AUTH_FULL: fail(r, 503, "unavailable", "too many sessions; try again later"); return;
-    default: fail(r, 500, "internal", "the session could not be created"); return;
+    case AUTH_NAME_TAKEN:
+        fail(r, 409, "name_taken", "that name is in use; pick another");
+        return;
+    case AUTH_BAD_CREDENTIALS:
+        fail(r, 401, "unauthorized",
+             password ? "wrong name or password" : "that name is registered; a password is needed");
+        return;
+    case AUTH_FULL:
+        fail(r, 503, "unavailable", "too many sessions; try again later");
+        return;
+    default:
+        fail(r, 500, "internal", "the session could not be created");
+        return;
     }
 }
 
@@ -220,12 +227,18 @@ static void users_create(struct api_request *r)
         return;
     }
     switch (auth_register(name, password)) {
-    case AUTH_OK: reply_user(r, 201, name, NULL, true); return;
-    case AUTH_NAME_TAKEN: fail(r, 409, "name_taken", "that name is taken"); return;
+    case AUTH_OK:
+        reply_user(r, 201, name, NULL, true);
+        return;
+    case AUTH_NAME_TAKEN:
+        fail(r, 409, "name_taken", "that name is taken");
+        return;
     case AUTH_WEAK_PASSWORD:
         fail(r, 400, "bad_request", "password must be at least 8 bytes");
         return;
-    default: fail(r, 500, "internal", "the account could not be created"); return;
+    default:
+        fail(r, 500, "internal", "the account could not be created");
+        return;
     }
 }
 #endif
@@ -265,10 +278,17 @@ static void rooms_create(struct api_request *r)
         return;
     }
     switch (store_add_room(name, &id)) {
-    case STORE_OK: break;
-    case STORE_DUPLICATE: fail(r, 409, "conflict", "that room exists"); return;
-    case STORE_BUSY: fail(r, 503, "unavailable", "the server is busy; try again"); return;
-    default: fail(r, 500, "internal", "the room could not be created"); return;
+    case STORE_OK:
+        break;
+    case STORE_DUPLICATE:
+        fail(r, 409, "conflict", "that room exists");
+        return;
+    case STORE_BUSY:
+        fail(r, 503, "unavailable", "the server is busy; try again");
+        return;
+    default:
+        fail(r, 500, "internal", "the room could not be created");
+        return;
     }
     if (hub_room_add(id, name) < 0) {
         fail(r, 503, "unavailable", "no more rooms can be made on this server");
@@ -408,10 +428,18 @@ static void message_delete(struct api_request *r)
     case STORE_OK:
         http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
         return;
-    case STORE_NOT_FOUND: fail(r, 404, "not_found", "no such message"); return;
-    case STORE_FORBIDDEN: fail(r, 403, "forbidden", "only the author may delete a message"); return;
-    case STORE_BUSY: fail(r, 503, "unavailable", "the server is busy; try again"); return;
-    default: fail(r, 500, "internal", "the message could not be deleted"); return;
+    case STORE_NOT_FOUND:
+        fail(r, 404, "not_found", "no such message");
+        return;
+    case STORE_FORBIDDEN:
+        fail(r, 403, "forbidden", "only the author may delete a message");
+        return;
+    case STORE_BUSY:
+        fail(r, 503, "unavailable", "the server is busy; try again");
+        return;
+    default:
+        fail(r, 500, "internal", "the message could not be deleted");
+        return;
     }
 }
 

@@ -90,9 +90,8 @@ static void load_session(void *ctx, const struct store_session *row)
 {
     size_t *dropped = ctx;
     int64_t now = now_seconds();
-    struct auth_session probe = {.registered = row->registered,
-                                 .created = row->created,
-                                 .last_seen = row->last_seen};
+    struct auth_session probe = {
+        .registered = row->registered, .created = row->created, .last_seen = row->last_seen};
     struct auth_session *s = expired(&probe, now) ? NULL : pool_take(POOL_session);
     if (!s) {
         (*dropped)++;
@@ -147,8 +146,8 @@ static enum auth_result verify_password(const char *name, const char *password, 
     return bad ? AUTH_BAD_CREDENTIALS : AUTH_OK;
 }
 
-enum auth_result auth_login(const char *name, const char *password,
-                            char token[AUTH_TOKEN_LEN + 1], struct auth_identity *who)
+enum auth_result auth_login(const char *name, const char *password, char token[AUTH_TOKEN_LEN + 1],
+                            struct auth_identity *who)
 {
     bool registered = false;
     enum auth_result verdict = verify_password(name, password, &registered);
@@ -220,9 +219,13 @@ enum auth_result auth_register(const char *name, const char *password)
         return AUTH_ERROR;
     }
     switch (store_add_user(name, hash)) {
-    case STORE_OK: log_info("auth: account %s registered", name); return AUTH_OK;
-    case STORE_DUPLICATE: return AUTH_NAME_TAKEN;
-    default: return AUTH_ERROR;
+    case STORE_OK:
+        log_info("auth: account %s registered", name);
+        return AUTH_OK;
+    case STORE_DUPLICATE:
+        return AUTH_NAME_TAKEN;
+    default:
+        return AUTH_ERROR;
     }
 #else
     (void)name;

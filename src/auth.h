@@ -43,10 +43,10 @@ enum auth_result {
 };
 
 int auth_start(int64_t idle_seconds, int64_t max_age_seconds); /* sodium + sessions from store */
-void auth_stop(void); /* saves last-seen times */
+void auth_stop(void);                                          /* saves last-seen times */
 
-enum auth_result auth_login(const char *name, const char *password,
-                            char token[AUTH_TOKEN_LEN + 1], struct auth_identity *who);
+enum auth_result auth_login(const char *name, const char *password, char token[AUTH_TOKEN_LEN + 1],
+                            struct auth_identity *who);
 enum auth_result auth_register(const char *name, const char *password);
 /* A live session for the token (touching it), else false. */
 bool auth_check(const char *token, struct auth_identity *who);

@@ -14,7 +14,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-
 void http_reply(struct mg_connection *conn, int status, const char *content_type, const void *body,
                 size_t len, const char *extra_header_name, const char *extra_header_value);
 void http_json(struct mg_connection *conn, int status, const char *json);

@@ -189,8 +189,7 @@ void hub_stop(void)
 
 /* ---- message JSON ------------------------------------------------------- */
 
-void hub_write_message(struct jw *w, const struct store_message *m, const char *room,
-                       bool as_frame)
+void hub_write_message(struct jw *w, const struct store_message *m, const char *room, bool as_frame)
 {
     jw_raw(w, as_frame ? "{\"type\":\"message\",\"id\":" : "{\"id\":");
     jw_int(w, m->id);
@@ -261,7 +260,8 @@ static bool push_locked(struct hub_client *c, struct hub_entry entry)
 /* Sends a frame to every active client, but `except`; the room, when >= 0,
  * selects its members. A frame that cannot be made is a gap for members:
  * they are closed with 1013 and replay the room on reconnect. */
-static void broadcast_locked(const char *json, int room, int64_t id, const struct hub_client *except)
+static void broadcast_locked(const char *json, int room, int64_t id,
+                             const struct hub_client *except)
 {
     struct hub_frame *f = frame_make(json, room, id);
     for (size_t i = 0; i < CHAT_MAX_CLIENTS; i++) {
@@ -308,7 +308,7 @@ static int compare_names(const void *a, const void *b)
 
 static void write_online_locked(struct jw *w)
 {
-    const char *names[CHAT_MAX_CLIENTS];
+    const char *names[CHAT_MAX_CLIENTS] = {0};
     size_t n = 0;
     for (size_t i = 0; i < CHAT_MAX_CLIENTS; i++) {
         struct hub_client *c = client_at(i);
@@ -630,7 +630,8 @@ struct chat_error hub_post_message(const char *user, const char *room, const cha
     if (verdict != TEXT_BODY_OK)
         return CHAT_ERROR(400, "bad_request", text_body_problem(verdict));
     if (cid && !text_valid_cid(cid))
-        return CHAT_ERROR(400, "bad_request", "\"cid\" must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+        return CHAT_ERROR(400, "bad_request",
+                          "\"cid\" must be 1-64 characters of A-Z a-z 0-9 . _ : -");
     if (!hub_rate_allow(user))
         return CHAT_ERROR(429, "rate_limited", "too many messages; slow down");
     memset(out, 0, sizeof *out);
@@ -639,8 +640,11 @@ struct chat_error hub_post_message(const char *user, const char *room, const cha
     snprintf(out->cid, sizeof out->cid, "%s", cid ? cid : "");
     memcpy(out->body, body, strlen(body) + 1);
     switch (store_append_message(out)) {
-    case STORE_OK: return CHAT_OK;
-    case STORE_DUPLICATE: *repeated = true; return CHAT_OK;
+    case STORE_OK:
+        return CHAT_OK;
+    case STORE_DUPLICATE:
+        *repeated = true;
+        return CHAT_OK;
     case STORE_BUSY:
         metrics_add(refused, 1);
         return CHAT_ERROR(503, "unavailable", "the server is busy; try again");

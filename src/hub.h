@@ -52,7 +52,7 @@ struct hub_client {
     int fd;     /* the socket, for shutdown(2) when the peer must be cut off */
     char user[CHAT_NAME_MAX + 1];
     unsigned char token_hash[32];
-    uint64_t rooms; /* bit i: joined room index i */
+    uint64_t rooms;                /* bit i: joined room index i */
     int64_t floor[CHAT_MAX_ROOMS]; /* newest message id already sent, per room */
     struct hub_entry queue[CHAT_CLIENT_QUEUE];
     size_t head, count;
@@ -62,8 +62,8 @@ int hub_start(void); /* loads rooms from the store */
 void hub_stop(void); /* wakes every sender so it can exit */
 
 /* Rooms. */
-int hub_room_find(const char *name);     /* index or -1 */
-int hub_room_index(int64_t room_id);     /* index or -1 */
+int hub_room_find(const char *name);            /* index or -1 */
+int hub_room_index(int64_t room_id);            /* index or -1 */
 int hub_room_add(int64_t id, const char *name); /* index, or -1 when the pool is full */
 int hub_room_count(void);
 int64_t hub_room_id(int index); /* database id, or -1 */
@@ -83,8 +83,8 @@ bool hub_client_skip(struct hub_client *c, int room, int64_t id); /* already sen
 void hub_client_sent(struct hub_client *c, int room, int64_t id);
 /* Reader side. */
 int hub_join(struct hub_client *c, int room, int64_t since); /* 0, -1 queue full */
-bool hub_send(struct hub_client *c, const char *json); /* a frame to one client */
-void hub_close(struct hub_client *c, int code);         /* ask the sender to close */
+bool hub_send(struct hub_client *c, const char *json);       /* a frame to one client */
+void hub_close(struct hub_client *c, int code);              /* ask the sender to close */
 void hub_close_session(const unsigned char token_hash[32], int code);
 bool hub_client_closing(struct hub_client *c);
 void hub_write_online(struct jw *w); /* ["alice",...] sorted */

@@ -48,6 +48,7 @@ static struct mg_context *start_http(const struct options *o)
     snprintf(ports, sizeof ports, "%s%s%d", o->listen, o->listen[0] ? ":" : "", o->port);
     snprintf(threads, sizeof threads, "%d", CHAT_MAX_CLIENTS + CHAT_HTTP_THREADS);
     snprintf(timeout, sizeof timeout, "%d", CHAT_SEND_TIMEOUT_MS);
+    /* clang-format off */ /* name, value pairs */
     const char *settings[] = {
         "listening_ports", ports,
         "num_threads", threads,
@@ -56,12 +57,14 @@ static struct mg_context *start_http(const struct options *o)
         "enable_websocket_ping_pong", "yes",
         "enable_keep_alive", "yes",
         "keep_alive_timeout_ms", "5000",
-        "tcp_nodelay", "1", /* responses are written in pieces: no 40 ms Nagle stalls */
+        /* responses are written in pieces: no 40 ms delayed-ACK stalls */
+        "tcp_nodelay", "1",
 #if !CHAT_WITH_EMBEDDED_WEB
         "document_root", o->web_root,
 #endif
         NULL,
     };
+    /* clang-format on */
     struct mg_callbacks callbacks = {.log_message = log_civetweb};
     struct mg_context *ctx = mg_start(&callbacks, NULL, settings);
     if (!ctx) {
@@ -84,9 +87,12 @@ int main(int argc, char **argv)
     struct options o;
     options_defaults(&o);
     switch (options_parse(&o, argc, argv)) {
-    case OPTIONS_EXIT_OK: return 0;
-    case OPTIONS_EXIT_ERROR: return 2;
-    case OPTIONS_RUN: break;
+    case OPTIONS_EXIT_OK:
+        return 0;
+    case OPTIONS_EXIT_ERROR:
+        return 2;
+    case OPTIONS_RUN:
+        break;
     }
     log_set_level(o.debug ? LOG_DEBUG : LOG_INFO);
     log_info("lanchat %s starting", CHAT_VERSION);

@@ -26,7 +26,11 @@ struct pool {
 
 static struct pool pools[POOL_COUNT] = {
 #define POOL(id, count, type, text)                                                                \
-    [POOL_##id] = {.name = #id, .description = text, .capacity = (count), .element_size = sizeof(type), .lock = PTHREAD_MUTEX_INITIALIZER},
+    [POOL_##id] = {.name = #id,                                                                    \
+                   .description = text,                                                            \
+                   .capacity = (count),                                                            \
+                   .element_size = sizeof(type),                                                   \
+                   .lock = PTHREAD_MUTEX_INITIALIZER},
 #include "pools.def"
 #undef POOL
 };

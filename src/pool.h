@@ -28,7 +28,7 @@ struct pool_stats {
     uint64_t exhausted; /* pool_take calls that found the pool empty */
 };
 
-int pool_init(void);     /* 0 or -1 (out of memory at boot) */
+int pool_init(void); /* 0 or -1 (out of memory at boot) */
 void pool_shutdown(void);
 void *pool_take(enum pool_id id); /* zeroed block, or NULL when exhausted */
 void pool_give(enum pool_id id, void *block);

@@ -294,8 +294,10 @@ static enum store_result run_job(struct job *job)
     sqlite3_stmt *st;
     enum store_result r;
     switch (job->kind) {
-    case JOB_APPEND: return run_append(job);
-    case JOB_DELETE_MESSAGE: return run_delete(job);
+    case JOB_APPEND:
+        return run_append(job);
+    case JOB_DELETE_MESSAGE:
+        return run_delete(job);
     case JOB_ADD_ROOM:
         st = writer_statement(ST_INSERT_ROOM);
         sqlite3_bind_text(st, 1, job->name, -1, SQLITE_STATIC);

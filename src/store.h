@@ -18,11 +18,11 @@
 
 enum store_result {
     STORE_OK = 0,
-    STORE_DUPLICATE,  /* idempotent repeat (same author+cid), or name exists */
+    STORE_DUPLICATE, /* idempotent repeat (same author+cid), or name exists */
     STORE_NOT_FOUND,
-    STORE_FORBIDDEN,  /* delete of someone else's message */
-    STORE_BUSY,       /* write queue full */
-    STORE_ERROR,      /* SQLite failed; logged */
+    STORE_FORBIDDEN, /* delete of someone else's message */
+    STORE_BUSY,      /* write queue full */
+    STORE_ERROR,     /* SQLite failed; logged */
 };
 
 struct store_message {
@@ -53,10 +53,9 @@ int store_start(const struct store_hooks *hooks); /* starts the writer thread */
 void store_close(void);                           /* drains, checkpoints, closes */
 
 /* Writes (block until committed). */
-enum store_result store_append_message(struct store_message *message); /* in: room_id, author,
-                                                                            cid, body; out: id, ts
-                                                                            (or the original on
-                                                                            STORE_DUPLICATE) */
+/* In: room_id, author, cid, body. Out: id and ts, or, on STORE_DUPLICATE, the
+ * stored original (same author and cid). */
+enum store_result store_append_message(struct store_message *message);
 enum store_result store_delete_message(int64_t id, const char *author, int64_t *room_id);
 enum store_result store_add_room(const char *name, int64_t *room_id);
 enum store_result store_add_user(const char *name, const char *password_hash);

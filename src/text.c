@@ -85,11 +85,16 @@ enum text_body_verdict text_check_body(const char *body, size_t len)
 const char *text_body_problem(enum text_body_verdict verdict)
 {
     switch (verdict) {
-    case TEXT_BODY_OK: return "ok";
-    case TEXT_BODY_EMPTY: return "message body is empty";
-    case TEXT_BODY_TOO_LONG: return "message body is longer than the limit";
-    case TEXT_BODY_BAD_UTF8: return "message body is not valid UTF-8";
-    case TEXT_BODY_CONTROL: return "message body contains a control character";
+    case TEXT_BODY_OK:
+        return "ok";
+    case TEXT_BODY_EMPTY:
+        return "message body is empty";
+    case TEXT_BODY_TOO_LONG:
+        return "message body is longer than the limit";
+    case TEXT_BODY_BAD_UTF8:
+        return "message body is not valid UTF-8";
+    case TEXT_BODY_CONTROL:
+        return "message body contains a control character";
     }
     return "invalid message body";
 }

@@ -56,8 +56,8 @@ static int find_socket(const struct mg_connection *conn)
     if (inet_pton(AF_INET, ri->remote_addr, &peer) != 1)
         return -1;
     struct rlimit lim;
-    int max_fd = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < 65536 ? (int)lim.rlim_cur
-                                                                             : 65536;
+    int max_fd =
+        getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < 65536 ? (int)lim.rlim_cur : 65536;
     for (int fd = 0; fd < max_fd; fd++) {
         struct sockaddr_in remote, local;
         socklen_t len = sizeof remote;
@@ -151,7 +151,9 @@ static void *sender_main(void *arg)
                 hub_client_sent(c, e.frame->room, e.frame->id);
             hub_frame_unref(e.frame);
             break;
-        case HUB_REPLAY: replay(c, slot, e.room, e.since); break;
+        case HUB_REPLAY:
+            replay(c, slot, e.room, e.since);
+            break;
         case HUB_CLOSE:
             write_close(c->conn, e.close_code,
                         e.close_code == 1008   ? "slow consumer"
