@@ -256,6 +256,7 @@ bool auth_check(const char *token, struct auth_identity *who)
                 s->saved_seen = now;
             snprintf(who->name, sizeof who->name, "%s", s->name);
             memcpy(who->token_hash, hash, 32);
+            who->registered = s->registered;
         }
     }
     pthread_mutex_unlock(&A.lock);

@@ -32,12 +32,26 @@ void json_init(void)
     cJSON_InitHooks(&hooks);
 }
 
+/* True when the text holds the escape \u0000 (an escaped backslash followed
+ * by "u0000" is text, not a NUL). */
+static bool has_escaped_nul(const char *text, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (text[i] != '\\')
+            continue;
+        if (text[i + 1] == 'u' && len - i >= 6 && memcmp(text + i + 2, "0000", 4) == 0)
+            return true;
+        i++; /* skip the escaped character, a backslash included */
+    }
+    return false;
+}
+
 const cJSON *json_parse(struct json_arena *arena, const char *text, size_t len)
 {
     arena->used = 0;
     /* A NUL, raw or escaped, would silently cut a string short in cJSON:
      * refuse the document instead of losing text. */
-    if (memchr(text, '\0', len) != NULL || memmem(text, len, "\\u0000", 6) != NULL)
+    if (memchr(text, '\0', len) != NULL || has_escaped_nul(text, len))
         return NULL;
     current = arena;
     /* Trailing bytes after the document make it malformed, not ignored. */

@@ -73,7 +73,7 @@ enum text_body_verdict text_check_body(const char *body, size_t len)
         size_t n = utf8_sequence(s + i, len - i);
         if (n == 0)
             return TEXT_BODY_BAD_UTF8;
-        if (n == 1 && s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+        if (n == 1 && (s[i] < 0x20 || s[i] == 0x7f) && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
             return TEXT_BODY_CONTROL;
         if (!(n == 1 && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')))
             visible = true;
