@@ -76,11 +76,13 @@ static struct auth_session *find_token_locked(const unsigned char hash[32])
     return NULL;
 }
 
-static bool name_held_locked(const char *name)
+/* A live nickname session holds the name (an expired one no longer does,
+ * swept or not). */
+static bool name_held_locked(const char *name, int64_t now)
 {
     for (size_t i = 0; i < CHAT_MAX_SESSIONS; i++) {
         struct auth_session *s = session_at(i);
-        if (s && !s->registered && text_same_name(s->name, name))
+        if (s && !s->registered && !(s->ready && expired(s, now)) && text_same_name(s->name, name))
             return true;
     }
     return false;
@@ -124,8 +126,11 @@ void auth_stop(void)
 {
     for (size_t i = 0; i < CHAT_MAX_SESSIONS; i++) {
         struct auth_session *s = session_at(i);
-        if (s && s->ready && s->last_seen != s->saved_seen)
+        if (!s)
+            continue;
+        if (s->ready && s->last_seen != s->saved_seen)
             store_touch_session(s->token_hash, s->last_seen);
+        pool_give(POOL_session, s);
     }
 }
 
@@ -153,6 +158,10 @@ enum auth_result auth_login(const char *name, const char *password, char token[A
     enum auth_result verdict = verify_password(name, password, &registered);
     if (verdict != AUTH_OK)
         return verdict;
+    char spelled[CHAT_NAME_MAX + 1]; /* an account is named as it was registered */
+    if (!registered || store_get_account(name, spelled) != STORE_OK)
+        snprintf(spelled, sizeof spelled, "%s", name);
+    name = spelled;
 
     unsigned char raw[32];
     randombytes_buf(raw, sizeof raw);
@@ -165,7 +174,7 @@ enum auth_result auth_login(const char *name, const char *password, char token[A
     pthread_mutex_lock(&A.lock);
     size_t n_dead = sweep_locked(now, dead, 8);
     struct auth_session *s = NULL;
-    if (!registered && name_held_locked(name))
+    if (!registered && name_held_locked(name, now))
         verdict = AUTH_NAME_TAKEN;
     else if (!(s = pool_take(POOL_session)))
         verdict = AUTH_FULL;
@@ -205,7 +214,7 @@ enum auth_result auth_register(const char *name, const char *password)
     if (strlen(password) < 8)
         return AUTH_WEAK_PASSWORD;
     pthread_mutex_lock(&A.lock);
-    bool held = name_held_locked(name);
+    bool held = name_held_locked(name, now_seconds());
     pthread_mutex_unlock(&A.lock);
     if (held)
         return AUTH_NAME_TAKEN;

@@ -284,7 +284,7 @@ static bool user_online_locked(const char *user, const struct hub_client *except
 {
     for (size_t i = 0; i < CHAT_MAX_CLIENTS; i++) {
         struct hub_client *c = client_at(i);
-        if (c && c->active && c != except && strcmp(c->user, user) == 0)
+        if (c && c->active && c != except && text_same_name(c->user, user))
             return true;
     }
     return false;
@@ -316,7 +316,7 @@ static void write_online_locked(struct jw *w)
             continue;
         bool seen = false;
         for (size_t k = 0; k < n && !seen; k++)
-            seen = strcmp(names[k], c->user) == 0;
+            seen = text_same_name(names[k], c->user);
         if (!seen)
             names[n++] = c->user;
     }

@@ -75,11 +75,20 @@ static enum options_outcome load_file(struct options *o, const char *path);
 /* Applies one option by name (without dashes); value may be NULL for flags. */
 static bool apply(struct options *o, const char *name, const char *value, bool *used_value)
 {
-    int64_t n;
+    int64_t n = 0;
     *used_value = true;
-    if (strcmp(name, "debug") == 0) {
-        *used_value = false;
-        o->debug = true;
+    if (strcmp(name, "debug") == 0) { /* a flag; "debug = yes|no" in a file */
+        *used_value = value != NULL;
+        if (!value || strcmp(value, "1") == 0 || strcmp(value, "yes") == 0 ||
+            strcmp(value, "true") == 0) {
+            o->debug = true;
+        } else if (strcmp(value, "0") == 0 || strcmp(value, "no") == 0 ||
+                   strcmp(value, "false") == 0) {
+            o->debug = false;
+        } else {
+            fprintf(stderr, "lanchat: bad value for --debug: %s\n", value);
+            return false;
+        }
         return true;
     }
     if (!value) {
@@ -89,7 +98,8 @@ static bool apply(struct options *o, const char *name, const char *value, bool *
     bool ok;
     if (strcmp(name, "port") == 0) {
         ok = parse_count(value, 0, 65535, &n);
-        o->port = (int)n;
+        if (ok)
+            o->port = (int)n;
     } else if (strcmp(name, "listen") == 0) {
         ok = strlen(value) < sizeof o->listen;
         if (ok)
@@ -142,9 +152,20 @@ static enum options_outcome load_file(struct options *o, const char *path)
     enum options_outcome outcome = OPTIONS_RUN;
     while (outcome == OPTIONS_RUN && fgets(line, sizeof line, f)) {
         number++;
+        bool whole = strchr(line, '\n') != NULL || feof(f);
+        if (!whole) { /* longer than the buffer: skip the rest of the line */
+            int c;
+            while ((c = fgetc(f)) != EOF && c != '\n')
+                ;
+        }
         char *s = trim(line);
         if (!*s || *s == '#')
             continue;
+        if (!whole) {
+            fprintf(stderr, "lanchat: %s:%d: line too long\n", path, number);
+            outcome = OPTIONS_EXIT_ERROR;
+            break;
+        }
         char *eq = strchr(s, '=');
         char *value = NULL;
         if (eq) {
@@ -189,6 +210,8 @@ enum options_outcome options_parse(struct options *o, int argc, char **argv)
         memcpy(name, arg + 2, len);
         name[len] = '\0';
         const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+        if (!eq && strcmp(name, "debug") == 0)
+            value = NULL; /* a bare flag never takes the next argument */
         bool used;
         if (!apply(o, name, value, &used))
             return OPTIONS_EXIT_ERROR;

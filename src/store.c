@@ -1,6 +1,7 @@
 #include "store.h"
 
 #include "log.h"
+#include "text.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -264,7 +265,7 @@ static enum store_result run_delete(struct job *job)
         return STORE_NOT_FOUND;
     if (rc != SQLITE_ROW)
         return STORE_ERROR;
-    if (strcmp((const char *)sqlite3_column_text(st, 0), job->name) != 0)
+    if (!text_same_name((const char *)sqlite3_column_text(st, 0), job->name))
         return STORE_FORBIDDEN;
     job->value = sqlite3_column_int64(st, 1);
     st = writer_statement(ST_DELETE_MESSAGE);
@@ -619,6 +620,19 @@ enum store_result store_newest_id(int64_t room_id, int64_t below, int64_t skip, 
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *id = sqlite3_column_int64(st, 0);
+    return finish_row(st, rc);
+}
+
+enum store_result store_get_account(const char *name, char spelled[CHAT_NAME_MAX + 1])
+{
+    pthread_mutex_lock(&S.reader_lock);
+    sqlite3_stmt *st = reader_prepare("SELECT name FROM users WHERE name = ?1");
+    if (!st)
+        return finish_row(NULL, SQLITE_ERROR);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        copy_text(spelled, CHAT_NAME_MAX + 1, sqlite3_column_text(st, 0));
     return finish_row(st, rc);
 }
 

@@ -72,6 +72,8 @@ enum store_result store_next_message(int64_t room_id, int64_t after, int64_t bel
 /* Id of the (skip+1)-th newest message of the room with id < below. */
 enum store_result store_newest_id(int64_t room_id, int64_t below, int64_t skip, int64_t *id);
 enum store_result store_get_password_hash(const char *name, char *out, size_t cap);
+/* The account's name as it was registered (names match without case). */
+enum store_result store_get_account(const char *name, char spelled[CHAT_NAME_MAX + 1]);
 enum store_result store_each_room(void (*fn)(void *ctx, int64_t id, const char *name), void *ctx);
 enum store_result store_each_session(void (*fn)(void *ctx, const struct store_session *s),
                                      void *ctx);

@@ -316,15 +316,15 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
     void *user = mg_get_user_connection_data(conn);
     int opcode = bits & 0x0f;
     bool fin = (bits & 0x80) != 0;
-    if (opcode == OP_CLOSE) {
+    if (user == &refused_marker || !user)
+        return 0; /* our close frame went out in on_ready */
+    struct hub_client *c = user;
+    if (hub_client_closing(c))
+        return 0;             /* the sender is closing it */
+    if (opcode == OP_CLOSE) { /* the peer closes: answer with its code */
         mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, data, len >= 2 ? 2 : 0);
         return 0;
     }
-    if (user == &refused_marker || !user)
-        return 0;
-    struct hub_client *c = user;
-    if (hub_client_closing(c))
-        return 0;
     if (opcode == OP_PING) {
         mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_PONG, data, len);
         return 1;

@@ -1,0 +1,805 @@
+/*
+ * test_store - the SQLite store against a real database file in a fresh
+ * temporary directory: schema, messages (append, idempotent cid, reads,
+ * delete, retention), rooms, users, sessions, hooks, statistics, reopening.
+ * Every test gets its own directory and database, removed afterwards.
+ */
+#include "store.h"
+
+#include "config.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include <cmocka.h>
+
+#define GENERAL 1 /* database id of the room "general" */
+
+struct fixture {
+    char dir[64];
+    char path[96];
+};
+
+static struct {
+    int added;
+    int64_t added_id;
+    int64_t added_room;
+    char added_body[CHAT_MAX_BODY + 1];
+    int deleted;
+    int64_t deleted_room;
+    int64_t deleted_id;
+} seen;
+
+static void on_added(const struct store_message *m)
+{
+    seen.added++;
+    seen.added_id = m->id;
+    seen.added_room = m->room_id;
+    snprintf(seen.added_body, sizeof seen.added_body, "%s", m->body);
+}
+
+static void on_deleted(int64_t room_id, int64_t id)
+{
+    seen.deleted++;
+    seen.deleted_room = room_id;
+    seen.deleted_id = id;
+}
+
+static const struct store_hooks counting_hooks = {.message_added = on_added,
+                                                  .message_deleted = on_deleted};
+
+static int open_fresh_store(void **state)
+{
+    static struct fixture f;
+    snprintf(f.dir, sizeof f.dir, "/tmp/lanchat-store-XXXXXX");
+    if (!mkdtemp(f.dir))
+        return -1;
+    snprintf(f.path, sizeof f.path, "%s/chat.db", f.dir);
+    memset(&seen, 0, sizeof seen);
+    if (store_open(f.path, CHAT_SQLITE_HEAP_LIMIT, 0) != 0)
+        return -1;
+    if (store_start(&counting_hooks) != 0)
+        return -1;
+    *state = &f;
+    return 0;
+}
+
+static int close_and_remove_store(void **state)
+{
+    struct fixture *f = *state;
+    store_close();
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char file[128];
+        snprintf(file, sizeof file, "%s%s", f->path, suffixes[i]);
+        unlink(file);
+    }
+    return rmdir(f->dir);
+}
+
+static void reopen(struct fixture *f, int64_t max_per_room)
+{
+    store_close();
+    assert_int_equal(store_open(f->path, CHAT_SQLITE_HEAP_LIMIT, max_per_room), 0);
+    assert_int_equal(store_start(&counting_hooks), 0);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct store_message draft(int64_t room, const char *author, const char *cid,
+                                  const char *body)
+{
+    struct store_message m;
+    memset(&m, 0, sizeof m);
+    m.room_id = room;
+    snprintf(m.author, sizeof m.author, "%s", author);
+    snprintf(m.cid, sizeof m.cid, "%s", cid);
+    snprintf(m.body, sizeof m.body, "%s", body);
+    return m;
+}
+
+static int64_t post(int64_t room, const char *author, const char *body)
+{
+    struct store_message m = draft(room, author, "", body);
+    assert_int_equal(store_append_message(&m), STORE_OK);
+    return m.id;
+}
+
+struct room_list {
+    int count;
+    int64_t ids[8];
+    char names[8][CHAT_NAME_MAX + 1];
+};
+
+static void collect_room(void *ctx, int64_t id, const char *name)
+{
+    struct room_list *list = ctx;
+    if (list->count < 8) {
+        list->ids[list->count] = id;
+        snprintf(list->names[list->count], sizeof list->names[0], "%s", name);
+    }
+    list->count++;
+}
+
+struct session_list {
+    int count;
+    struct store_session rows[8];
+};
+
+static void collect_session(void *ctx, const struct store_session *s)
+{
+    struct session_list *list = ctx;
+    if (list->count < 8)
+        list->rows[list->count] = *s;
+    list->count++;
+}
+
+/* ---- schema and rooms ---------------------------------------------------- */
+
+static void test_new_database_has_only_the_room_general_with_id_1(void **state)
+{
+    struct room_list rooms = {0};
+    assert_int_equal(store_each_room(collect_room, &rooms), STORE_OK);
+    assert_int_equal(rooms.count, 1);
+    assert_int_equal(rooms.ids[0], GENERAL);
+    assert_string_equal(rooms.names[0], "general");
+}
+
+static void test_add_room_returns_the_next_id_and_lists_rooms_in_id_order(void **state)
+{
+    int64_t id = 0;
+    assert_int_equal(store_add_room("random", &id), STORE_OK);
+    assert_int_equal(id, 2);
+    assert_int_equal(store_add_room("Dev.Ops", &id), STORE_OK);
+    assert_int_equal(id, 3);
+
+    struct room_list rooms = {0};
+    assert_int_equal(store_each_room(collect_room, &rooms), STORE_OK);
+    assert_int_equal(rooms.count, 3);
+    assert_string_equal(rooms.names[0], "general");
+    assert_int_equal(rooms.ids[1], 2);
+    assert_string_equal(rooms.names[1], "random");
+    assert_int_equal(rooms.ids[2], 3);
+    assert_string_equal(rooms.names[2], "Dev.Ops");
+}
+
+static void test_add_room_with_an_existing_name_in_any_case_is_a_duplicate(void **state)
+{
+    int64_t id = -5;
+    assert_int_equal(store_add_room("GENERAL", &id), STORE_DUPLICATE);
+    assert_int_equal(id, -5);
+    assert_int_equal(store_add_room("random", &id), STORE_OK);
+    assert_int_equal(store_add_room("Random", &id), STORE_DUPLICATE);
+
+    struct room_list rooms = {0};
+    assert_int_equal(store_each_room(collect_room, &rooms), STORE_OK);
+    assert_int_equal(rooms.count, 2);
+}
+
+static void test_reopening_keeps_the_data_and_does_not_migrate_again(void **state)
+{
+    int64_t room = 0;
+    assert_int_equal(store_add_room("kept", &room), STORE_OK);
+    int64_t id = post(room, "alice", "still here");
+    reopen(*state, 0);
+
+    struct room_list rooms = {0};
+    assert_int_equal(store_each_room(collect_room, &rooms), STORE_OK);
+    assert_int_equal(rooms.count, 2);
+    assert_string_equal(rooms.names[0], "general");
+    assert_string_equal(rooms.names[1], "kept");
+
+    struct store_message m;
+    assert_int_equal(store_get_message(id, &m), STORE_OK);
+    assert_string_equal(m.body, "still here");
+    assert_int_equal(m.room_id, room);
+    /* ids keep counting up after a restart */
+    assert_int_equal(post(GENERAL, "alice", "after restart"), id + 1);
+}
+
+static void test_open_refuses_a_database_from_a_newer_lanchat(void **state)
+{
+    struct fixture *f = *state;
+    store_close();
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int current = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    assert_true(current >= 1);
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version=%d", current + 1);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    assert_int_equal(store_open(f->path, CHAT_SQLITE_HEAP_LIMIT, 0), -1);
+
+    /* put the version back: the same file opens again */
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    snprintf(sql, sizeof sql, "PRAGMA user_version=%d", current);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    reopen(f, 0);
+    struct room_list rooms = {0};
+    assert_int_equal(store_each_room(collect_room, &rooms), STORE_OK);
+    assert_int_equal(rooms.count, 1);
+}
+
+static void test_open_fails_when_the_directory_does_not_exist(void **state)
+{
+    struct fixture *f = *state;
+    store_close();
+    char path[160];
+    snprintf(path, sizeof path, "%s/missing/chat.db", f->dir);
+    assert_int_equal(store_open(path, CHAT_SQLITE_HEAP_LIMIT, 0), -1);
+    reopen(f, 0);
+}
+
+/* ---- appending and reading messages ---------------------------------------- */
+
+static void test_append_assigns_an_id_and_a_timestamp_of_now(void **state)
+{
+    struct store_message m = draft(GENERAL, "alice", "", "hello");
+    int64_t before = now_ms();
+    assert_int_equal(store_append_message(&m), STORE_OK);
+    int64_t after = now_ms();
+    assert_int_equal(m.id, 1);
+    assert_in_range(m.ts, before, after);
+
+    struct store_message again = draft(GENERAL, "bob", "", "hi");
+    assert_int_equal(store_append_message(&again), STORE_OK);
+    assert_int_equal(again.id, 2);
+}
+
+static void test_get_message_returns_every_field_as_stored(void **state)
+{
+    struct store_message m = draft(GENERAL, "alice", "c-1:x", "caf\xC3\xA9 \"quoted\"\n\ttab");
+    assert_int_equal(store_append_message(&m), STORE_OK);
+
+    struct store_message out;
+    memset(&out, 0x55, sizeof out);
+    assert_int_equal(store_get_message(m.id, &out), STORE_OK);
+    assert_int_equal(out.id, m.id);
+    assert_int_equal(out.room_id, GENERAL);
+    assert_int_equal(out.ts, m.ts);
+    assert_string_equal(out.author, "alice");
+    assert_string_equal(out.cid, "c-1:x");
+    assert_string_equal(out.body, "caf\xC3\xA9 \"quoted\"\n\ttab");
+}
+
+static void test_message_without_cid_reads_back_with_an_empty_cid(void **state)
+{
+    int64_t id = post(GENERAL, "alice", "no cid");
+    struct store_message out;
+    memset(&out, 0x55, sizeof out);
+    assert_int_equal(store_get_message(id, &out), STORE_OK);
+    assert_string_equal(out.cid, "");
+}
+
+static void test_body_of_the_largest_size_round_trips(void **state)
+{
+    static struct store_message m, out;
+    memset(&m, 0, sizeof m);
+    m.room_id = GENERAL;
+    snprintf(m.author, sizeof m.author, "alice");
+    memset(m.body, 'z', CHAT_MAX_BODY);
+    m.body[CHAT_MAX_BODY - 1] = '!';
+    assert_int_equal(store_append_message(&m), STORE_OK);
+    assert_int_equal(store_get_message(m.id, &out), STORE_OK);
+    assert_int_equal(strlen(out.body), CHAT_MAX_BODY);
+    assert_memory_equal(out.body, m.body, CHAT_MAX_BODY + 1);
+}
+
+static void test_get_message_of_an_unknown_id_is_not_found(void **state)
+{
+    struct store_message out;
+    assert_int_equal(store_get_message(12345, &out), STORE_NOT_FOUND);
+}
+
+static void test_append_with_a_used_cid_returns_the_original_message(void **state)
+{
+    struct store_message first = draft(GENERAL, "alice", "abc", "first text");
+    assert_int_equal(store_append_message(&first), STORE_OK);
+    post(GENERAL, "bob", "in between");
+
+    struct store_message repeat = draft(GENERAL, "alice", "abc", "second text");
+    assert_int_equal(store_append_message(&repeat), STORE_DUPLICATE);
+    assert_int_equal(repeat.id, first.id);
+    assert_int_equal(repeat.ts, first.ts);
+    assert_int_equal(repeat.room_id, GENERAL);
+    assert_string_equal(repeat.body, "first text");
+
+    /* nothing new was stored */
+    int64_t newest = 0;
+    assert_int_equal(store_newest_id(GENERAL, INT64_MAX, 0, &newest), STORE_OK);
+    assert_int_equal(newest, first.id + 1);
+}
+
+static void test_same_cid_from_another_author_is_a_new_message(void **state)
+{
+    struct store_message a = draft(GENERAL, "alice", "same", "from alice");
+    struct store_message b = draft(GENERAL, "bob", "same", "from bob");
+    assert_int_equal(store_append_message(&a), STORE_OK);
+    assert_int_equal(store_append_message(&b), STORE_OK);
+    assert_int_equal(b.id, a.id + 1);
+    assert_string_equal(b.body, "from bob");
+}
+
+static void test_messages_without_cid_are_never_duplicates(void **state)
+{
+    int64_t a = post(GENERAL, "alice", "same text");
+    int64_t b = post(GENERAL, "alice", "same text");
+    assert_int_equal(b, a + 1);
+}
+
+static void test_append_to_a_room_that_does_not_exist_fails_alone(void **state)
+{
+    struct store_message bad = draft(99, "alice", "", "nowhere");
+    assert_int_equal(store_append_message(&bad), STORE_ERROR);
+    assert_int_equal(seen.added, 0);
+    /* the writer carries on */
+    int64_t id = post(GENERAL, "alice", "somewhere");
+    struct store_message out;
+    assert_int_equal(store_get_message(id, &out), STORE_OK);
+    assert_string_equal(out.body, "somewhere");
+}
+
+static void test_next_message_is_the_first_of_the_room_between_after_and_below(void **state)
+{
+    int64_t other = 0;
+    assert_int_equal(store_add_room("other", &other), STORE_OK);
+    int64_t g1 = post(GENERAL, "a", "g1");
+    int64_t o1 = post(other, "a", "o1");
+    int64_t g2 = post(GENERAL, "a", "g2");
+    int64_t g3 = post(GENERAL, "a", "g3");
+
+    struct store_message out;
+    assert_int_equal(store_next_message(GENERAL, 0, INT64_MAX, &out), STORE_OK);
+    assert_int_equal(out.id, g1);
+    assert_int_equal(store_next_message(GENERAL, g1, INT64_MAX, &out), STORE_OK);
+    assert_int_equal(out.id, g2); /* o1 belongs to the other room */
+    assert_string_equal(out.body, "g2");
+    assert_int_equal(store_next_message(GENERAL, g2, INT64_MAX, &out), STORE_OK);
+    assert_int_equal(out.id, g3);
+    assert_int_equal(store_next_message(GENERAL, g3, INT64_MAX, &out), STORE_NOT_FOUND);
+    assert_int_equal(store_next_message(GENERAL, g1, g2, &out), STORE_NOT_FOUND); /* both bounds
+                                                                                     exclusive */
+    assert_int_equal(store_next_message(other, 0, INT64_MAX, &out), STORE_OK);
+    assert_int_equal(out.id, o1);
+    assert_int_equal(out.room_id, other);
+}
+
+static void test_newest_id_skips_the_newest_messages_below_a_bound(void **state)
+{
+    int64_t other = 0;
+    assert_int_equal(store_add_room("other", &other), STORE_OK);
+    int64_t ids[5];
+    for (int i = 0; i < 5; i++) {
+        ids[i] = post(GENERAL, "a", "m");
+        post(other, "a", "noise");
+    }
+    int64_t id = 0;
+    assert_int_equal(store_newest_id(GENERAL, INT64_MAX, 0, &id), STORE_OK);
+    assert_int_equal(id, ids[4]);
+    assert_int_equal(store_newest_id(GENERAL, INT64_MAX, 2, &id), STORE_OK);
+    assert_int_equal(id, ids[2]);
+    assert_int_equal(store_newest_id(GENERAL, ids[3], 0, &id), STORE_OK); /* below is exclusive */
+    assert_int_equal(id, ids[2]);
+    assert_int_equal(store_newest_id(GENERAL, ids[3], 2, &id), STORE_OK);
+    assert_int_equal(id, ids[0]);
+
+    id = -7;
+    assert_int_equal(store_newest_id(GENERAL, ids[3], 3, &id), STORE_NOT_FOUND);
+    assert_int_equal(store_newest_id(GENERAL, ids[0], 0, &id), STORE_NOT_FOUND);
+    assert_int_equal(id, -7);
+}
+
+static void test_newest_id_of_an_empty_room_is_not_found(void **state)
+{
+    int64_t id = -7;
+    assert_int_equal(store_newest_id(GENERAL, INT64_MAX, 0, &id), STORE_NOT_FOUND);
+    assert_int_equal(id, -7);
+}
+
+/* ---- deleting messages ---------------------------------------------------- */
+
+static void test_author_deletes_own_message_and_learns_its_room(void **state)
+{
+    int64_t room = 0;
+    assert_int_equal(store_add_room("side", &room), STORE_OK);
+    int64_t id = post(room, "alice", "oops");
+    int64_t room_of_deleted = 0;
+    assert_int_equal(store_delete_message(id, "alice", &room_of_deleted), STORE_OK);
+    assert_int_equal(room_of_deleted, room);
+
+    struct store_message out;
+    assert_int_equal(store_get_message(id, &out), STORE_NOT_FOUND);
+    assert_int_equal(store_delete_message(id, "alice", NULL), STORE_NOT_FOUND);
+}
+
+static void test_delete_of_someone_elses_message_is_forbidden_and_keeps_it(void **state)
+{
+    int64_t id = post(GENERAL, "alice", "mine");
+    assert_int_equal(store_delete_message(id, "mallory", NULL), STORE_FORBIDDEN);
+    struct store_message out;
+    assert_int_equal(store_get_message(id, &out), STORE_OK);
+    assert_int_equal(seen.deleted, 0);
+}
+
+static void test_author_deletes_own_message_whatever_the_case_of_the_name(void **state)
+{
+    /* docs/API.md: names compare without regard to case; only someone else
+     * gets 403. "Alice" and "alice" are the same user. */
+    int64_t id = post(GENERAL, "Alice", "mine");
+    assert_int_equal(store_delete_message(id, "alice", NULL), STORE_OK);
+    struct store_message out;
+    assert_int_equal(store_get_message(id, &out), STORE_NOT_FOUND);
+}
+
+static void test_delete_of_an_unknown_message_is_not_found(void **state)
+{
+    assert_int_equal(store_delete_message(777, "alice", NULL), STORE_NOT_FOUND);
+}
+
+static void test_deleting_frees_the_cid_of_the_message(void **state)
+{
+    struct store_message m = draft(GENERAL, "alice", "k1", "first");
+    assert_int_equal(store_append_message(&m), STORE_OK);
+    assert_int_equal(store_delete_message(m.id, "alice", NULL), STORE_OK);
+    struct store_message again = draft(GENERAL, "alice", "k1", "second");
+    assert_int_equal(store_append_message(&again), STORE_OK);
+    assert_int_equal(again.id, m.id + 1);
+}
+
+/* ---- hooks ------------------------------------------------------------------ */
+
+static void test_message_added_hook_has_run_when_append_returns(void **state)
+{
+    int64_t id = post(GENERAL, "alice", "hooked");
+    assert_int_equal(seen.added, 1);
+    assert_int_equal(seen.added_id, id);
+    assert_int_equal(seen.added_room, GENERAL);
+    assert_string_equal(seen.added_body, "hooked");
+}
+
+static void test_hook_is_not_called_for_a_duplicate(void **state)
+{
+    struct store_message m = draft(GENERAL, "alice", "once", "x");
+    assert_int_equal(store_append_message(&m), STORE_OK);
+    struct store_message repeat = draft(GENERAL, "alice", "once", "x");
+    assert_int_equal(store_append_message(&repeat), STORE_DUPLICATE);
+    assert_int_equal(seen.added, 1);
+}
+
+static void test_message_deleted_hook_gets_the_room_and_id(void **state)
+{
+    int64_t room = 0;
+    assert_int_equal(store_add_room("side", &room), STORE_OK);
+    int64_t id = post(room, "alice", "to delete");
+    assert_int_equal(store_delete_message(id, "alice", NULL), STORE_OK);
+    assert_int_equal(seen.deleted, 1);
+    assert_int_equal(seen.deleted_room, room);
+    assert_int_equal(seen.deleted_id, id);
+}
+
+static void test_writer_without_hooks_still_commits(void **state)
+{
+    struct store_hooks none = {0};
+    store_close();
+    struct fixture *f = *state;
+    assert_int_equal(store_open(f->path, CHAT_SQLITE_HEAP_LIMIT, 0), 0);
+    assert_int_equal(store_start(&none), 0);
+    int64_t id = post(GENERAL, "alice", "quiet");
+    assert_int_equal(seen.added, 0);
+    struct store_message out;
+    assert_int_equal(store_get_message(id, &out), STORE_OK);
+}
+
+/* ---- retention ---------------------------------------------------------------- */
+
+static void test_retention_keeps_the_newest_messages_of_each_room(void **state)
+{
+    reopen(*state, 3);
+    int64_t other = 0;
+    assert_int_equal(store_add_room("other", &other), STORE_OK);
+    int64_t o1 = post(other, "a", "o1");
+    int64_t o2 = post(other, "a", "o2");
+    int64_t g[5];
+    for (int i = 0; i < 5; i++)
+        g[i] = post(GENERAL, "a", "g");
+
+    struct store_message out;
+    assert_int_equal(store_get_message(g[0], &out), STORE_NOT_FOUND);
+    assert_int_equal(store_get_message(g[1], &out), STORE_NOT_FOUND);
+    for (int i = 2; i < 5; i++)
+        assert_int_equal(store_get_message(g[i], &out), STORE_OK);
+    assert_int_equal(store_get_message(o1, &out), STORE_OK);
+    assert_int_equal(store_get_message(o2, &out), STORE_OK);
+
+    int64_t id = 0;
+    assert_int_equal(store_newest_id(GENERAL, INT64_MAX, 2, &id), STORE_OK);
+    assert_int_equal(id, g[2]);
+    assert_int_equal(store_newest_id(GENERAL, INT64_MAX, 3, &id), STORE_NOT_FOUND);
+}
+
+static void test_zero_retention_keeps_every_message(void **state)
+{
+    int64_t first = post(GENERAL, "a", "first");
+    for (int i = 0; i < 20; i++)
+        post(GENERAL, "a", "more");
+    struct store_message out;
+    assert_int_equal(store_get_message(first, &out), STORE_OK);
+}
+
+/* ---- users ------------------------------------------------------------------ */
+
+static void test_user_password_hash_is_found_by_name_in_any_case(void **state)
+{
+    assert_int_equal(store_add_user("Alice", "$argon2id$v=19$fake"), STORE_OK);
+    char hash[128];
+    assert_int_equal(store_get_password_hash("Alice", hash, sizeof hash), STORE_OK);
+    assert_string_equal(hash, "$argon2id$v=19$fake");
+    memset(hash, 0, sizeof hash);
+    assert_int_equal(store_get_password_hash("aLICE", hash, sizeof hash), STORE_OK);
+    assert_string_equal(hash, "$argon2id$v=19$fake");
+}
+
+static void test_adding_a_user_twice_in_any_case_is_a_duplicate(void **state)
+{
+    assert_int_equal(store_add_user("bob", "h1"), STORE_OK);
+    assert_int_equal(store_add_user("BOB", "h2"), STORE_DUPLICATE);
+    char hash[16];
+    assert_int_equal(store_get_password_hash("bob", hash, sizeof hash), STORE_OK);
+    assert_string_equal(hash, "h1");
+}
+
+static void test_password_hash_of_an_unknown_user_is_not_found(void **state)
+{
+    char hash[16] = "untouched";
+    assert_int_equal(store_get_password_hash("nobody", hash, sizeof hash), STORE_NOT_FOUND);
+    assert_string_equal(hash, "untouched");
+}
+
+/* ---- sessions --------------------------------------------------------------- */
+
+static struct store_session session_row(unsigned char seed, const char *name, bool registered)
+{
+    struct store_session s;
+    memset(&s, 0, sizeof s);
+    for (int i = 0; i < 32; i++)
+        s.token_hash[i] = (unsigned char)(seed + i);
+    snprintf(s.name, sizeof s.name, "%s", name);
+    s.registered = registered;
+    s.created = 1700000000;
+    s.last_seen = 1700000100;
+    return s;
+}
+
+static void test_sessions_are_stored_and_listed_with_every_field(void **state)
+{
+    struct store_session a = session_row(1, "alice", true);
+    struct store_session b = session_row(100, "bob", false);
+    b.token_hash[0] = 0; /* a hash may hold NUL bytes */
+    assert_int_equal(store_add_session(&a), STORE_OK);
+    assert_int_equal(store_add_session(&b), STORE_OK);
+
+    struct session_list list = {0};
+    assert_int_equal(store_each_session(collect_session, &list), STORE_OK);
+    assert_int_equal(list.count, 2);
+    const struct store_session *ra =
+        strcmp(list.rows[0].name, "alice") == 0 ? &list.rows[0] : &list.rows[1];
+    const struct store_session *rb = ra == &list.rows[0] ? &list.rows[1] : &list.rows[0];
+    assert_memory_equal(ra->token_hash, a.token_hash, 32);
+    assert_string_equal(ra->name, "alice");
+    assert_true(ra->registered);
+    assert_int_equal(ra->created, 1700000000);
+    assert_int_equal(ra->last_seen, 1700000100);
+    assert_memory_equal(rb->token_hash, b.token_hash, 32);
+    assert_string_equal(rb->name, "bob");
+    assert_false(rb->registered);
+}
+
+static void test_adding_the_same_token_hash_twice_is_a_duplicate(void **state)
+{
+    struct store_session a = session_row(7, "alice", false);
+    assert_int_equal(store_add_session(&a), STORE_OK);
+    struct store_session again = session_row(7, "mallory", false);
+    assert_int_equal(store_add_session(&again), STORE_DUPLICATE);
+}
+
+static void test_touch_session_updates_last_seen_only(void **state)
+{
+    struct store_session a = session_row(9, "alice", false);
+    assert_int_equal(store_add_session(&a), STORE_OK);
+    assert_int_equal(store_touch_session(a.token_hash, 1800000000), STORE_OK);
+
+    struct session_list list = {0};
+    assert_int_equal(store_each_session(collect_session, &list), STORE_OK);
+    assert_int_equal(list.count, 1);
+    assert_int_equal(list.rows[0].last_seen, 1800000000);
+    assert_int_equal(list.rows[0].created, 1700000000);
+}
+
+static void test_touch_or_drop_of_an_unknown_session_is_not_found(void **state)
+{
+    struct store_session ghost = session_row(42, "ghost", false);
+    assert_int_equal(store_touch_session(ghost.token_hash, 1), STORE_NOT_FOUND);
+    assert_int_equal(store_drop_session(ghost.token_hash), STORE_NOT_FOUND);
+}
+
+static void test_drop_session_removes_only_that_session(void **state)
+{
+    struct store_session a = session_row(1, "alice", false);
+    struct store_session b = session_row(2, "bob", false);
+    assert_int_equal(store_add_session(&a), STORE_OK);
+    assert_int_equal(store_add_session(&b), STORE_OK);
+    assert_int_equal(store_drop_session(a.token_hash), STORE_OK);
+
+    struct session_list list = {0};
+    assert_int_equal(store_each_session(collect_session, &list), STORE_OK);
+    assert_int_equal(list.count, 1);
+    assert_string_equal(list.rows[0].name, "bob");
+    assert_int_equal(store_drop_session(a.token_hash), STORE_NOT_FOUND);
+}
+
+static void test_sessions_survive_reopening(void **state)
+{
+    struct store_session a = session_row(3, "alice", true);
+    assert_int_equal(store_add_session(&a), STORE_OK);
+    reopen(*state, 0);
+    struct session_list list = {0};
+    assert_int_equal(store_each_session(collect_session, &list), STORE_OK);
+    assert_int_equal(list.count, 1);
+    assert_memory_equal(list.rows[0].token_hash, a.token_hash, 32);
+}
+
+/* ---- writer state, health, statistics -------------------------------------- */
+
+static void test_check_writable_succeeds_on_a_healthy_database(void **state)
+{
+    assert_int_equal(store_check_writable(), STORE_OK);
+    assert_int_equal(store_check_writable(), STORE_OK);
+}
+
+static void test_writes_are_refused_busy_when_the_writer_is_not_running(void **state)
+{
+    struct fixture *f = *state;
+    store_close();
+    assert_int_equal(store_open(f->path, CHAT_SQLITE_HEAP_LIMIT, 0), 0);
+    struct store_message m = draft(GENERAL, "alice", "", "too early");
+    assert_int_equal(store_append_message(&m), STORE_BUSY);
+    assert_int_equal(store_check_writable(), STORE_BUSY);
+    /* reads work without the writer */
+    int64_t id = 0;
+    assert_int_equal(store_newest_id(GENERAL, INT64_MAX, 0, &id), STORE_NOT_FOUND);
+    assert_int_equal(store_start(&counting_hooks), 0);
+    assert_int_equal(store_append_message(&m), STORE_OK);
+}
+
+static void test_stats_count_commits_and_committed_messages(void **state)
+{
+    struct store_stats before, after;
+    store_get_stats(&before);
+    post(GENERAL, "alice", "one");
+    struct store_message m = draft(GENERAL, "alice", "dup", "two");
+    assert_int_equal(store_append_message(&m), STORE_OK);
+    assert_int_equal(store_append_message(&m), STORE_DUPLICATE);
+    assert_int_equal(store_check_writable(), STORE_OK);
+    store_get_stats(&after);
+    assert_int_equal(after.commits - before.commits, 4);
+    assert_int_equal(after.committed_messages - before.committed_messages, 2);
+    assert_true(after.commit_ns_total > before.commit_ns_total);
+    assert_true(after.commit_ns_max > 0);
+    assert_true(after.commit_ns_max <= after.commit_ns_total);
+}
+
+#define WRITERS 8
+#define EACH 25
+
+static void *write_many(void *arg)
+{
+    const char *author = arg;
+    uintptr_t failures = 0;
+    for (int i = 0; i < EACH; i++) {
+        struct store_message m = draft(GENERAL, author, "", "concurrent");
+        snprintf(m.cid, sizeof m.cid, "c%d", i);
+        if (store_append_message(&m) != STORE_OK)
+            failures++;
+    }
+    return (void *)failures;
+}
+
+static void test_concurrent_appends_all_commit_with_distinct_ids(void **state)
+{
+    static const char *authors[WRITERS] = {"w0", "w1", "w2", "w3", "w4", "w5", "w6", "w7"};
+    struct store_stats before, after;
+    store_get_stats(&before);
+    pthread_t threads[WRITERS];
+    for (int t = 0; t < WRITERS; t++)
+        assert_int_equal(pthread_create(&threads[t], NULL, write_many, (void *)authors[t]), 0);
+    for (int t = 0; t < WRITERS; t++) {
+        void *failures;
+        pthread_join(threads[t], &failures);
+        assert_int_equal((uintptr_t)failures, 0);
+    }
+    store_get_stats(&after);
+    assert_int_equal(after.committed_messages - before.committed_messages, WRITERS * EACH);
+    assert_int_equal(seen.added, WRITERS * EACH);
+
+    /* ids 1..200 all exist, each exactly once, in the room */
+    int64_t after_id = 0;
+    int count = 0;
+    struct store_message out;
+    while (store_next_message(GENERAL, after_id, INT64_MAX, &out) == STORE_OK) {
+        assert_int_equal(out.id, after_id + 1);
+        after_id = out.id;
+        count++;
+    }
+    assert_int_equal(count, WRITERS * EACH);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, open_fresh_store, close_and_remove_store)
+    const struct CMUnitTest store[] = {
+        T(test_new_database_has_only_the_room_general_with_id_1),
+        T(test_add_room_returns_the_next_id_and_lists_rooms_in_id_order),
+        T(test_add_room_with_an_existing_name_in_any_case_is_a_duplicate),
+        T(test_reopening_keeps_the_data_and_does_not_migrate_again),
+        T(test_open_refuses_a_database_from_a_newer_lanchat),
+        T(test_open_fails_when_the_directory_does_not_exist),
+        T(test_append_assigns_an_id_and_a_timestamp_of_now),
+        T(test_get_message_returns_every_field_as_stored),
+        T(test_message_without_cid_reads_back_with_an_empty_cid),
+        T(test_body_of_the_largest_size_round_trips),
+        T(test_get_message_of_an_unknown_id_is_not_found),
+        T(test_append_with_a_used_cid_returns_the_original_message),
+        T(test_same_cid_from_another_author_is_a_new_message),
+        T(test_messages_without_cid_are_never_duplicates),
+        T(test_append_to_a_room_that_does_not_exist_fails_alone),
+        T(test_next_message_is_the_first_of_the_room_between_after_and_below),
+        T(test_newest_id_skips_the_newest_messages_below_a_bound),
+        T(test_newest_id_of_an_empty_room_is_not_found),
+        T(test_author_deletes_own_message_and_learns_its_room),
+        T(test_delete_of_someone_elses_message_is_forbidden_and_keeps_it),
+        T(test_author_deletes_own_message_whatever_the_case_of_the_name),
+        T(test_delete_of_an_unknown_message_is_not_found),
+        T(test_deleting_frees_the_cid_of_the_message),
+        T(test_message_added_hook_has_run_when_append_returns),
+        T(test_hook_is_not_called_for_a_duplicate),
+        T(test_message_deleted_hook_gets_the_room_and_id),
+        T(test_writer_without_hooks_still_commits),
+        T(test_retention_keeps_the_newest_messages_of_each_room),
+        T(test_zero_retention_keeps_every_message),
+        T(test_user_password_hash_is_found_by_name_in_any_case),
+        T(test_adding_a_user_twice_in_any_case_is_a_duplicate),
+        T(test_password_hash_of_an_unknown_user_is_not_found),
+        T(test_sessions_are_stored_and_listed_with_every_field),
+        T(test_adding_the_same_token_hash_twice_is_a_duplicate),
+        T(test_touch_session_updates_last_seen_only),
+        T(test_touch_or_drop_of_an_unknown_session_is_not_found),
+        T(test_drop_session_removes_only_that_session),
+        T(test_sessions_survive_reopening),
+        T(test_check_writable_succeeds_on_a_healthy_database),
+        T(test_writes_are_refused_busy_when_the_writer_is_not_running),
+        T(test_stats_count_commits_and_committed_messages),
+        T(test_concurrent_appends_all_commit_with_distinct_ids),
+    };
+#undef T
+    return cmocka_run_group_tests(store, NULL, NULL);
+}
