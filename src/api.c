@@ -177,7 +177,7 @@ static void session_create(struct api_request *r)
     struct auth_identity who;
     switch (auth_login(name, password, token, &who)) {
     case AUTH_OK:
-        reply_user(r, 201, name, token, who.registered);
+        reply_user(r, 201, who.name, token, who.registered);
         return;
     case AUTH_NAME_TAKEN:
         fail(r, 409, "name_taken", "that name is in use; pick another");
