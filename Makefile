@@ -45,21 +45,26 @@ $(DEPS_STAMP): tools/deps.sh
 
 $(OUT)/obj/%.o: src/%.c $(wildcard src/*.h) src/pools.def $(DEPS_STAMP) board/$(BOARD)/board.mk
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(OUT)/embed: tools/embed.c
 	@mkdir -p $(@D)
-	$(HOSTCC) -O2 -Wall -Wextra -Werror -o $@ $<
+	@echo "  HOSTCC  $@"
+	@$(HOSTCC) -O2 -Wall -Wextra -Werror -o $@ $<
 
 $(OUT)/web_assets.c: $(OUT)/embed $(WEB_FILES)
-	$(OUT)/embed $@ web $(WEB_FILES)
+	@echo "  EMBED   $@"
+	@$(OUT)/embed $@ web $(WEB_FILES)
 
 $(OUT)/obj/web_assets.o: $(OUT)/web_assets.c src/web.h
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BIN): $(OUT)/obj/main.o $(OBJECTS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 run: $(BIN)
 	$(BIN) --port 8080 --db var/lanchat.db --web-root web
@@ -69,7 +74,8 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/tes
 
 $(OUT)/tests/%: tests/unit/%.c $(OBJECTS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -o $@ $< $(OBJECTS) $(LDFLAGS) $(LDLIBS) -lcmocka
+	@echo "  CC      $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -o $@ $< $(OBJECTS) $(LDFLAGS) $(LDLIBS) -lcmocka
 
 build/.deps-test: tools/deps.sh
 	@tools/deps.sh test
