@@ -139,9 +139,8 @@ void hub_room_name(int index, char out[CHAT_NAME_MAX + 1])
     snprintf(out, CHAT_NAME_MAX + 1, "%s", r ? r->name : "");
 }
 
-void hub_write_rooms(struct jw *w)
+static void write_rooms_locked(struct jw *w)
 {
-    pthread_mutex_lock(&H.lock);
     jw_raw(w, "[");
     for (int i = 0; i < H.room_count; i++) {
         jw_raw(w, i ? ",{\"name\":" : "{\"name\":");
@@ -149,6 +148,12 @@ void hub_write_rooms(struct jw *w)
         jw_raw(w, "}");
     }
     jw_raw(w, "]");
+}
+
+void hub_write_rooms(struct jw *w)
+{
+    pthread_mutex_lock(&H.lock);
+    write_rooms_locked(w);
     pthread_mutex_unlock(&H.lock);
 }
 
@@ -369,7 +374,6 @@ struct hub_client *hub_client_reserve(const char *user, const unsigned char toke
 
 void hub_client_activate(struct hub_client *c, void *conn, int fd)
 {
-    char hello[CHAT_FRAME_SIZE];
     struct jw w;
     pthread_mutex_lock(&H.lock);
     c->conn = conn;
@@ -378,23 +382,20 @@ void hub_client_activate(struct hub_client *c, void *conn, int fd)
     c->active = true;
     H.connected++;
     metrics_add(ws_connections, 1);
-    jw_init(&w, hello, sizeof hello);
+    /* All under the lock, so the hello is the first entry of the queue. */
+    jw_init(&w, c->hello, sizeof c->hello);
     jw_raw(&w, "{\"type\":\"hello\",\"user\":");
     jw_str(&w, c->user);
-    pthread_mutex_unlock(&H.lock);
     jw_raw(&w, ",\"rooms\":");
-    hub_write_rooms(&w);
-    pthread_mutex_lock(&H.lock);
+    write_rooms_locked(&w);
     jw_raw(&w, ",\"online\":");
     write_online_locked(&w);
     jw_raw(&w, "}");
-    struct hub_frame *f = jw_finish(&w) ? frame_make(hello, -1, 0) : NULL;
-    if (f) {
-        push_locked(c, (struct hub_entry){.kind = HUB_FRAME, .frame = f});
-        hub_frame_unref(f);
-    } else {
-        close_locked(c, 1013);
-    }
+    c->hello_len = w.len;
+    if (jw_finish(&w))
+        push_locked(c, (struct hub_entry){.kind = HUB_HELLO});
+    else
+        close_locked(c, 1013); /* cannot happen: HUB_HELLO_MAX covers every room and client */
     if (first)
         announce_presence_locked(c, true);
     pthread_mutex_unlock(&H.lock);

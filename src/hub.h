@@ -32,7 +32,12 @@ struct hub_room {
     char name[CHAT_NAME_MAX + 1];
 };
 
-enum hub_entry_kind { HUB_FRAME, HUB_REPLAY, HUB_CLOSE };
+enum hub_entry_kind { HUB_HELLO, HUB_FRAME, HUB_REPLAY, HUB_CLOSE };
+
+/* The hello frame lists every room and every user online, so it can be larger
+ * than a message frame; each client keeps its own. */
+#define HUB_HELLO_MAX                                                                              \
+    (96 + CHAT_MAX_ROOMS * (CHAT_NAME_MAX + 12) + CHAT_MAX_CLIENTS * (CHAT_NAME_MAX + 3))
 
 /* What a sender thread takes off a client's queue. */
 struct hub_entry {
@@ -56,6 +61,8 @@ struct hub_client {
     int64_t floor[CHAT_MAX_ROOMS]; /* newest message id already sent, per room */
     struct hub_entry queue[CHAT_CLIENT_QUEUE];
     size_t head, count;
+    size_t hello_len;
+    char hello[HUB_HELLO_MAX]; /* HUB_HELLO: written once, at activation */
 };
 
 int hub_start(void); /* loads rooms from the store */

@@ -145,6 +145,9 @@ static void *sender_main(void *arg)
     struct hub_entry e;
     while (hub_client_next(slot, &c, &e)) {
         switch (e.kind) {
+        case HUB_HELLO:
+            send_text(c, c->hello, c->hello_len);
+            break;
         case HUB_FRAME:
             if (!hub_client_skip(c, e.frame->room, e.frame->id) &&
                 send_text(c, e.frame->text, e.frame->len))
