@@ -27,22 +27,28 @@ void http_json(struct mg_connection *conn, int status, const char *json)
     http_reply(conn, status, "application/json", json, strlen(json), "Cache-Control", "no-store");
 }
 
-void http_error(struct mg_connection *conn, struct chat_error e)
+size_t http_error_json(struct chat_error e, char *buf, size_t cap)
 {
-    char json[512];
     struct jw w;
-    jw_init(&w, json, sizeof json);
+    jw_init(&w, buf, cap);
     jw_raw(&w, "{\"error\":{\"code\":");
     jw_str(&w, e.code);
     jw_raw(&w, ",\"message\":");
     jw_str(&w, e.message);
     jw_raw(&w, "}}");
+    return jw_finish(&w) ? w.len : 0;
+}
+
+void http_error(struct mg_connection *conn, struct chat_error e)
+{
+    char json[512];
+    size_t len = http_error_json(e, json, sizeof json);
     const char *name = NULL, *value = NULL;
     if (e.status == 503 || e.status == 429)
         name = "Retry-After", value = "1";
     else if (e.status == 413)
         name = "Connection", value = "close"; /* the unread body cannot be skipped */
-    http_reply(conn, e.status, "application/json", json, strlen(json), name, value);
+    http_reply(conn, e.status, "application/json", json, len, name, value);
 }
 
 static bool is_json_type(const char *type)

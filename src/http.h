@@ -18,6 +18,8 @@ void http_reply(struct mg_connection *conn, int status, const char *content_type
                 size_t len, const char *extra_header_name, const char *extra_header_value);
 void http_json(struct mg_connection *conn, int status, const char *json);
 void http_error(struct mg_connection *conn, struct chat_error e);
+/* The API's error body for e into buf; its length (0 when it does not fit). */
+size_t http_error_json(struct chat_error e, char *buf, size_t cap);
 /* Reads the whole body into buf (NUL-terminated); an error when it is larger
  * than cap-1 (413, not read), not JSON (415) or cut short (400). */
 struct chat_error http_read_json_body(struct mg_connection *conn, char *buf, size_t cap,

@@ -177,17 +177,11 @@ static void *sender_main(void *arg)
 static void refuse_handshake(struct mg_connection *conn, struct chat_error e)
 {
     char json[256];
-    struct jw w;
-    jw_init(&w, json, sizeof json);
-    jw_raw(&w, "{\"error\":{\"code\":");
-    jw_str(&w, e.code);
-    jw_raw(&w, ",\"message\":");
-    jw_str(&w, e.message);
-    jw_raw(&w, "}}");
+    size_t len = http_error_json(e, json, sizeof json);
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
               "Connection: close\r\n\r\n%s",
-              e.status, e.status == 401 ? "Unauthorized" : "Forbidden", w.len, json);
+              e.status, e.status == 401 ? "Unauthorized" : "Forbidden", len, json);
 }
 
 static int on_connect(const struct mg_connection *const_conn, void *data)
