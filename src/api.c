@@ -535,6 +535,35 @@ static bool match(const char *pattern, const char *path, char *param, size_t cap
     return *path == '\0' || (path[0] == '/' && path[1] == '\0');
 }
 
+static void serve(struct mg_connection *conn, const struct route *found, char *param)
+{
+    if (http_body_is_foreign(conn)) {
+        http_error(conn, CHAT_ERROR(415, "unsupported_media_type",
+                                    "Content-Type must be application/json"));
+        return;
+    }
+    /* Buffers for the body and its parse come from a pool: civetweb's worker
+     * stacks are small (100 KiB in Debian's build). */
+    struct api_request *r = pool_take(POOL_request);
+    if (!r) {
+        metrics_add(refused, 1);
+        http_error(conn, CHAT_ERROR(503, "unavailable", "the server is busy; try again"));
+        return;
+    }
+    r->conn = conn;
+    r->param = param;
+    if (found->access == AUTHENTICATED) {
+        char token[128];
+        if (!http_token(conn, token, sizeof token) || !auth_check(token, &r->who)) {
+            http_error(conn, CHAT_ERROR(401, "unauthorized", "log in first"));
+            pool_give(POOL_request, r);
+            return;
+        }
+    }
+    found->handler(r);
+    pool_give(POOL_request, r);
+}
+
 static int dispatch(struct mg_connection *conn, void *data)
 {
     (void)data;
@@ -555,31 +584,12 @@ static int dispatch(struct mg_connection *conn, void *data)
                                     : CHAT_ERROR(404, "not_found", "no such resource"));
         return 1;
     }
-    if (http_body_is_foreign(conn)) {
-        http_error(conn, CHAT_ERROR(415, "unsupported_media_type",
-                                    "Content-Type must be application/json"));
+    if (!http_enter()) {
+        http_error(conn, CHAT_ERROR(503, "unavailable", "the server is shutting down"));
         return 1;
     }
-    /* Buffers for the body and its parse come from a pool: civetweb's worker
-     * stacks are small (100 KiB in Debian's build). */
-    struct api_request *r = pool_take(POOL_request);
-    if (!r) {
-        metrics_add(refused, 1);
-        http_error(conn, CHAT_ERROR(503, "unavailable", "the server is busy; try again"));
-        return 1;
-    }
-    r->conn = conn;
-    r->param = param;
-    if (found->access == AUTHENTICATED) {
-        char token[128];
-        if (!http_token(conn, token, sizeof token) || !auth_check(token, &r->who)) {
-            http_error(conn, CHAT_ERROR(401, "unauthorized", "log in first"));
-            pool_give(POOL_request, r);
-            return 1;
-        }
-    }
-    found->handler(r);
-    pool_give(POOL_request, r);
+    serve(conn, found, param);
+    http_leave();
     return 1;
 }
 

@@ -2,7 +2,9 @@
 
 #include "json.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 #include <strings.h>
 
@@ -118,4 +120,30 @@ bool http_origin_allowed(const struct mg_connection *conn)
     if (!host || !sep)
         return false;
     return strcasecmp(sep + 3, host) == 0;
+}
+
+static atomic_int in_flight;
+static atomic_bool draining;
+
+bool http_enter(void)
+{
+    atomic_fetch_add(&in_flight, 1); /* count first, then look: see http_drain */
+    if (!atomic_load(&draining))
+        return true;
+    atomic_fetch_sub(&in_flight, 1);
+    return false;
+}
+
+void http_leave(void)
+{
+    atomic_fetch_sub(&in_flight, 1);
+}
+
+bool http_drain(int timeout_ms)
+{
+    atomic_store(&draining, true);
+    struct timespec tick = {0, 5 * 1000 * 1000};
+    for (int waited = 0; atomic_load(&in_flight) > 0 && waited < timeout_ms; waited += 5)
+        nanosleep(&tick, NULL);
+    return atomic_load(&in_flight) == 0;
 }

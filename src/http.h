@@ -31,4 +31,12 @@ bool http_token(const struct mg_connection *conn, char *out, size_t cap);
 /* No Origin header, or one naming the host the request was sent to. */
 bool http_origin_allowed(const struct mg_connection *conn);
 
+/* Shutdown gate. Handlers call http_enter before doing work and http_leave
+ * after; http_enter is false once draining started (refuse the request).
+ * http_drain stops new work and waits, at most timeout_ms, for the work in
+ * flight: civetweb drops every write once mg_stop begins. */
+bool http_enter(void);
+void http_leave(void);
+bool http_drain(int timeout_ms); /* true when nothing was left in flight */
+
 #endif

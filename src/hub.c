@@ -350,6 +350,29 @@ int hub_connected(void)
     return n;
 }
 
+static bool queues_empty_locked(void)
+{
+    for (size_t i = 0; i < CHAT_MAX_CLIENTS; i++) {
+        struct hub_client *c = client_at(i);
+        if (c && c->active && !c->closing && (c->count > 0 || c->sender_busy))
+            return false;
+    }
+    return true;
+}
+
+bool hub_flush(int timeout_ms)
+{
+    struct timespec tick = {0, 5 * 1000 * 1000};
+    for (int waited = 0;; waited += 5) {
+        pthread_mutex_lock(&H.lock);
+        bool empty = queues_empty_locked();
+        pthread_mutex_unlock(&H.lock);
+        if (empty || waited >= timeout_ms)
+            return empty;
+        nanosleep(&tick, NULL);
+    }
+}
+
 /* ---- client life ---------------------------------------------------------- */
 
 size_t hub_client_slot(const struct hub_client *c)

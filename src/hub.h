@@ -67,6 +67,8 @@ struct hub_client {
 
 int hub_start(void); /* loads rooms from the store */
 void hub_stop(void); /* wakes every sender so it can exit */
+/* Waits, at most timeout_ms, until every client's queue is written out. */
+bool hub_flush(int timeout_ms);
 
 /* Rooms. */
 int hub_room_find(const char *name);            /* index or -1 */

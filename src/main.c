@@ -6,6 +6,7 @@
 #include "api.h"
 #include "auth.h"
 #include "config.h"
+#include "http.h"
 #include "hub.h"
 #include "json.h"
 #include "log.h"
@@ -135,6 +136,12 @@ int main(int argc, char **argv)
     sigwait(&stop_signals, &sig);
     log_info("signal %d: shutting down", sig);
 
+    /* Let requests and frames in flight finish and their answers go out:
+     * once mg_stop begins, civetweb drops every write. */
+    if (!http_drain(CHAT_SEND_TIMEOUT_MS))
+        log_warn("shutdown: requests still in flight after %d ms", CHAT_SEND_TIMEOUT_MS);
+    if (!hub_flush(1000))
+        log_warn("shutdown: some WebSocket queues were not written out");
     hub_stop();   /* senders stop writing; readers' close handlers can finish */
     mg_stop(ctx); /* no more requests; every acked write has committed */
     ws_stop();

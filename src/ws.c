@@ -350,7 +350,12 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
         return 1;
     slots[slot].assembling = false;
     slots[slot].assembly[slots[slot].assembled] = '\0';
+    if (!http_enter()) {
+        send_error(c, CHAT_ERROR(503, "unavailable", "the server is shutting down"), NULL);
+        return 1;
+    }
     handle_frame(c, slots[slot].assembly, slots[slot].assembled);
+    http_leave();
     return 1;
 }
 
