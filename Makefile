@@ -1,9 +1,15 @@
 # lanchat - see README.md. Everything a build needs is named here.
 #   make [BOARD=desktop] [FLAGS=minimal]   build build/<board>[-minimal]/lanchat
 #   make run | test | unit | integration | format | lint | clean
+#   make BOARD=rpi4 test-emulated | package | bundle     (boards: board/*/board.mk)
+#   make cross-all | test-all
 
 BOARD ?= desktop
 FLAGS ?=
+BOARD_PACKAGE := deb
+ifeq ($(wildcard board/$(BOARD)/board.mk),)
+$(error no board/$(BOARD)/board.mk; boards: $(notdir $(wildcard board/*)))
+endif
 include board/$(BOARD)/board.mk
 
 ifeq ($(FLAGS),minimal)
@@ -17,13 +23,36 @@ else
 $(error FLAGS must be empty or minimal)
 endif
 
+VERSION := $(shell sed -n 's/^\#define CHAT_VERSION "\(.*\)"$$/\1/p' src/config.h)
+BOARDS := $(notdir $(patsubst %/board.mk,%,$(wildcard board/*/board.mk)))
+
+# ---- cross-compiling: the board's cross/<triple>.mk names the triple, the
+# Debian architecture of its libraries and the qemu that runs it. Headers and
+# libraries come from Debian's packages for that architecture, unpacked into
+# build/sysroot/<arch>/ by tools/sysroot.sh (nothing is installed into the host).
+ifneq ($(CROSS_TRIPLE),)
+CROSS := $(CROSS_TRIPLE)-
+SYSROOT := build/sysroot/$(DEB_ARCH)
+SYSROOT_LIBDIRS := $(SYSROOT)/usr/lib/$(CROSS_TRIPLE) $(SYSROOT)/lib/$(CROSS_TRIPLE)
+CPPFLAGS += -isystem $(SYSROOT)/usr/include
+LDFLAGS += $(SYSROOT_LIBDIRS:%=-L%) -Wl,-rpath-link,$(subst $() ,:,$(SYSROOT_LIBDIRS))
+# Runs a target program on this host: the loader and libraries from the sysroot.
+EMULATOR := $(QEMU) -L $(abspath $(SYSROOT))
+else
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+EMULATOR :=
+endif
+
 CC := $(CROSS)gcc
+STRIP := $(CROSS)strip
 HOSTCC ?= cc
-CPPFLAGS += -D_GNU_SOURCE -Isrc $(BOARD_DEFINES) $(FEATURE_DEFINES)
+# Hardening as Debian builds its packages (dpkg-buildflags): fortified libc
+# calls, read-only GOT after start.
+CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Isrc $(BOARD_DEFINES) $(FEATURE_DEFINES)
 CFLAGS ?= -Os -g
 CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -pthread \
           -ffunction-sections -fdata-sections $(BOARD_CFLAGS)
-LDFLAGS += -pthread -Wl,--gc-sections
+LDFLAGS += -pthread -Wl,--gc-sections -Wl,-z,relro,-z,now
 LDLIBS := -lcivetweb -lsqlite3 -lsodium -lcjson
 
 SOURCES := $(filter-out src/main.c,$(wildcard src/*.c))
@@ -36,14 +65,25 @@ endif
 DEPS_STAMP := build/.deps-build
 BIN := $(OUT)/lanchat
 
-.PHONY: all run test unit integration format lint clean bench
+.PHONY: all run test unit integration format lint clean bench cross-all test-all \
+        test-emulated unit-emulated integration-emulated package bundle test-package
 all: $(BIN)
 
-$(DEPS_STAMP): tools/deps.sh
+build/.deps-build: tools/deps.sh
 	@tools/deps.sh build
 	@mkdir -p build && touch $@
 
-$(OUT)/obj/%.o: src/%.c $(wildcard src/*.h) src/pools.def $(DEPS_STAMP) board/$(BOARD)/board.mk
+build/.deps-cross: tools/deps.sh
+	@tools/deps.sh cross
+	@mkdir -p build && touch $@
+
+ifneq ($(CROSS_TRIPLE),)
+DEPS_STAMP := $(SYSROOT)/.packages
+$(SYSROOT)/.packages: tools/sysroot.sh | build/.deps-build build/.deps-cross
+	@tools/sysroot.sh $(DEB_ARCH)
+endif
+
+$(OUT)/obj/%.o: src/%.c $(wildcard src/*.h) src/pools.def $(DEPS_STAMP) board/$(BOARD)/board.mk Makefile
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
@@ -104,3 +144,63 @@ clean:
 bench: $(BIN)
 	@$(MAKE) -s FLAGS=minimal all
 	python3 tests/bench/bench.py --bin $(BIN) --minimal build/$(BOARD)-minimal/lanchat
+
+# ---- boards: every profile, emulated tests, packages and bundles ------------
+cross-all:
+	@set -e; for b in $(BOARDS); do $(MAKE) -s BOARD=$$b all; file -b build/$$b/lanchat | \
+	  sed "s|^|  $$b: |; s|, BuildID.*||"; done
+
+# Wrappers that run a target program like a native one: `exec` keeps the PID
+# that the test harness signals and waits for.
+$(OUT)/emulated/%: $(OUT)/%
+	@mkdir -p $(@D)
+	@printf '#!/bin/sh\n# %s for %s, run on this host (written by make)\nexec %s %s "$$@"\n' \
+	  "$*" "$(BOARD)" "$(EMULATOR)" "$(abspath $<)" >$@
+	@chmod +x $@
+
+EMULATED_UNIT := $(UNIT_TESTS:$(OUT)/%=$(OUT)/emulated/%)
+
+unit-emulated: build/.deps-test build/.deps-cross $(EMULATED_UNIT)
+	@tools/run-tests.sh unit-$(BOARD) $(EMULATED_UNIT)
+
+integration-emulated: build/.deps-test build/.deps-cross $(OUT)/emulated/lanchat
+	@python3 tests/integration/run.py --bin $(OUT)/emulated/lanchat
+
+test-emulated: build/.deps-test build/.deps-cross
+	@tools/test-all.sh emulated:$(BOARD)
+
+# Everything CI runs: the desktop suites, the packages, the boards in
+# TEST_BOARDS under qemu-user; one line "N passed, N failed" at the end.
+TEST_BOARDS ?= rpi4 rpi-zero
+test-all: build/.deps-test build/.deps-cross
+	@tools/test-all.sh desktop package $(TEST_BOARDS:%=emulated:%)
+
+# ---- installing: a Debian package, or a self-contained bundle ---------------
+STRIPPED := $(OUT)/dist/lanchat
+DEB := $(OUT)/lanchat_$(VERSION)_$(DEB_ARCH).deb
+BUNDLE := $(OUT)/lanchat-$(VERSION)-$(BOARD).tar.gz
+DIST_FILES := $(wildcard dist/*) $(wildcard board/$(BOARD)/*)
+
+$(STRIPPED): $(BIN)
+	@mkdir -p $(@D)
+	@echo "  STRIP   $@"
+	@$(STRIP) --remove-section=.comment --remove-section=.note -o $@ $<
+
+package: $(DEB)
+$(DEB): $(STRIPPED) $(DIST_FILES) build/.deps-cross
+ifeq ($(BOARD_PACKAGE),bundle)
+	@echo "$(BOARD) is installed from a bundle, not a Debian package: make BOARD=$(BOARD) bundle" >&2
+	@false
+else
+	@echo "  DEB     $@"
+	@dist/mkdeb.sh $(BOARD) $(STRIPPED) $(DEB_ARCH) $(VERSION) $@
+endif
+
+bundle: $(BUNDLE)
+$(BUNDLE): $(STRIPPED) $(DIST_FILES) build/.deps-cross
+	@echo "  BUNDLE  $@"
+	@dist/mkbundle.sh $(BOARD) $(STRIPPED) "$(SYSROOT)" \
+	  $(or $(CROSS_TRIPLE),$(shell $(CC) -dumpmachine)) $(VERSION) $@
+
+test-package: build/.deps-cross
+	@tools/test-all.sh package

@@ -1,23 +1,30 @@
 #!/bin/sh
-# Runs every test suite of lanchat and ends with one line "N passed, N failed".
-# Called by `make test`; each suite ends with "<suite>: N passed, N failed".
-cd "$(dirname "$0")/.." || exit 1
+# Runs test suites of lanchat and ends with one line "N passed, N failed"
+# totalling them; each suite ends with "<suite>: N passed, N failed".
+#   tools/test-all.sh [GROUP...]      no GROUP: desktop (what `make test` runs)
+# Groups:
+#   desktop         unit, flags and integration suites of the desktop builds
+#   package         the Debian packages (amd64, arm64) and the rpi-zero bundle
+#   emulated:BOARD  BOARD's unit and integration suites under qemu-user
+# A group whose build fails counts as one failure; the others still run.
+set -eu
+cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
 total_passed=0
 total_failed=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-run_suite() {
+run_suite() { # name, command...
     name=$1
     shift
     echo "=== $name"
-    "$@" 2>&1 | tee "$log"
-    line=$(grep -E "^[a-z0-9-]+: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
+    "$@" 2>&1 | tee "$log" || true
+    line=$(grep -E "^[a-z0-9-]+: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1 || true)
     if [ -z "$line" ]; then
         echo "$name: no summary line; counted as 1 failure"
         total_failed=$((total_failed + 1))
-        return
+        return 0
     fi
     p=$(echo "$line" | sed 's/.*: \([0-9]*\) passed.*/\1/')
     f=$(echo "$line" | sed 's/.* \([0-9]*\) failed.*/\1/')
@@ -25,15 +32,51 @@ run_suite() {
     total_failed=$((total_failed + f))
 }
 
-if ! $MAKE -s all >/dev/null || ! $MAKE -s FLAGS=minimal all >/dev/null; then
-    echo "build failed"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
-run_suite unit $MAKE -s unit
-run_suite flags sh tests/build/test_flags.sh build/desktop/lanchat build/desktop-minimal/lanchat
-run_suite integration python3 tests/integration/run.py --bin build/desktop/lanchat
-run_suite integration-minimal python3 tests/integration/run.py --bin build/desktop-minimal/lanchat
+build() { # what, make arguments...
+    what=$1
+    shift
+    if ! $MAKE -s "$@" >"$log" 2>&1; then
+        cat "$log"
+        echo "build failed: $what (make $*); counted as 1 failure"
+        total_failed=$((total_failed + 1))
+        return 1
+    fi
+}
+
+desktop() {
+    build desktop all && build desktop-minimal FLAGS=minimal all || return 0
+    run_suite unit $MAKE -s unit
+    run_suite flags sh tests/build/test_flags.sh build/desktop/lanchat build/desktop-minimal/lanchat
+    run_suite integration python3 tests/integration/run.py --bin build/desktop/lanchat
+    run_suite integration-minimal python3 tests/integration/run.py --bin build/desktop-minimal/lanchat
+}
+
+package() {
+    v=$(sed -n 's/^#define CHAT_VERSION "\(.*\)"$/\1/p' src/config.h)
+    build packages package && build packages BOARD=rpi4 package &&
+        build packages BOARD=rpi-zero bundle || return 0
+    run_suite package sh tests/package/run.sh "build/desktop/lanchat_${v}_amd64.deb" \
+        "build/rpi4/lanchat_${v}_arm64.deb" "build/rpi-zero/lanchat-$v-rpi-zero.tar.gz"
+}
+
+emulated() { # board
+    build "$1" BOARD="$1" all build/"$1"/emulated/lanchat || return 0
+    run_suite "unit-$1" $MAKE -s BOARD="$1" unit-emulated
+    run_suite "integration-$1" python3 tests/integration/run.py --bin build/"$1"/emulated/lanchat
+}
+
+[ $# -gt 0 ] || set -- desktop
+for group in "$@"; do
+    case "$group" in
+    desktop) desktop ;;
+    package) package ;;
+    emulated:?*) emulated "${group#emulated:}" ;;
+    *)
+        echo "tools/test-all.sh: unknown group '$group' (desktop, package, emulated:BOARD)" >&2
+        exit 2
+        ;;
+    esac
+done
 
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]

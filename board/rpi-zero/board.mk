@@ -1,0 +1,16 @@
+# Raspberry Pi Zero W and Pi 1 (ARM1176JZF-S, ARMv6 with VFPv2, 512 MiB, one
+# core). Raspberry Pi OS there is ARMv6 hard-float, neither Debian armhf nor
+# armel, so lanchat is built against Debian armel and shipped as a bundle with
+# its own loader and libraries (make BOARD=rpi-zero bundle). softfp keeps the
+# armel calling convention while using the VFP. See board/rpi-zero/README.md.
+BOARD_DESCRIPTION := Raspberry Pi Zero W / Pi 1, any EABI userland (armel bundle)
+include cross/arm-linux-gnueabi.mk
+BOARD_PACKAGE := bundle
+BOARD_CFLAGS := -mcpu=arm1176jzf-s -mfpu=vfp -mfloat-abi=softfp
+BOARD_DEFINES := -DCHAT_WITH_ACCOUNTS=1 -DCHAT_WITH_ROOMS=1 -DCHAT_WITH_METRICS=1 \
+                 -DCHAT_WITH_EMBEDDED_WEB=1 \
+                 -DCHAT_MAX_CLIENTS=32 -DCHAT_HTTP_THREADS=4 -DCHAT_MSG_POOL=256 \
+                 -DCHAT_CLIENT_QUEUE=64 -DCHAT_MAX_SESSIONS=128 -DCHAT_MAX_ROOMS=16 \
+                 -DCHAT_WRITE_QUEUE=128 -DCHAT_WRITE_BATCH=32 \
+                 -DCHAT_SQLITE_HEAP_LIMIT='(4*1024*1024)' \
+                 -DCHAT_PWHASH_MEMLIMIT='(16*1024*1024)' -DCHAT_PWHASH_OPSLIMIT=3
