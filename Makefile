@@ -65,7 +65,7 @@ endif
 DEPS_STAMP := build/.deps-build
 BIN := $(OUT)/lanchat
 
-.PHONY: all run test unit integration format lint clean bench cross-all test-all \
+.PHONY: all run test unit integration format lint clean bench cross-all test-all board-info \
         test-emulated unit-emulated integration-emulated package bundle test-package
 all: $(BIN)
 
@@ -169,11 +169,11 @@ integration-emulated: build/.deps-test build/.deps-cross $(OUT)/emulated/lanchat
 test-emulated: build/.deps-test build/.deps-cross
 	@tools/test-all.sh emulated:$(BOARD)
 
-# Everything CI runs: the desktop suites, the packages, the boards in
-# TEST_BOARDS under qemu-user; one line "N passed, N failed" at the end.
+# Everything CI runs: the desktop suites, every board's build, the packages,
+# the boards in TEST_BOARDS under qemu-user; one line "N passed, N failed".
 TEST_BOARDS ?= rpi4 rpi-zero
 test-all: build/.deps-test build/.deps-cross
-	@tools/test-all.sh desktop package $(TEST_BOARDS:%=emulated:%)
+	@tools/test-all.sh desktop boards package $(TEST_BOARDS:%=emulated:%)
 
 # ---- installing: a Debian package, or a self-contained bundle ---------------
 STRIPPED := $(OUT)/dist/lanchat
@@ -204,3 +204,7 @@ $(BUNDLE): $(STRIPPED) $(DIST_FILES) build/.deps-cross
 
 test-package: build/.deps-cross
 	@tools/test-all.sh package
+
+board-info:
+	@printf 'board=%s\narch=%s\ntriple=%s\ncflags=%s\npackage=%s\nversion=%s\n' \
+	  "$(BOARD)" "$(DEB_ARCH)" "$(CROSS_TRIPLE)" "$(BOARD_CFLAGS)" "$(BOARD_PACKAGE)" "$(VERSION)"

@@ -12,7 +12,7 @@ test="libcmocka-dev python3 sqlite3 binutils"
 # the target's other libraries are not installed here but unpacked per
 # architecture by tools/sysroot.sh.
 cross="$(sed -n 's/^[A-Z_]*_PACKAGE := //p' "$(dirname "$0")"/../cross/*.mk | sort -u)
-       binutils file dpkg-dev lintian debian-archive-keyring"
+       binutils file dpkg-dev lintian debian-archive-keyring systemd"
 
 case "${1:-all}" in
 build) wanted=$build ;;

@@ -4,6 +4,7 @@
 #   tools/test-all.sh [GROUP...]      no GROUP: desktop (what `make test` runs)
 # Groups:
 #   desktop         unit, flags and integration suites of the desktop builds
+#   boards          every board profile builds for its CPU (make cross-all)
 #   package         the Debian packages (amd64, arm64) and the rpi-zero bundle
 #   emulated:BOARD  BOARD's unit and integration suites under qemu-user
 # A group whose build fails counts as one failure; the others still run.
@@ -69,10 +70,12 @@ emulated() { # board
 for group in "$@"; do
     case "$group" in
     desktop) desktop ;;
+    boards) run_suite boards sh tests/package/boards.sh ;;
     package) package ;;
     emulated:?*) emulated "${group#emulated:}" ;;
     *)
-        echo "tools/test-all.sh: unknown group '$group' (desktop, package, emulated:BOARD)" >&2
+        echo "tools/test-all.sh: unknown group '$group'" \
+            "(desktop, boards, package, emulated:BOARD)" >&2
         exit 2
         ;;
     esac
