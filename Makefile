@@ -65,7 +65,7 @@ endif
 DEPS_STAMP := build/.deps-build
 BIN := $(OUT)/lanchat
 
-.PHONY: all run test unit integration format lint clean bench cross-all test-all board-info \
+.PHONY: all run test unit integration format lint clean bench cross-all test-all board-info ram-budget \
         test-emulated unit-emulated integration-emulated package bundle test-package
 all: $(BIN)
 
@@ -205,6 +205,11 @@ $(BUNDLE): $(STRIPPED) $(DIST_FILES) build/.deps-cross
 test-package: build/.deps-cross
 	@tools/test-all.sh package
 
+# RAM budget of each board (board/<name>/README.md): tools/ram-budget.py.
+ram-budget: build/.deps-test build/.deps-cross
+	@python3 tools/ram-budget.py $(BOARDS) | tee build/ram-budget.txt
+
 board-info:
-	@printf 'board=%s\narch=%s\ntriple=%s\ncflags=%s\npackage=%s\nversion=%s\n' \
-	  "$(BOARD)" "$(DEB_ARCH)" "$(CROSS_TRIPLE)" "$(BOARD_CFLAGS)" "$(BOARD_PACKAGE)" "$(VERSION)"
+	@printf 'board=%s\narch=%s\ntriple=%s\ncflags=%s\npackage=%s\nversion=%s\ndefines=%s\n' \
+	  "$(BOARD)" "$(DEB_ARCH)" "$(CROSS_TRIPLE)" "$(BOARD_CFLAGS)" "$(BOARD_PACKAGE)" "$(VERSION)" \
+	  "$(BOARD_DEFINES)"
