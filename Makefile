@@ -73,6 +73,10 @@ build/.deps-build: tools/deps.sh
 	@tools/deps.sh build
 	@mkdir -p build && touch $@
 
+build/.deps-package: tools/deps.sh
+	@tools/deps.sh package
+	@mkdir -p build && touch $@
+
 build/.deps-cross: tools/deps.sh
 	@tools/deps.sh cross
 	@mkdir -p build && touch $@
@@ -179,30 +183,28 @@ test-all: build/.deps-test build/.deps-cross
 STRIPPED := $(OUT)/dist/lanchat
 DEB := $(OUT)/lanchat_$(VERSION)_$(DEB_ARCH).deb
 BUNDLE := $(OUT)/lanchat-$(VERSION)-$(BOARD).tar.gz
-DIST_FILES := $(wildcard dist/*) $(wildcard board/$(BOARD)/*)
+DIST_FILES := $(wildcard dist/*.* dist/debian/* board/$(BOARD)/*)
 
 $(STRIPPED): $(BIN)
 	@mkdir -p $(@D)
 	@echo "  STRIP   $@"
 	@$(STRIP) --remove-section=.comment --remove-section=.note -o $@ $<
 
+ifeq ($(BOARD_PACKAGE)$(filter package,$(MAKECMDGOALS)),bundlepackage)
+$(error $(BOARD) is installed from a bundle, not a Debian package: make BOARD=$(BOARD) bundle)
+endif
 package: $(DEB)
-$(DEB): $(STRIPPED) $(DIST_FILES) build/.deps-cross
-ifeq ($(BOARD_PACKAGE),bundle)
-	@echo "$(BOARD) is installed from a bundle, not a Debian package: make BOARD=$(BOARD) bundle" >&2
-	@false
-else
+$(DEB): $(STRIPPED) $(DIST_FILES) build/.deps-package
 	@echo "  DEB     $@"
 	@dist/mkdeb.sh $(BOARD) $(STRIPPED) $(DEB_ARCH) $(VERSION) $@
-endif
 
 bundle: $(BUNDLE)
-$(BUNDLE): $(STRIPPED) $(DIST_FILES) build/.deps-cross
+$(BUNDLE): $(STRIPPED) $(DIST_FILES) build/.deps-package
 	@echo "  BUNDLE  $@"
 	@dist/mkbundle.sh $(BOARD) $(STRIPPED) "$(SYSROOT)" \
 	  $(or $(CROSS_TRIPLE),$(shell $(CC) -dumpmachine)) $(VERSION) $@
 
-test-package: build/.deps-cross
+test-package: build/.deps-test build/.deps-cross
 	@tools/test-all.sh package
 
 # RAM budget of each board (board/<name>/README.md): tools/ram-budget.py.
