@@ -1,8 +1,8 @@
 # lanchat - see README.md. Everything a build needs is named here.
 #   make [BOARD=desktop] [FLAGS=minimal]   build build/<board>[-minimal]/lanchat
-#   make run | test | unit | integration | format | lint | clean
+#   make run | test | test-desktop | unit | integration | format | lint | clean
 #   make BOARD=rpi4 test-emulated | package | bundle     (boards: board/*/board.mk)
-#   make cross-all | test-all
+#   make cross-all | bench | ram-budget
 
 BOARD ?= desktop
 FLAGS ?=
@@ -65,7 +65,7 @@ endif
 DEPS_STAMP := build/.deps-build
 BIN := $(OUT)/lanchat
 
-.PHONY: all run test unit integration format lint clean bench cross-all test-all board-info ram-budget \
+.PHONY: all run test unit integration format lint clean bench cross-all test-desktop board-info ram-budget \
         test-emulated unit-emulated integration-emulated package bundle test-package
 all: $(BIN)
 
@@ -131,8 +131,15 @@ unit: build/.deps-test $(UNIT_TESTS)
 integration: build/.deps-test $(BIN)
 	@python3 tests/integration/run.py --bin $(BIN)
 
-test: build/.deps-test
-	@tools/test-all.sh
+# Every suite: desktop (full and minimal builds), every board's build, the
+# packages, and the boards in TEST_BOARDS under qemu-user; ends with one line
+# "N passed, N failed". `make test-desktop` runs the desktop suites alone.
+TEST_BOARDS ?= rpi4 rpi-zero
+test: build/.deps-test build/.deps-cross
+	@tools/test-all.sh desktop boards package $(TEST_BOARDS:%=emulated:%)
+
+test-desktop: build/.deps-test
+	@tools/test-all.sh desktop
 
 format:
 	clang-format -i src/*.c src/*.h tools/*.c tests/unit/*.c
@@ -172,12 +179,6 @@ integration-emulated: build/.deps-test build/.deps-cross $(OUT)/emulated/lanchat
 
 test-emulated: build/.deps-test build/.deps-cross
 	@tools/test-all.sh emulated:$(BOARD)
-
-# Everything CI runs: the desktop suites, every board's build, the packages,
-# the boards in TEST_BOARDS under qemu-user; one line "N passed, N failed".
-TEST_BOARDS ?= rpi4 rpi-zero
-test-all: build/.deps-test build/.deps-cross
-	@tools/test-all.sh desktop boards package $(TEST_BOARDS:%=emulated:%)
 
 # ---- installing: a Debian package, or a self-contained bundle ---------------
 STRIPPED := $(OUT)/dist/lanchat

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs test suites of lanchat and ends with one line "N passed, N failed"
 # totalling them; each suite ends with "<suite>: N passed, N failed".
-#   tools/test-all.sh [GROUP...]      no GROUP: desktop (what `make test` runs)
+#   tools/test-all.sh [GROUP...]      no GROUP: desktop (`make test-desktop`);
+#   `make test` runs: desktop boards package emulated:rpi4 emulated:rpi-zero
 # Groups:
 #   desktop         unit, flags and integration suites of the desktop builds
 #   boards          every board profile builds for its CPU (make cross-all)
@@ -47,6 +48,7 @@ build() { # what, make arguments...
 desktop() {
     build desktop all && build desktop-minimal FLAGS=minimal all || return 0
     run_suite unit $MAKE -s unit
+    run_suite unit-minimal $MAKE -s FLAGS=minimal unit
     run_suite flags sh tests/build/test_flags.sh build/desktop/lanchat build/desktop-minimal/lanchat
     run_suite integration python3 tests/integration/run.py --bin build/desktop/lanchat
     run_suite integration-minimal python3 tests/integration/run.py --bin build/desktop-minimal/lanchat
