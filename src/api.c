@@ -544,7 +544,7 @@ static void serve(struct mg_connection *conn, const struct route *found, char *p
     }
     /* Buffers for the body and its parse come from a pool: civetweb's worker
      * stacks are small (100 KiB in Debian's build). */
-    struct api_request *r = pool_take(POOL_request);
+    struct api_request *r = pool_take_raw(POOL_request);
     if (!r) {
         metrics_add(refused, 1);
         http_error(conn, CHAT_ERROR(503, "unavailable", "the server is busy; try again"));
@@ -552,6 +552,8 @@ static void serve(struct mg_connection *conn, const struct route *found, char *p
     }
     r->conn = conn;
     r->param = param;
+    r->body_len = 0;
+    memset(&r->who, 0, sizeof r->who);
     if (found->access == AUTHENTICATED) {
         char token[128];
         if (!http_token(conn, token, sizeof token) || !auth_check(token, &r->who)) {

@@ -54,6 +54,7 @@ struct hub_client {
     bool sender_busy;
     int close_code;
     void *conn; /* ws.c's connection, opaque here */
+    void *io;   /* ws.c's buffers for this client, opaque here */
     int fd;     /* the socket, for shutdown(2) when the peer must be cut off */
     char user[CHAT_NAME_MAX + 1];
     unsigned char token_hash[32];

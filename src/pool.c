@@ -5,6 +5,7 @@
 #include "config.h"
 #include "hub.h"
 #include "log.h"
+#include "ws.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -69,7 +70,7 @@ void pool_shutdown(void)
     }
 }
 
-void *pool_take(enum pool_id id)
+void *pool_take_raw(enum pool_id id)
 {
     struct pool *p = &pools[id];
     void *block = NULL;
@@ -85,8 +86,14 @@ void *pool_take(enum pool_id id)
             p->peak = in_use;
     }
     pthread_mutex_unlock(&p->lock);
+    return block;
+}
+
+void *pool_take(enum pool_id id)
+{
+    void *block = pool_take_raw(id);
     if (block)
-        memset(block, 0, p->element_size);
+        memset(block, 0, pools[id].element_size);
     return block;
 }
 

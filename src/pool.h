@@ -31,6 +31,9 @@ struct pool_stats {
 int pool_init(void); /* 0 or -1 (out of memory at boot) */
 void pool_shutdown(void);
 void *pool_take(enum pool_id id); /* zeroed block, or NULL when exhausted */
+/* The same without zeroing, for large I/O buffers whose owner sets what it
+ * reads: zeroing would make every page of them resident. */
+void *pool_take_raw(enum pool_id id);
 void pool_give(enum pool_id id, void *block);
 void *pool_at(enum pool_id id, size_t index); /* block in use at index, else NULL */
 size_t pool_index(enum pool_id id, const void *block);

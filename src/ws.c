@@ -19,17 +19,16 @@
 
 enum { OP_CONTINUATION = 0, OP_TEXT = 1, OP_BINARY = 2, OP_CLOSE = 8, OP_PING = 9, OP_PONG = 10 };
 
-/* Per client slot, indexed like the client pool. Reassembly is only touched
- * by the slot's civetweb reader thread, scratch only by its sender thread. */
+/* One sender thread per client slot, indexed like the client pool. */
 static struct {
     pthread_t thread;
     bool started;
-    size_t assembled;
-    bool assembling;
-    char assembly[CHAT_MAX_REQUEST + 1];
-    struct json_arena arena;
-    char scratch[CHAT_FRAME_SIZE];
-} slots[CHAT_MAX_CLIENTS];
+} senders[CHAT_MAX_CLIENTS];
+
+static struct ws_buffers *buffers(const struct hub_client *c)
+{
+    return c->io;
+}
 
 /* Marks a connection refused for want of a client slot (closed with 1013). */
 static char refused_marker;
@@ -98,10 +97,10 @@ static bool send_text(struct hub_client *c, const char *text, size_t len)
  * CHAT_REPLAY_MAX, after a gap frame when there are more), then "joined".
  * Live frames of the room wait on the queue meanwhile and are skipped when
  * the replay already sent them. */
-static void replay(struct hub_client *c, size_t slot, int room, int64_t since)
+static void replay(struct hub_client *c, int room, int64_t since)
 {
     char name[CHAT_NAME_MAX + 1];
-    char *buf = slots[slot].scratch;
+    char *buf = buffers(c)->scratch;
     struct jw w;
     hub_room_name(room, name);
     struct store_message m;
@@ -155,7 +154,7 @@ static void *sender_main(void *arg)
             hub_frame_unref(e.frame);
             break;
         case HUB_REPLAY:
-            replay(c, slot, e.room, e.since);
+            replay(c, e.room, e.since);
             break;
         case HUB_CLOSE:
             write_close(c->conn, e.close_code,
@@ -184,6 +183,8 @@ static void refuse_handshake(struct mg_connection *conn, struct chat_error e)
               e.status, e.status == 401 ? "Unauthorized" : "Forbidden", len, json);
 }
 
+/* The handshake: refused (401/403) unless the request may open a WebSocket.
+ * Nothing is reserved yet, so a handshake that fails later leaks nothing. */
 static int on_connect(const struct mg_connection *const_conn, void *data)
 {
     (void)data;
@@ -198,31 +199,37 @@ static int on_connect(const struct mg_connection *const_conn, void *data)
         refuse_handshake(conn, CHAT_ERROR(401, "unauthorized", "log in first"));
         return 1;
     }
-    struct hub_client *c = hub_client_reserve(who.name, who.token_hash);
-    if (!c) {
-        log_warn("ws: client pool exhausted; refusing %s", who.name);
-        mg_set_user_connection_data(conn, &refused_marker);
-        return 0;
-    }
-    auth_websocket_opened(who.token_hash);
-    mg_set_user_connection_data(conn, c);
     return 0;
 }
 
+/* Handshake done: take a client slot and its buffers, or close with 1013. */
 static void on_ready(struct mg_connection *conn, void *data)
 {
     (void)data;
-    void *user = mg_get_user_connection_data(conn);
-    if (user == &refused_marker) {
+    char token[128];
+    struct auth_identity who;
+    if (!http_token(conn, token, sizeof token) || !auth_check(token, &who)) {
+        mg_set_user_connection_data(conn, &refused_marker); /* logged out meanwhile */
+        write_close(conn, 1000, "session ended");
+        return;
+    }
+    struct hub_client *c = hub_client_reserve(who.name, who.token_hash);
+    struct ws_buffers *b = c ? pool_take_raw(POOL_wsbuf) : NULL;
+    if (!b) {
+        log_warn("ws: client pool exhausted; refusing %s", who.name);
+        if (c)
+            hub_client_release(c);
+        mg_set_user_connection_data(conn, &refused_marker);
         write_close(conn, 1013, "server full");
         return;
     }
-    struct hub_client *c = user;
-    size_t slot = hub_client_slot(c);
-    slots[slot].assembled = 0;
-    slots[slot].assembling = false;
+    b->assembled = 0;
+    b->assembling = false;
+    c->io = b;
+    auth_websocket_opened(who.token_hash);
+    mg_set_user_connection_data(conn, c);
     hub_client_activate(c, conn, find_socket(conn));
-    log_info("ws: %s connected (slot %zu)", c->user, slot);
+    log_info("ws: %s connected (slot %zu)", c->user, hub_client_slot(c));
 }
 
 static void send_error(struct hub_client *c, struct chat_error e, const char *cid)
@@ -293,7 +300,7 @@ static void handle_join(struct hub_client *c, const cJSON *frame)
 
 static void handle_frame(struct hub_client *c, const char *text, size_t len)
 {
-    const cJSON *frame = json_parse(&slots[hub_client_slot(c)].arena, text, len);
+    const cJSON *frame = json_parse(&buffers(c)->arena, text, len);
     const char *type = frame ? json_get_string(frame, "type") : NULL;
     if (!frame || !cJSON_IsObject(frame)) {
         send_error(c, CHAT_ERROR(400, "bad_request", "frame is not a JSON object"), NULL);
@@ -328,33 +335,33 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
     }
     if (opcode == OP_PONG)
         return 1;
-    size_t slot = hub_client_slot(c);
+    struct ws_buffers *b = buffers(c);
     if (opcode == OP_TEXT || opcode == OP_BINARY) {
-        slots[slot].assembled = 0;
-        slots[slot].assembling = opcode == OP_TEXT;
+        b->assembled = 0;
+        b->assembling = opcode == OP_TEXT;
         if (opcode == OP_BINARY) {
             send_error(c, CHAT_ERROR(400, "bad_request", "frames are JSON text"), NULL);
             return 1;
         }
-    } else if (opcode != OP_CONTINUATION || !slots[slot].assembling) {
+    } else if (opcode != OP_CONTINUATION || !b->assembling) {
         return 1; /* continuation of a refused binary message, or an unknown opcode */
     }
-    if (len > CHAT_MAX_REQUEST - slots[slot].assembled) {
+    if (len > CHAT_MAX_REQUEST - b->assembled) {
         log_warn("ws: %s sent a message over %d bytes; closing 1009", c->user, CHAT_MAX_REQUEST);
         write_close(conn, 1009, "message too big");
         return 0;
     }
-    memcpy(slots[slot].assembly + slots[slot].assembled, data, len);
-    slots[slot].assembled += len;
+    memcpy(b->assembly + b->assembled, data, len);
+    b->assembled += len;
     if (!fin)
         return 1;
-    slots[slot].assembling = false;
-    slots[slot].assembly[slots[slot].assembled] = '\0';
+    b->assembling = false;
+    b->assembly[b->assembled] = '\0';
     if (!http_enter()) {
         send_error(c, CHAT_ERROR(503, "unavailable", "the server is shutting down"), NULL);
         return 1;
     }
-    handle_frame(c, slots[slot].assembly, slots[slot].assembled);
+    handle_frame(c, b->assembly, b->assembled);
     http_leave();
     return 1;
 }
@@ -370,7 +377,9 @@ static void on_close(const struct mg_connection *conn, void *data)
     char name[CHAT_NAME_MAX + 1];
     memcpy(token_hash, c->token_hash, 32);
     snprintf(name, sizeof name, "%s", c->user);
-    hub_client_release(c);
+    struct ws_buffers *b = c->io;
+    hub_client_release(c); /* waits for the sender: then nobody uses b */
+    pool_give(POOL_wsbuf, b);
     auth_websocket_closed(token_hash);
     log_info("ws: %s disconnected", name);
 }
@@ -381,12 +390,12 @@ int ws_start(struct mg_context *ctx)
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, CHAT_SENDER_STACK);
     for (size_t i = 0; i < CHAT_MAX_CLIENTS; i++) {
-        if (pthread_create(&slots[i].thread, &attr, sender_main, (void *)(uintptr_t)i) != 0) {
+        if (pthread_create(&senders[i].thread, &attr, sender_main, (void *)(uintptr_t)i) != 0) {
             log_error("ws: cannot start sender thread %zu", i);
             pthread_attr_destroy(&attr);
             return -1;
         }
-        slots[i].started = true;
+        senders[i].started = true;
     }
     pthread_attr_destroy(&attr);
     mg_set_websocket_handler(ctx, "/api/v1/ws", on_connect, on_ready, on_data, on_close, NULL);
@@ -397,8 +406,8 @@ void ws_stop(void)
 {
     hub_stop();
     for (size_t i = 0; i < CHAT_MAX_CLIENTS; i++) {
-        if (slots[i].started)
-            pthread_join(slots[i].thread, NULL);
-        slots[i].started = false;
+        if (senders[i].started)
+            pthread_join(senders[i].thread, NULL);
+        senders[i].started = false;
     }
 }

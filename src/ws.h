@@ -9,7 +9,23 @@
 #ifndef LANCHAT_WS_H
 #define LANCHAT_WS_H
 
+#include "config.h"
+#include "json.h"
+
 #include <civetweb.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A client's I/O buffers, from the wsbuf pool: the reader thread reassembles
+ * fragments and parses in the first two, the sender formats replays in the
+ * last. */
+struct ws_buffers {
+    size_t assembled;
+    bool assembling;
+    char assembly[CHAT_MAX_REQUEST + 1];
+    struct json_arena arena;
+    char scratch[CHAT_FRAME_SIZE];
+};
 
 int ws_start(struct mg_context *ctx);
 void ws_stop(void); /* after mg_stop: ends the sender threads */

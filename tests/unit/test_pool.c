@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "config.h"
 #include "hub.h"
+#include "ws.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -91,6 +92,21 @@ static void test_take_returns_a_zeroed_block_even_when_reused(void **state)
     assert_ptr_equal(again, s); /* the block just given back is the next one out */
     static const struct auth_session zero;
     assert_memory_equal(again, &zero, sizeof zero);
+}
+
+static void test_take_raw_leaves_the_contents_and_counts_like_take(void **state)
+{
+    struct ws_buffers *b = pool_take_raw(POOL_wsbuf);
+    assert_non_null(b);
+    memset(b->scratch, 0x5A, sizeof b->scratch);
+    pool_give(POOL_wsbuf, b);
+    struct ws_buffers *again = pool_take_raw(POOL_wsbuf);
+    assert_ptr_equal(again, b);
+    assert_int_equal((unsigned char)again->scratch[0], 0x5A); /* not zeroed */
+    struct pool_stats s;
+    pool_get_stats(POOL_wsbuf, &s);
+    assert_int_equal(s.in_use, 1);
+    assert_int_equal(s.peak, 1);
 }
 
 static void test_take_returns_null_and_counts_when_exhausted(void **state)
@@ -239,6 +255,7 @@ int main(void)
         T(test_pools_are_sized_from_config_h),
         T(test_take_hands_out_block_zero_first),
         T(test_take_returns_a_zeroed_block_even_when_reused),
+        T(test_take_raw_leaves_the_contents_and_counts_like_take),
         T(test_take_returns_null_and_counts_when_exhausted),
         T(test_stats_track_in_use_and_keep_the_peak),
         T(test_pools_are_independent_of_each_other),
