@@ -15,6 +15,7 @@ import functools
 import http.client
 import json
 import os
+import resource
 import re
 import shutil
 import signal
@@ -698,3 +699,34 @@ def parse_metrics(text):
             except ValueError:
                 pass
     return out
+
+
+FSIZE_LIMIT = 1024 * 1024
+
+
+def _limit_file_size():
+    # Runs in the child before exec: writes past 1 MiB fail with EFBIG instead of
+    # killing the process with SIGXFSZ.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FSIZE_LIMIT, FSIZE_LIMIT))
+
+
+def disk_limited_server(label):
+    """A server whose files may not grow past 1 MiB (RLIMIT_FSIZE): a full disk."""
+    return Server(label=label, preexec_fn=_limit_file_size)
+
+
+def post_until_the_disk_is_full(srv, token, tag):
+    """Posts 2000-byte messages until one is refused; returns that response."""
+    body = tag[0] * 2000
+    last = None
+    deadline = time.monotonic() + 25
+    for i in range(2000):
+        assert time.monotonic() < deadline, "still accepting after %d posts" % i
+        last = srv.post("/api/v1/rooms/general/messages", {"body": body, "cid": "%s%d" % (tag, i)},
+                        token=token)
+        if last.status != 201:
+            break
+    assert last is not None and last.status != 201, \
+        "2000 messages of 2000 bytes fit in a 1 MiB file size limit?"
+    return last

@@ -5,13 +5,12 @@ be written, and 413 from Content-Length alone."""
 
 import http.client
 import json
-import resource
-import signal
 import socket
 import threading
 import time
 
-from harness import (ConnectionClosed, HandshakeError, Server, expect, expect_error,
+from harness import (ConnectionClosed, HandshakeError, Server, disk_limited_server,
+                     post_until_the_disk_is_full, expect, expect_error,
                      isolated_room, join, next_frame, requires, shared, uname, wait_frame)
 from wsclient import OP_BINARY, OP_CONT, OP_PING, OP_PONG, OP_TEXT
 
@@ -536,31 +535,11 @@ def test_content_length_over_16KiB_is_413_from_the_headers_alone():
 
 
 # ------------------------------------------------------------------ health
-FSIZE_LIMIT = 1024 * 1024
-
-
-def _limit_file_size():
-    # Runs in the child before exec: writes past 1 MiB fail with EFBIG instead of
-    # killing the process with SIGXFSZ.
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FSIZE_LIMIT, FSIZE_LIMIT))
-
-
 def test_healthz_is_503_unavailable_once_the_database_cannot_be_written():
-    with Server(label="healthz-fsize", preexec_fn=_limit_file_size) as srv:
+    with disk_limited_server("healthz-fsize") as srv:
         assert expect(srv.get("/healthz"), 200) == {"status": "ok"}
         token = srv.session(uname("hfull"))
-        body = "h" * 2000
-        last = None
-        deadline = time.monotonic() + 25
-        for i in range(2000):
-            assert time.monotonic() < deadline, "still accepting after %d posts" % i
-            last = srv.post("/api/v1/rooms/general/messages", {"body": body, "cid": "h%d" % i},
-                            token=token)
-            if last.status != 201:
-                break
-        assert last is not None and last.status != 201, \
-            "2000 messages of 2000 bytes fit in a 1 MiB file size limit?"
+        last = post_until_the_disk_is_full(srv, token, "h")
         expect_error(last, 503, "unavailable")
         # /healthz probes with a write of its own (one small page). That page may still fit
         # in what the failed message left, so a probe or two may answer 200 and use it up;

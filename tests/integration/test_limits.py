@@ -1,12 +1,10 @@
 """Limits: rate limiting (REST 429 / WS rate_limited), retention per room,
 slow WebSocket consumers, and 503 when the database cannot be written."""
 
-import resource
-import signal
 import threading
 import time
 
-from harness import (Server, bulk_post, expect_error, has, join, next_frame, shared,
+from harness import (Server, disk_limited_server, post_until_the_disk_is_full, bulk_post, expect_error, has, join, next_frame, shared,
                      uname)
 
 RATE = ("--rate-limit", "1:3")
@@ -142,28 +140,8 @@ def test_slow_consumer_is_disconnected_without_delaying_others():
         assert acked
 
 
-FSIZE_LIMIT = 1024 * 1024
-
-
-def _limit_file_size():
-    # Runs in the child before exec: writes past 1 MiB fail with EFBIG instead of
-    # killing the process with SIGXFSZ.
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FSIZE_LIMIT, FSIZE_LIMIT))
-
-
 def test_message_that_cannot_be_written_to_the_database_is_503_unavailable():
-    with Server(label="fsize-limited", preexec_fn=_limit_file_size) as srv:
+    with disk_limited_server("fsize-limited") as srv:
         token = srv.session(uname("full"))
-        body = "f" * 2000
-        last = None
-        deadline = time.monotonic() + 25
-        for i in range(2000):
-            assert time.monotonic() < deadline, "still accepting after %d posts" % i
-            last = srv.post("/api/v1/rooms/general/messages", {"body": body, "cid": "f%d" % i},
-                            token=token)
-            if last.status != 201:
-                break
-        assert last is not None and last.status != 201, \
-            "2000 messages of 2000 bytes fit in a 1 MiB file size limit?"
+        last = post_until_the_disk_is_full(srv, token, "f")
         expect_error(last, 503, "unavailable")
