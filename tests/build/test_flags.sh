@@ -4,20 +4,7 @@
 # Usage: test_flags.sh FULL_BINARY MINIMAL_BINARY
 full=$1
 minimal=$2
-passed=0
-failed=0
-
-check() { # name, then a command that must succeed
-    name=$1
-    shift
-    if "$@"; then
-        echo "ok   $name"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $name"
-        failed=$((failed + 1))
-    fi
-}
+. "$(dirname "$0")/../lib/check.sh"
 
 has_symbol() { nm "$1" 2>/dev/null | grep -qw "$2"; }
 lacks_symbol() { ! has_symbol "$1" "$2"; }
@@ -36,5 +23,4 @@ check minimal_build_lacks_embedded_web lacks_symbol "$minimal" web_assets
 check minimal_binary_is_smaller smaller "$full" "$minimal"
 check full_version_lists_features features_line "$full" "accounts rooms metrics embedded-web"
 check minimal_version_lists_no_features features_line "$minimal" "none"
-echo "flags: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_summary flags

@@ -7,23 +7,8 @@
 set -eu
 cd "$(dirname "$0")/../.."
 MAKE=${MAKE:-make}
-passed=0
-failed=0
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+. tests/lib/check.sh
 
-check() { # name, then a command that must succeed
-    check_name=$1
-    shift
-    if "$@" >"$log" 2>&1; then
-        echo "ok   $check_name"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $check_name"
-        sed 's/^/    /' "$log" | tail -20
-        failed=$((failed + 1))
-    fi
-}
 
 is_for() { # binary, debian arch, -mcpu value or empty
     header=$(readelf -h "$1")
@@ -56,5 +41,4 @@ for board in "$@"; do
     cpu=$(echo "$info" | sed -n 's/^cflags=.*-mcpu=\([^ ]*\).*/\1/p')
     check "${board}_binary_is_for_${arch}${cpu:+_$cpu}" is_for "build/$board/lanchat" "$arch" "$cpu"
 done
-echo "boards: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_summary boards

@@ -9,9 +9,9 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-passed=0
-failed=0
 tmp=$(mktemp -d)
+CHECK_LOG=$tmp/check.log
+. "$repo/tests/lib/check.sh"
 server_pid=""
 cleanup() {
     if [ -n "$server_pid" ]; then kill -9 "$server_pid" 2>/dev/null || true; fi
@@ -19,18 +19,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() { # name, then a command that must succeed
-    check_name=$1
-    shift
-    if "$@" >"$tmp/check.log" 2>&1; then
-        echo "ok   $check_name"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $check_name"
-        sed 's/^/    /' "$tmp/check.log" | tail -20
-        failed=$((failed + 1))
-    fi
-}
 
 # ---- helpers ----------------------------------------------------------------
 machine() { readelf -h "$1" | sed -n 's/^ *Machine: *//p'; }
@@ -274,5 +262,4 @@ for artifact in "$@"; do
     *) echo "FAIL $(basename "$artifact")_is_a_deb_or_tar.gz"; failed=$((failed + 1)) ;;
     esac
 done
-echo "package: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_summary package
