@@ -10,13 +10,17 @@ account registered and logged in (argon2id), 8 concurrent senders posting
 maximum-size messages fanned out to every client. It prints:
 
   pools      sum of element size x count from `--version` of the board's binary
-             (the target's own struct sizes), reserved at boot
-  static     data + bss of the board's binary (size(1)): per-client buffers
-             that live outside the pools (ws.c's slots[]), reserved at start
+             (the target's own struct sizes), reserved at boot; every pool of
+             src/pools.def, among them `wsbuf`, each WebSocket client's
+             reassembly buffer, JSON arena and replay scratch (taken with
+             pool_take_raw, unzeroed, so its untouched pages stay out of RSS)
+  static     data + bss of the board's binary (size(1)): just module state
+             (hub, store, auth, pool descriptors, ws.c's sender-thread table),
+             20 to 100 KiB; no per-client buffers any more (those are `wsbuf`)
   sqlite     CHAT_SQLITE_HEAP_LIMIT, SQLite's hard heap limit
   native     VmHWM of the native process under the load: a real RSS, with
              x86-64 (LP64) sizes; the argon2id hash is in it
-  budget     native + pools + static + sqlite: pools, static buffers and
+  budget     native + pools + static + sqlite: pools, static data and
              SQLite's cache counted in full although the load touched part of
              them (and that part is in native too): an upper bound
   emulated   for reference: VmHWM of qemu-user running the board's binary under
@@ -161,7 +165,8 @@ def main():
         for name, (count, size) in pool.items():
             print("  pool %-8s %5d x %6d bytes = %s" % (name, count, size, mib(count * size / 1024.0)))
         print("  pools total          %s" % mib(pool_kib))
-        print("  static data+bss      %s" % mib(static_kib))
+        print("  static data+bss      %s  (size(1) of the board's binary; no pool in it)"
+              % mib(static_kib))
         print("  sqlite heap limit    %s" % mib(sqlite_kib))
         print("  native x86-64, same -D: idle VmRSS %s, VmHWM under load %s, %d threads, "
               "%d clients" % (mib(n_idle), mib(n_hwm), n_threads, clients))
