@@ -23,7 +23,6 @@ static struct {
     pthread_cond_t sender_idle;
     bool stopping;
     int room_count;
-    int connected;
     double rate, burst;
     struct bucket buckets[CHAT_MAX_SESSIONS];
 } H = {.lock = PTHREAD_MUTEX_INITIALIZER, .sender_idle = PTHREAD_COND_INITIALIZER};
@@ -342,14 +341,6 @@ void hub_write_online(struct jw *w)
     pthread_mutex_unlock(&H.lock);
 }
 
-int hub_connected(void)
-{
-    pthread_mutex_lock(&H.lock);
-    int n = H.connected;
-    pthread_mutex_unlock(&H.lock);
-    return n;
-}
-
 static bool queues_empty_locked(void)
 {
     for (size_t i = 0; i < CHAT_MAX_CLIENTS; i++) {
@@ -403,7 +394,6 @@ void hub_client_activate(struct hub_client *c, void *conn, int fd)
     c->fd = fd;
     bool first = !user_online_locked(c->user, c);
     c->active = true;
-    H.connected++;
     metrics_add(ws_connections, 1);
     /* All under the lock, so the hello is the first entry of the queue. */
     jw_init(&w, c->hello, sizeof c->hello);
@@ -436,7 +426,6 @@ void hub_client_release(struct hub_client *c)
         pthread_cond_wait(&H.sender_idle, &H.lock);
     c->active = false;
     if (was_active) {
-        H.connected--;
         metrics_add(ws_connections, -1);
         if (!user_online_locked(c->user, c))
             announce_presence_locked(c, false);

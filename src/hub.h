@@ -98,7 +98,6 @@ void hub_close(struct hub_client *c, int code);              /* ask the sender t
 void hub_close_session(const unsigned char token_hash[32], int code);
 bool hub_client_closing(struct hub_client *c);
 void hub_write_online(struct jw *w); /* ["alice",...] sorted */
-int hub_connected(void);
 
 /* Fan-out, from the store writer thread (store_hooks). */
 void hub_message_added(const struct store_message *m);
