@@ -30,7 +30,7 @@ static struct ws_buffers *buffers(const struct hub_client *c)
     return c->io;
 }
 
-/* Marks a connection refused for want of a client slot (closed with 1013). */
+/* Marks a connection refused after its handshake (closed with 1013 or 1000). */
 static char refused_marker;
 
 static void write_close(struct mg_connection *conn, int code, const char *reason)
