@@ -277,17 +277,13 @@ static void rooms_create(struct api_request *r)
         fail(r, 503, "unavailable", "no more rooms can be made on this server");
         return;
     }
-    switch (store_add_room(name, &id)) {
-    case STORE_OK:
-        break;
-    case STORE_DUPLICATE:
+    enum store_result stored = store_add_room(name, &id);
+    if (stored == STORE_DUPLICATE) {
         fail(r, 409, "conflict", "that room exists");
         return;
-    case STORE_BUSY:
-        fail(r, 503, "unavailable", "the server is busy; try again");
-        return;
-    default:
-        fail(r, 500, "internal", "the room could not be created");
+    }
+    if (stored != STORE_OK) {
+        http_error(r->conn, hub_storage_error(stored));
         return;
     }
     if (hub_room_add(id, name) < 0) {
@@ -424,7 +420,8 @@ static void message_delete(struct api_request *r)
         fail(r, 404, "not_found", "no such message");
         return;
     }
-    switch (store_delete_message(id, r->who.name, NULL)) {
+    enum store_result deleted = store_delete_message(id, r->who.name, NULL);
+    switch (deleted) {
     case STORE_OK:
         http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
         return;
@@ -434,11 +431,8 @@ static void message_delete(struct api_request *r)
     case STORE_FORBIDDEN:
         fail(r, 403, "forbidden", "only the author may delete a message");
         return;
-    case STORE_BUSY:
-        fail(r, 503, "unavailable", "the server is busy; try again");
-        return;
     default:
-        fail(r, 500, "internal", "the message could not be deleted");
+        http_error(r->conn, hub_storage_error(deleted));
         return;
     }
 }

@@ -624,6 +624,16 @@ bool hub_rate_allow(const char *user)
     return allowed;
 }
 
+struct chat_error hub_storage_error(enum store_result r)
+{
+    if (r == STORE_BUSY) {
+        metrics_add(refused, 1);
+        return CHAT_ERROR(503, "unavailable", "the server is busy; try again");
+    }
+    /* logged by the store */
+    return CHAT_ERROR(503, "unavailable", "the change could not be stored; try again later");
+}
+
 /* ---- posting -------------------------------------------------------------------- */
 
 struct chat_error hub_post_message(const char *user, const char *room, const char *body,
@@ -652,16 +662,10 @@ struct chat_error hub_post_message(const char *user, const char *room, const cha
     snprintf(out->author, sizeof out->author, "%s", user);
     snprintf(out->cid, sizeof out->cid, "%s", cid ? cid : "");
     memcpy(out->body, body, strlen(body) + 1);
-    switch (store_append_message(out)) {
-    case STORE_OK:
+    enum store_result stored = store_append_message(out);
+    if (stored == STORE_OK || stored == STORE_DUPLICATE) {
+        *repeated = stored == STORE_DUPLICATE;
         return CHAT_OK;
-    case STORE_DUPLICATE:
-        *repeated = true;
-        return CHAT_OK;
-    case STORE_BUSY:
-        metrics_add(refused, 1);
-        return CHAT_ERROR(503, "unavailable", "the server is busy; try again");
-    default: /* logged by the store: disk full, read-only, I/O error */
-        return CHAT_ERROR(503, "unavailable", "the message could not be stored; try again later");
     }
+    return hub_storage_error(stored);
 }

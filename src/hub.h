@@ -103,6 +103,10 @@ void hub_write_online(struct jw *w); /* ["alice",...] sorted */
 void hub_message_added(const struct store_message *m);
 void hub_message_deleted(int64_t room_id, int64_t id);
 
+/* The API's answer to a write the store could not do (STORE_BUSY: a full
+ * write queue; STORE_ERROR: disk full, read-only, I/O error): 503 both. */
+struct chat_error hub_storage_error(enum store_result r);
+
 /* Validates and stores a message from `user` (REST and WebSocket alike):
  * room by name, body, cid, rate limit, then the durable append. *repeated is
  * set when (user, cid) was already stored: out is the original. */
