@@ -1,6 +1,6 @@
 # lanchat - see README.md. Everything a build needs is named here.
 #   make [BOARD=desktop] [FLAGS=minimal]   build build/<board>[-minimal]/lanchat
-#   make run | test | test-desktop | unit | integration | format | lint | clean
+#   make run | test | test-desktop | unit | integration | e2e | format | lint | clean
 #   make BOARD=rpi4 test-emulated | package | bundle     (boards: board/*/board.mk)
 #   make cross-all | bench | ram-budget
 
@@ -57,16 +57,25 @@ LDLIBS := -lcivetweb -lsqlite3 -lsodium -lcjson
 
 SOURCES := $(filter-out src/main.c,$(wildcard src/*.c))
 OBJECTS := $(SOURCES:src/%.c=$(OUT)/obj/%.o)
-WEB_FILES := $(shell find web -type f 2>/dev/null | sort)
+# The client: every file below web/ but hidden ones and editor backups (names
+# without spaces), each compressed into $(OUT)/web-gz/ and compiled in.
+WEB_PATHS := $(patsubst web/%,%,$(shell find web -name '.?*' -prune -o -type f ! -name '*~' \
+                                          -print 2>/dev/null | LC_ALL=C sort))
+WEB_GZ := $(WEB_PATHS:%=$(OUT)/web-gz/%)
 EMBED := $(if $(findstring -DCHAT_WITH_EMBEDDED_WEB=0,$(FEATURE_DEFINES) $(BOARD_DEFINES)),,yes)
 ifeq ($(EMBED),yes)
 OBJECTS += $(OUT)/obj/web_assets.o
+# Rewritten only when the list of files changes, so that adding or removing
+# a file regenerates the table even though no file is newer.
+WEB_LIST := $(OUT)/web-files.txt
+$(shell mkdir -p $(OUT) && echo '$(WEB_PATHS)' | cmp -s - $(WEB_LIST) || \
+        echo '$(WEB_PATHS)' >$(WEB_LIST))
 endif
 DEPS_STAMP := build/.deps-build
 BIN := $(OUT)/lanchat
 
-.PHONY: all run test unit integration format lint clean bench cross-all test-desktop board-info ram-budget \
-        test-emulated unit-emulated integration-emulated package bundle test-package
+.PHONY: all run test unit integration e2e format lint clean bench cross-all test-desktop board-info \
+        ram-budget test-emulated unit-emulated integration-emulated package bundle test-package FORCE
 all: $(BIN)
 
 build/.deps-build: tools/deps.sh
@@ -97,9 +106,16 @@ $(OUT)/embed: tools/embed.c
 	@echo "  HOSTCC  $@"
 	@$(HOSTCC) -O2 -Wall -Wextra -Werror -o $@ $<
 
-$(OUT)/web_assets.c: $(OUT)/embed $(WEB_FILES)
+# gzip -9 -n: the smallest output, without name or time, so the same bytes
+# (and ETags) on every build.
+$(OUT)/web-gz/%: web/%
+	@mkdir -p $(@D)
+	@echo "  GZIP    $@"
+	@gzip -9 -n -c $< >$@.tmp && mv $@.tmp $@
+
+$(OUT)/web_assets.c: $(OUT)/embed $(WEB_GZ) $(WEB_LIST)
 	@echo "  EMBED   $@"
-	@$(OUT)/embed $@ web $(WEB_FILES)
+	@$(OUT)/embed $@ $(OUT)/web-gz $(WEB_PATHS)
 
 $(OUT)/obj/web_assets.o: $(OUT)/web_assets.c src/web.h
 	@mkdir -p $(@D)
@@ -111,7 +127,7 @@ $(BIN): $(OUT)/obj/main.o $(OBJECTS)
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 run: $(BIN)
-	$(BIN) --port 8080 --db var/lanchat.db --web-root web
+	$(BIN) --port 8080 --db var/lanchat.db
 
 # ---- tests: every suite, then one line "N passed, N failed" -------------------
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -121,8 +137,18 @@ $(OUT)/tests/%: tests/unit/%.c $(OBJECTS) $(wildcard tests/unit/*.h)
 	@echo "  CC      $@"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -o $@ $< $(OBJECTS) $(LDFLAGS) $(LDLIBS) -lcmocka
 
-build/.deps-test: tools/deps.sh
+# deps.sh test and e2e also install tests/e2e/node_modules (npm ci): again when
+# the lock file changes or node_modules is gone.
+E2E_LOCK := tests/e2e/package-lock.json \
+            $(if $(wildcard tests/e2e/node_modules/.package-lock.json),,FORCE)
+FORCE:
+
+build/.deps-test: tools/deps.sh $(E2E_LOCK)
 	@tools/deps.sh test
+	@mkdir -p build && touch $@
+
+build/.deps-e2e: tools/deps.sh $(E2E_LOCK)
+	@tools/deps.sh e2e
 	@mkdir -p build && touch $@
 
 unit: build/.deps-test $(UNIT_TESTS)
@@ -130,6 +156,11 @@ unit: build/.deps-test $(UNIT_TESTS)
 
 integration: build/.deps-test $(BIN)
 	@python3 tests/integration/run.py --bin $(BIN)
+
+# The browser tests (tests/e2e/): Debian's chromium driven by playwright-core;
+# screenshots in build/e2e/.
+e2e: build/.deps-e2e $(BIN)
+	@node tests/e2e/run.mjs --bin $(BIN)
 
 # Every suite: desktop (full and minimal builds), every board's build, the
 # packages, and the boards in TEST_BOARDS under qemu-user; ends with one line

@@ -37,6 +37,7 @@ static void message_get(struct api_request *r);
 static void message_delete(struct api_request *r);
 static void presence_get(struct api_request *r);
 static void health_get(struct api_request *r);
+static void server_get(struct api_request *r);
 #if !CHAT_WITH_ACCOUNTS || !CHAT_WITH_ROOMS
 static void feature_absent(struct api_request *r);
 #endif
@@ -69,6 +70,7 @@ static const struct route {
     {"GET", "/api/v1/messages/*", AUTHENTICATED, message_get},
     {"DELETE", "/api/v1/messages/*", AUTHENTICATED, message_delete},
     {"GET", "/api/v1/presence", AUTHENTICATED, presence_get},
+    {"GET", "/api/v1/server", PUBLIC, server_get},
     {"GET", "/healthz", PUBLIC, health_get},
 #if CHAT_WITH_METRICS
     {"GET", "/metrics", PUBLIC, metrics_export},
@@ -445,7 +447,7 @@ static void feature_absent(struct api_request *r)
 }
 #endif
 
-/* ---- presence, health, metrics -------------------------------------------------- */
+/* ---- presence, health, server, metrics ------------------------------------------ */
 
 static void presence_get(struct api_request *r)
 {
@@ -464,6 +466,20 @@ static void health_get(struct api_request *r)
         http_json(r->conn, 200, "{\"status\":\"ok\"}");
     else
         http_json(r->conn, 503, "{\"status\":\"unavailable\"}");
+}
+
+/* What a client needs to know before it logs in: which forms to offer and
+ * the limits to check input against. */
+static void server_get(struct api_request *r)
+{
+    char json[192];
+    snprintf(json, sizeof json,
+             "{\"name\":\"lanchat\",\"version\":\"%s\","
+             "\"features\":{\"accounts\":%s,\"rooms\":%s},"
+             "\"limits\":{\"body_bytes\":%d,\"name_chars\":%d}}",
+             CHAT_VERSION, CHAT_WITH_ACCOUNTS ? "true" : "false",
+             CHAT_WITH_ROOMS ? "true" : "false", CHAT_MAX_BODY, CHAT_NAME_MAX);
+    http_json(r->conn, 200, json);
 }
 
 #if CHAT_WITH_METRICS

@@ -8,20 +8,33 @@
 #include <string.h>
 #include <strings.h>
 
-void http_reply(struct mg_connection *conn, int status, const char *content_type, const void *body,
-                size_t len, const char *extra_header_name, const char *extra_header_value)
+void http_send(struct mg_connection *conn, int status, const struct http_header *headers,
+               size_t count, const void *body, size_t len)
 {
+    /* A body after the headers of a HEAD reply would be read as the next reply. */
+    bool head = strcmp(mg_get_request_info(conn)->request_method, "HEAD") == 0;
     char length[24];
     snprintf(length, sizeof length, "%zu", len);
     mg_response_header_start(conn, status);
-    mg_response_header_add(conn, "Content-Type", content_type, -1);
-    mg_response_header_add(conn, "Content-Length", length, -1);
-    mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
-    if (extra_header_name)
-        mg_response_header_add(conn, extra_header_name, extra_header_value, -1);
+    for (size_t i = 0; i < count; i++)
+        if (headers[i].name)
+            mg_response_header_add(conn, headers[i].name, headers[i].value, -1);
+    if (status != 304)
+        mg_response_header_add(conn, "Content-Length", length, -1);
     mg_response_header_send(conn);
-    if (len > 0)
+    if (len > 0 && !head && status != 304)
         mg_write(conn, body, len);
+}
+
+void http_reply(struct mg_connection *conn, int status, const char *content_type, const void *body,
+                size_t len, const char *extra_header_name, const char *extra_header_value)
+{
+    const struct http_header headers[] = {
+        {"Content-Type", content_type},
+        {"X-Content-Type-Options", "nosniff"},
+        {extra_header_name, extra_header_value},
+    };
+    http_send(conn, status, headers, sizeof headers / sizeof headers[0], body, len);
 }
 
 void http_json(struct mg_connection *conn, int status, const char *json)

@@ -1,7 +1,8 @@
 /*
- * http - small helpers over civetweb for the API and the WebSocket handshake:
- * JSON responses and the API's error shape, reading a bounded request body,
- * finding the session token (Bearer header or cookie) and checking Origin.
+ * http - small helpers over civetweb for the API, the web client and the
+ * WebSocket handshake: responses with their headers, the API's error shape,
+ * reading a bounded request body, finding the session token (Bearer header
+ * or cookie) and checking Origin.
  * Calls civetweb, json, log. Thread rules: any civetweb worker thread, on
  * its own connection.
  */
@@ -14,6 +15,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct http_header {
+    const char *name; /* NULL: skipped */
+    const char *value;
+};
+
+/* Status line, the headers (those named NULL skipped) and Content-Length:
+ * len (none on a 304), then the body, unless the request is HEAD or the
+ * status 304. Civetweb keeps the connection alive only for replies with a
+ * Content-Length. */
+void http_send(struct mg_connection *conn, int status, const struct http_header *headers,
+               size_t count, const void *body, size_t len);
+/* http_send with Content-Type, X-Content-Type-Options: nosniff and one more
+ * header (name NULL: none). */
 void http_reply(struct mg_connection *conn, int status, const char *content_type, const void *body,
                 size_t len, const char *extra_header_name, const char *extra_header_value);
 void http_json(struct mg_connection *conn, int status, const char *json);

@@ -49,8 +49,8 @@ static struct mg_context *start_http(const struct options *o)
     snprintf(ports, sizeof ports, "%s%s%d", o->listen, o->listen[0] ? ":" : "", o->port);
     snprintf(threads, sizeof threads, "%d", CHAT_MAX_CLIENTS + CHAT_HTTP_THREADS);
     snprintf(timeout, sizeof timeout, "%d", CHAT_SEND_TIMEOUT_MS);
-    /* clang-format off */ /* name, value pairs */
-    const char *settings[] = {
+    /* clang-format off */ /* name, value pairs; the web's follow */
+    const char *settings[16 + WEB_SETTINGS_MAX] = {
         "listening_ports", ports,
         "num_threads", threads,
         "request_timeout_ms", timeout,
@@ -60,19 +60,20 @@ static struct mg_context *start_http(const struct options *o)
         "keep_alive_timeout_ms", "5000",
         /* responses are written in pieces: no 40 ms delayed-ACK stalls */
         "tcp_nodelay", "1",
-#if !CHAT_WITH_EMBEDDED_WEB
-        "document_root", o->web_root,
-#endif
-        NULL,
     };
     /* clang-format on */
+    size_t used = 0;
+    while (settings[used])
+        used++;
+    web_settings(o->web_root, settings + used);
     struct mg_callbacks callbacks = {.log_message = log_civetweb};
     struct mg_context *ctx = mg_start(&callbacks, NULL, settings);
     if (!ctx) {
         log_error("http: cannot listen on %s", ports);
         return NULL;
     }
-    if (api_start(ctx, o->session_max_age) != 0 || ws_start(ctx) != 0 || web_start(ctx) != 0) {
+    if (api_start(ctx, o->session_max_age) != 0 || ws_start(ctx) != 0 ||
+        web_start(ctx, o->web_root) != 0) {
         mg_stop(ctx);
         return NULL;
     }

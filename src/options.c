@@ -13,7 +13,6 @@ void options_defaults(struct options *o)
     memset(o, 0, sizeof *o);
     o->port = CHAT_DEFAULT_PORT;
     snprintf(o->db, sizeof o->db, "var/lanchat.db");
-    snprintf(o->web_root, sizeof o->web_root, "web");
     o->session_idle = CHAT_SESSION_IDLE_S;
     o->session_max_age = CHAT_SESSION_MAX_AGE_S;
     o->rate = CHAT_RATE_PER_S;

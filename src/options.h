@@ -13,7 +13,7 @@ struct options {
     char listen[64]; /* address to bind, "" = all */
     int port;
     char db[512];
-    char web_root[512];
+    char web_root[512];      /* --web-root, "" = not given */
     int64_t session_idle;    /* seconds */
     int64_t session_max_age; /* seconds */
     double rate, burst;      /* messages per second per user; 0 = off */

@@ -1,5 +1,5 @@
-"""GET /metrics (feature "metrics") and the embedded web client (feature
-"embedded-web"); without a feature its route must answer 404."""
+"""GET /metrics (feature "metrics"); without the feature it must answer 404.
+The web client is tested in test_web.py."""
 
 import time
 
@@ -79,12 +79,3 @@ def _gauge(srv):
         time.sleep(0.05)  # polling an exporter, bounded
     assert value == base, "ws_connections %r, expected %r after closing" % (value, base)
 
-
-@requires("embedded-web")
-def test_embedded_web_client_is_served_at_root():
-    srv = shared()
-    r = srv.get("/")
-    assert r.status == 200, r
-    ctype = (r.header("Content-Type") or "").lower()
-    assert ctype.startswith("text/html"), ctype
-    assert b"<html" in r.raw.lower() or b"<!doctype html" in r.raw.lower(), r.raw[:200]

@@ -76,7 +76,7 @@ static void test_defaults_come_from_config_h(void **state)
     assert_string_equal(o.listen, "");
     assert_int_equal(o.port, CHAT_DEFAULT_PORT);
     assert_string_equal(o.db, "var/lanchat.db");
-    assert_string_equal(o.web_root, "web");
+    assert_string_equal(o.web_root, ""); /* not given */
     assert_int_equal(o.session_idle, CHAT_SESSION_IDLE_S);
     assert_int_equal(o.session_max_age, CHAT_SESSION_MAX_AGE_S);
     assert_true(o.rate == (double)CHAT_RATE_PER_S);
