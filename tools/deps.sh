@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs, with apt-get, exactly the Debian packages lanchat needs that are
-# missing. Usage: tools/deps.sh build|test|package|cross|all
-#   build    compile for this host        test   run the test suites
+# missing. Usage: tools/deps.sh build|test|e2e|package|cross|all
+#   build    compile for this host        test   run the test suites (e2e too)
+#   e2e      the browser tests: Debian's chromium, node and npm, and
+#            playwright-core as tests/e2e/package-lock.json pins it (npm ci)
 #   package  make and check Debian packages and bundles (make package|bundle)
 #   cross    cross-compile for the boards (cross/*.mk), run them under
 #            qemu-user, and package them
@@ -9,6 +11,12 @@ set -eu
 
 build="gcc make libc6-dev libcivetweb-dev libsqlite3-dev libsodium-dev libcjson-dev"
 test="libcmocka-dev python3 sqlite3 binutils"
+# playwright-core drives this chromium and never downloads a browser. node and
+# npm may come from elsewhere (NodeSource's nodejs includes npm and conflicts
+# with Debian's npm): Debian's are installed only when the command is missing.
+e2e="chromium fonts-dejavu-core"
+command -v node >/dev/null 2>&1 || e2e="$e2e nodejs"
+command -v npm >/dev/null 2>&1 || e2e="$e2e npm"
 package="binutils file dpkg-dev lintian systemd"
 # Compilers, their C libraries and qemu are named by cross/*.mk (*_PACKAGE);
 # the target's other libraries are not installed here but unpacked per
@@ -16,13 +24,15 @@ package="binutils file dpkg-dev lintian systemd"
 cross="$(sed -n 's/^[A-Z_]*_PACKAGE := //p' "$(dirname "$0")"/../cross/*.mk | sort -u)
        $package debian-archive-keyring"
 
+node_modules=no
 case "${1:-all}" in
 build) wanted=$build ;;
-test) wanted="$build $test" ;;
+test) wanted="$build $test $e2e"; node_modules=yes ;;
+e2e) wanted="$build $e2e"; node_modules=yes ;;
 package) wanted="$build $package" ;;
 cross) wanted="$build $cross" ;;
-all) wanted="$build $test $cross" ;;
-*) echo "usage: tools/deps.sh build|test|package|cross|all" >&2; exit 2 ;;
+all) wanted="$build $test $e2e $cross"; node_modules=yes ;;
+*) echo "usage: tools/deps.sh build|test|e2e|package|cross|all" >&2; exit 2 ;;
 esac
 
 missing=""
@@ -33,12 +43,24 @@ for pkg in $wanted; do
     *) missing="$missing $pkg" ;;
     esac
 done
-[ -z "$missing" ] && exit 0
 
-if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
-echo "deps: installing$missing" >&2
-export DEBIAN_FRONTEND=noninteractive
-if ! $sudo apt-get install -y -q --no-install-recommends $missing >/dev/null; then
-    $sudo apt-get update -q >/dev/null
-    $sudo apt-get install -y -q --no-install-recommends $missing >/dev/null
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+    echo "deps: installing$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    if ! $sudo apt-get install -y -q --no-install-recommends $missing >/dev/null; then
+        $sudo apt-get update -q >/dev/null
+        $sudo apt-get install -y -q --no-install-recommends $missing >/dev/null
+    fi
+fi
+
+# tests/e2e/node_modules, as the lock file pins it: installed again when it is
+# missing or older than the lock file (npm writes node_modules/.package-lock.json).
+[ "$node_modules" = yes ] || exit 0
+e2e_dir="$(dirname "$0")/../tests/e2e"
+installed="$e2e_dir/node_modules/.package-lock.json"
+if [ ! -f "$installed" ] || [ -n "$(find "$e2e_dir/package-lock.json" -newer "$installed")" ]; then
+    echo "deps: npm ci in tests/e2e" >&2
+    (cd "$e2e_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+        npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi

@@ -4,7 +4,8 @@
 #   tools/test-all.sh [GROUP...]      no GROUP: desktop (`make test-desktop`);
 #   `make test` runs: desktop boards package emulated:rpi4 emulated:rpi-zero
 # Groups:
-#   desktop         unit, flags and integration suites of the desktop builds
+#   desktop         unit, flags, integration and browser (e2e) suites of the
+#                   desktop builds
 #   boards          every board profile builds for its CPU (make cross-all)
 #   package         the Debian packages (amd64, arm64) and the rpi-zero bundle
 #   emulated:BOARD  BOARD's unit and integration suites under qemu-user
@@ -52,6 +53,7 @@ desktop() {
     run_suite flags sh tests/build/test_flags.sh build/desktop/lanchat build/desktop-minimal/lanchat
     run_suite integration python3 tests/integration/run.py --bin build/desktop/lanchat
     run_suite integration-minimal python3 tests/integration/run.py --bin build/desktop-minimal/lanchat
+    run_suite e2e node tests/e2e/run.mjs --bin build/desktop/lanchat
 }
 
 package() {
