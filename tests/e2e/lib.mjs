@@ -245,14 +245,27 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
+// The browsers the suite runs in, all from Debian's packages: chromium over
+// the DevTools protocol, firefox-esr over WebDriver BiDi (playwright-core's
+// "moz-firefox" channel: a stock Firefox, not Playwright's patched build).
+export const BROWSERS = {
+  chromium: { type: 'chromium', executablePath: CHROMIUM, args: CHROMIUM_ARGS, package: 'chromium' },
+  firefox: { type: 'firefox', executablePath: '/usr/bin/firefox-esr', channel: 'moz-firefox', package: 'firefox-esr' },
+};
+
 /**
- * Debian's chromium, headless, through playwright-core (never a downloaded
- * browser). `options` are added to chromium.launch()'s.
+ * A browser of BROWSERS (default chromium), headless, through playwright-core
+ * (never a downloaded browser). `options` are added to launch()'s.
  */
-export async function launchBrowser(options = {}) {
+export async function launchBrowser(options = {}, name = 'chromium') {
   process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = '1';
-  const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, ...options });
+  const b = BROWSERS[name];
+  if (!b) throw new Error(`unknown browser ${name}`);
+  const pw = await import('playwright-core');
+  const launch = { executablePath: b.executablePath, headless: true, ...options };
+  if (b.args) launch.args = b.args;
+  if (b.channel) launch.channel = b.channel;
+  return pw[b.type].launch(launch);
 }
 
 /** Full-page screenshot to build/e2e/<name>.png (repository root); returns its path. */

@@ -1,22 +1,26 @@
 #!/usr/bin/env node
 // Runs every exported async function test_* of tests/e2e/test_*.mjs (files and
 // functions sorted by name), one after another, against the real lanchat
-// binary in Debian's chromium (playwright-core, headless).
+// binary in a browser from Debian's packages (playwright-core, headless):
+// chromium (the default) or firefox-esr (--browser firefox).
 //
-//   node tests/e2e/run.mjs [--bin PATH] [-k SUBSTRING] [--timeout SECONDS]
+//   node tests/e2e/run.mjs [--bin PATH] [--browser chromium|firefox] [-k SUBSTRING]
+//                          [--timeout SECONDS]
 //
 // -k runs the tests whose function or file name contains SUBSTRING; --bin
 // defaults to $LANCHAT_BIN, else build/desktop/lanchat.
 // Each test is `export async function test_<behaviour>(t)`, where t has
-//   name, bin, browser, repo
+//   name, bin, browser, browserName, repo
 //   startServer({args}) -> lib.startServer's server, of the --bin binary
 //   newContext(options) / newPage(options)   a fresh browser context (and page)
 //   screenshot(page, name), watchErrors(page), request, login, post, history
 //                                            (lib.mjs)
 // The servers and browser contexts a test opens are closed after it, pass,
 // fail or time out (default 60 s: a timeout fails the test); a promise it
-// leaves rejected unawaited fails it too. One browser serves the whole run. Prints "ok   <name> (1.2 s)" or "FAIL <name>: <error>" with the
-// stack and the server log tails, and ends with "e2e: N passed, M failed";
+// leaves rejected unawaited fails it too. One browser serves the whole run.
+// Prints "ok   <name> (1.2 s)" or "FAIL <name>: <error>" with the stack and
+// the server log tails, and ends with "e2e: N passed, M failed" (chromium)
+// or "e2e-firefox: N passed, M failed";
 // exit status 1 if M > 0. Screenshots of a failed test's pages go to
 // build/e2e/FAIL-<name>-<n>.png.
 
@@ -31,22 +35,25 @@ const CLEANUP_TIMEOUT_MS = 15_000;
 
 function usage(msg) {
   if (msg) console.error(`run.mjs: ${msg}`);
-  console.error('usage: node tests/e2e/run.mjs [--bin PATH] [-k SUBSTRING] [--timeout SECONDS]');
+  console.error('usage: node tests/e2e/run.mjs [--bin PATH] [--browser chromium|firefox] [-k SUBSTRING]'
+    + ' [--timeout SECONDS]');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { bin: process.env.LANCHAT_BIN || DEFAULT_BIN, pattern: '', timeout: 60 };
+  const o = { bin: process.env.LANCHAT_BIN || DEFAULT_BIN, pattern: '', timeout: 60, browser: 'chromium' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => (i + 1 < argv.length ? argv[++i] : usage(`${a} needs a value`));
     if (a === '--bin') o.bin = value();
     else if (a === '-k') o.pattern = value();
+    else if (a === '--browser') o.browser = value();
     else if (a === '--timeout') o.timeout = Number(value());
     else if (a === '-h' || a === '--help') usage();
     else usage(`unknown argument ${a}`);
   }
   if (!(o.timeout > 0)) usage('--timeout must be a positive number of seconds');
+  if (!lib.BROWSERS[o.browser]) usage(`--browser must be one of ${Object.keys(lib.BROWSERS).join(', ')}`);
   o.bin = resolve(o.bin);
   return o;
 }
@@ -68,12 +75,14 @@ function indent(text) {
 
 // A line "e2e: 0 passed, 1 failed" for a run that could not start.
 function cannotRun(msg) {
-  console.log(`e2e: ${msg}`);
-  console.log('e2e: 0 passed, 1 failed');
+  console.log(`${SUITE}: ${msg}`);
+  console.log(`${SUITE}: 0 passed, 1 failed`);
   process.exit(1);
 }
 
 const opts = parseArgs(process.argv.slice(2));
+const BROWSER = lib.BROWSERS[opts.browser];
+const SUITE = opts.browser === 'chromium' ? 'e2e' : `e2e-${opts.browser}`;
 process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = '1';
 
 try {
@@ -82,9 +91,9 @@ try {
   cannotRun(`no executable lanchat binary at ${opts.bin} (use --bin)`);
 }
 try {
-  accessSync(lib.CHROMIUM, constants.X_OK);
+  accessSync(BROWSER.executablePath, constants.X_OK);
 } catch {
-  cannotRun(`no ${lib.CHROMIUM}: tools/deps.sh e2e installs Debian's chromium`);
+  cannotRun(`no ${BROWSER.executablePath}: tools/deps.sh e2e installs Debian's ${BROWSER.package}`);
 }
 try {
   await import('playwright-core');
@@ -109,7 +118,7 @@ async function getBrowser() {
   if (browser && browser.isConnected()) return browser;
   browser = await lib.launchBrowser({
     handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false, // we clean up ourselves
-  });
+  }, opts.browser);
   return browser;
 }
 
@@ -119,6 +128,7 @@ function makeContext(test) {
     name: test.name,
     bin: opts.bin,
     browser,
+    browserName: opts.browser,
     repo: lib.REPO,
     /** A server of the --bin binary (o.bin overrides), closed after the test. */
     async startServer(o = {}) {
@@ -147,7 +157,8 @@ function makeContext(test) {
       const c = await t.newContext(o);
       return c.newPage();
     },
-    screenshot: lib.screenshot,
+    /** lib.screenshot; in another browser than chromium, named "<browser>-<name>". */
+    screenshot: (page, name) => lib.screenshot(page, opts.browser === 'chromium' ? name : `${opts.browser}-${name}`),
     watchErrors: lib.watchErrors,
     request: lib.request,
     login: lib.login,
@@ -247,7 +258,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, async () => {
     if (interrupted) process.exit(130); // second signal: do not wait
     interrupted = true;
-    console.log(`e2e: interrupted (${sig})`);
+    console.log(`${SUITE}: interrupted (${sig})`);
     await shutdown();
     process.exit(130);
   });
@@ -294,9 +305,9 @@ try {
     try {
       await getBrowser();
       const pw = JSON.parse(readFileSync(join(HERE, 'node_modules/playwright-core/package.json'), 'utf8'));
-      console.log(`# ${opts.bin}  chromium ${browser.version()}  playwright-core ${pw.version}`);
+      console.log(`# ${opts.bin}  ${opts.browser} ${browser.version()}  playwright-core ${pw.version}`);
     } catch (e) {
-      console.log(`FAIL launching ${lib.CHROMIUM}: ${e.message}`);
+      console.log(`FAIL launching ${BROWSER.executablePath}: ${e.message}`);
       failed++;
       tests.length = 0;
     }
@@ -306,7 +317,7 @@ try {
     try {
       await getBrowser(); // again, should a test have crashed it
     } catch (e) {
-      console.log(`FAIL ${name}: cannot launch ${lib.CHROMIUM}: ${e.message}`);
+      console.log(`FAIL ${name}: cannot launch ${BROWSER.executablePath}: ${e.message}`);
       failed++;
       continue;
     }
@@ -319,5 +330,5 @@ try {
 if (interrupted) await new Promise(() => {}); // the signal handler exits
 for (const w of unclean) console.log(`# warning: ${w}`);
 console.log(`# total ${((performance.now() - tAll) / 1000).toFixed(1)} s`);
-console.log(`e2e: ${passed} passed, ${failed} failed`);
+console.log(`${SUITE}: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

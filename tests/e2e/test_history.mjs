@@ -1,0 +1,58 @@
+// History in the page: the newest messages first, older pages loaded by
+// scrolling to the top (before=), in order, without duplicates; the reader
+// who scrolled up is not pulled down by new messages.
+
+import { assert, assertEqual, joinAs, seeMessage, shownBodies } from './client.mjs';
+
+const N = 130; // more than two pages of 50
+const body = (i) => `m${String(i).padStart(3, '0')}`;
+
+export async function test_history_pages_back_to_the_first_message(t) {
+  const server = await t.startServer();
+  const token = await t.login(server.url, 'bob');
+  for (let i = 1; i <= N; i++) await t.post(server.url, token, 'general', body(i));
+
+  const { page, watcher } = await joinAs(t, server, 'alice', { viewport: { width: 800, height: 600 } });
+  await seeMessage(page, body(N));
+  const first = await shownBodies(page);
+  assert(first.length < N, `all ${N} messages came at once (${first.length})`);
+  assert(!first.includes(body(1)), 'the first message is shown before scrolling');
+  // The newest is in view: the timeline starts scrolled to the bottom.
+  const gap = await page.locator('#messages').evaluate((b) => b.scrollHeight - b.scrollTop - b.clientHeight);
+  assert(gap < 80, `timeline not at the bottom (${gap} px above it)`);
+
+  const edge = page.locator('#messages li.history-edge', { hasText: 'This is the start of #general.' });
+  for (let pages = 0; (await edge.count()) === 0; pages++) {
+    assert(pages < 10, 'the start of the room never came');
+    const count = (await shownBodies(page)).length;
+    await page.locator('#messages').evaluate((b) => { b.scrollTop = 0; });
+    await page.waitForFunction((n) => document.querySelectorAll('#messages li.msg[data-id]').length > n
+      || document.querySelector('#messages li.history-edge').textContent.startsWith('This is the start'), count);
+  }
+  const all = await shownBodies(page);
+  assertEqual(all, Array.from({ length: N }, (_, i) => body(i + 1)), 'every message, once, in order');
+  watcher.assertClean('the paging page');
+}
+
+export async function test_reader_scrolled_up_gets_a_pill_not_a_jump(t) {
+  const server = await t.startServer();
+  const token = await t.login(server.url, 'bob');
+  for (let i = 1; i <= 40; i++) await t.post(server.url, token, 'general', body(i));
+  const { page, watcher } = await joinAs(t, server, 'alice', { viewport: { width: 800, height: 500 } });
+  await seeMessage(page, body(40));
+  const box = page.locator('#messages');
+  await box.evaluate((b) => { b.scrollTop = 200; });
+  await page.waitForFunction(() => document.getElementById('messages').scrollTop === 200);
+
+  await t.post(server.url, token, 'general', 'something new');
+  await seeMessage(page, 'something new');
+  const pill = page.locator('#new-pill');
+  await pill.waitFor({ state: 'visible' });
+  assertEqual(await box.evaluate((b) => b.scrollTop), 200, 'scroll position after a new message');
+
+  await pill.click();
+  await pill.waitFor({ state: 'hidden' });
+  const gap = await box.evaluate((b) => b.scrollHeight - b.scrollTop - b.clientHeight);
+  assert(gap < 80, `the pill did not bring the end into view (${gap} px above it)`);
+  watcher.assertClean('the scrolled page');
+}

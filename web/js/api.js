@@ -1,0 +1,53 @@
+// api - the REST calls of API v1 (docs/API.md). Every failure becomes an
+// ApiError with the server's code and message, or code "offline" when the
+// server could not be reached at all.
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function call(method, path, body) {
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, 'offline', 'The chat server cannot be reached.');
+  }
+  if (res.status === 204) return null;
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    /* not JSON: the status says enough */
+  }
+  if (!res.ok) {
+    const e = data && data.error;
+    throw new ApiError(res.status, e ? e.code : `http_${res.status}`,
+      e ? e.message : `The server answered ${res.status}.`);
+  }
+  return data;
+}
+
+const room = (name) => `/api/v1/rooms/${encodeURIComponent(name)}`;
+
+export const api = {
+  server: () => call('GET', '/api/v1/server'),
+  session: () => call('GET', '/api/v1/session'),
+  login: (name, password) => call('POST', '/api/v1/session', password ? { name, password } : { name }),
+  logout: () => call('DELETE', '/api/v1/session'),
+  register: (name, password) => call('POST', '/api/v1/users', { name, password }),
+  rooms: () => call('GET', '/api/v1/rooms'),
+  createRoom: (name) => call('POST', '/api/v1/rooms', { name }),
+  history: (name, before, limit = 50) =>
+    call('GET', `${room(name)}/messages?limit=${limit}${before ? `&before=${before}` : ''}`),
+  deleteMessage: (id) => call('DELETE', `/api/v1/messages/${id}`),
+};

@@ -1,0 +1,152 @@
+// view - builds the DOM of the chat from the page's state. Message text is
+// only ever set as text nodes (never HTML); http(s) URLs become links that
+// open in a new tab without referrer or opener.
+
+const URL_RE = /\bhttps?:\/\/[^\s<>"']+/g;
+const TRAILING = /[.,;:!?'"]+$/;
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key === 'class') node.className = value;
+    else if (key === 'text') node.textContent = value;
+    else if (key.startsWith('data-') || key.startsWith('aria-') || key === 'role') node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+// Text with its URLs as links, as a fragment of text nodes and <a>s.
+export function linkify(text) {
+  const out = document.createDocumentFragment();
+  let last = 0;
+  for (const match of text.matchAll(URL_RE)) {
+    let url = match[0].replace(TRAILING, '');
+    // A closing parenthesis ends the URL unless the URL opened one.
+    while (url.endsWith(')') && (url.match(/\(/g) || []).length < (url.match(/\)/g) || []).length) {
+      url = url.slice(0, -1);
+    }
+    let href;
+    try {
+      href = new URL(url).href;
+    } catch {
+      continue;
+    }
+    out.append(text.slice(last, match.index));
+    out.append(el('a', { href, target: '_blank', rel: 'noopener noreferrer', text: url }));
+    last = match.index + url.length;
+  }
+  out.append(text.slice(last));
+  return out;
+}
+
+const sameDay = (a, b) => a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth()
+  && a.getDate() === b.getDate();
+
+export function dayLabel(date, now = new Date()) {
+  const yesterday = new Date(now);
+  yesterday.setDate(now.getDate() - 1);
+  if (sameDay(date, now)) return 'Today';
+  if (sameDay(date, yesterday)) return 'Yesterday';
+  const opts = { weekday: 'long', day: 'numeric', month: 'long' };
+  if (date.getFullYear() !== now.getFullYear()) opts.year = 'numeric';
+  return date.toLocaleDateString(undefined, opts);
+}
+
+const timeOf = (date) => date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+
+const STATE_TEXT = {
+  pending: 'Waiting to send',
+  sending: 'Sending…',
+  sent: 'Sent',
+  failed: 'Not sent',
+};
+
+// One message: a stored one ({id, author, body, ts}) or an outbox entry
+// ({cid, body, created, state, error}). `own` picks the side and colour.
+function messageItem(m, own, actions) {
+  const date = new Date(m.ts ?? m.created);
+  const state = m.id ? 'sent' : m.state;
+  const item = el('li', {
+    class: `msg${own ? ' own' : ''}`,
+    'data-id': m.id ?? null,
+    'data-cid': m.cid ?? null,
+    'data-state': own ? state : null,
+  });
+  const meta = el('div', { class: 'meta' },
+    el('span', { class: 'author', text: m.author }),
+    ' ',
+    el('time', { dateTime: date.toISOString(), text: timeOf(date), title: date.toLocaleString() }));
+  if (own) meta.append(' ', el('span', { class: 'state', text: STATE_TEXT[state] }));
+  const body = el('div', { class: 'body' }, linkify(m.body));
+  const bubble = el('div', { class: 'bubble' }, meta, body);
+  if (own && state === 'failed') {
+    bubble.append(el('p', { class: 'fail', text: m.error || 'The server refused this message.' }));
+  }
+  const buttons = actions(m, state);
+  if (buttons.length) bubble.append(el('div', { class: 'actions' }, ...buttons));
+  item.append(bubble);
+  return item;
+}
+
+// The timeline of one room: day separators, stored messages, notices (by
+// time) and then the outbox entries of this room.
+export function renderTimeline(list, { messages, notices, outbox, me, hasMore, loading, room }, actions) {
+  const frag = document.createDocumentFragment();
+  frag.append(el('li', {
+    class: 'history-edge',
+    text: loading ? 'Loading older messages…' : hasMore ? 'Scroll up for older messages'
+      : `This is the start of #${room}.`,
+  }));
+  let day = null;
+  let n = 0;
+  const addDay = (date) => {
+    if (day && sameDay(day, date)) return;
+    day = date;
+    frag.append(el('li', { class: 'day', role: 'separator', text: dayLabel(date) }));
+  };
+  const addNotice = (notice) => {
+    addDay(new Date(notice.ts));
+    frag.append(el('li', { class: 'notice', text: notice.text }));
+  };
+  const isMe = (name) => name.toLowerCase() === me.toLowerCase();
+  for (const m of messages) {
+    while (n < notices.length && notices[n].ts <= m.ts) addNotice(notices[n++]);
+    addDay(new Date(m.ts));
+    frag.append(messageItem(m, isMe(m.author), actions));
+  }
+  while (n < notices.length) addNotice(notices[n++]);
+  for (const entry of outbox) {
+    addDay(new Date(entry.created));
+    frag.append(messageItem({ ...entry, author: me }, true, actions));
+  }
+  list.replaceChildren(frag);
+}
+
+// rooms: [{name, unread, ready}]; ready: joined and caught up (data-ready).
+export function renderRooms(list, rooms, current, onPick) {
+  list.replaceChildren(...rooms.map(({ name, unread, ready }) => {
+    const label = unread ? `${name}, ${unread} unread` : name;
+    const button = el('button', {
+      type: 'button',
+      class: 'room',
+      'data-room': name,
+      'aria-current': name === current ? 'true' : null,
+      'aria-label': label,
+      'data-ready': ready ? 'true' : null,
+    }, el('span', { class: 'hash', text: '#' }), el('span', { class: 'name', text: name }));
+    if (unread) button.append(el('span', { class: 'unread', text: unread > 99 ? '99+' : String(unread) }));
+    button.addEventListener('click', () => onPick(name));
+    return el('li', {}, button);
+  }));
+}
+
+export function renderOnline(list, count, names, me) {
+  count.textContent = `(${names.length})`;
+  list.replaceChildren(...names.map((name) => el('li', {
+    class: name.toLowerCase() === me.toLowerCase() ? 'self' : null,
+    text: name,
+  })));
+}
