@@ -157,10 +157,11 @@ unit: build/.deps-test $(UNIT_TESTS)
 integration: build/.deps-test $(BIN)
 	@python3 tests/integration/run.py --bin $(BIN)
 
-# The browser tests (tests/e2e/): Debian's chromium driven by playwright-core;
-# screenshots in build/e2e/.
+# The browser tests (tests/e2e/): Debian's chromium, then firefox-esr, driven
+# by playwright-core; screenshots in build/e2e/.
 e2e: build/.deps-e2e $(BIN)
 	@node tests/e2e/run.mjs --bin $(BIN)
+	@node tests/e2e/run.mjs --bin $(BIN) --browser firefox
 
 # Every suite: desktop (full and minimal builds), every board's build, the
 # packages, and the boards in TEST_BOARDS under qemu-user; ends with one line

@@ -2,7 +2,7 @@
 # Installs, with apt-get, exactly the Debian packages lanchat needs that are
 # missing. Usage: tools/deps.sh build|test|e2e|package|cross|all
 #   build    compile for this host        test   run the test suites (e2e too)
-#   e2e      the browser tests: Debian's chromium, node and npm, and
+#   e2e      the browser tests: Debian's chromium and firefox-esr, node and npm, and
 #            playwright-core as tests/e2e/package-lock.json pins it (npm ci)
 #   package  make and check Debian packages and bundles (make package|bundle)
 #   cross    cross-compile for the boards (cross/*.mk), run them under
@@ -11,10 +11,11 @@ set -eu
 
 build="gcc make libc6-dev libcivetweb-dev libsqlite3-dev libsodium-dev libcjson-dev"
 test="libcmocka-dev python3 sqlite3 binutils"
-# playwright-core drives this chromium and never downloads a browser. node and
+# playwright-core drives these browsers (chromium over CDP, firefox-esr over
+# WebDriver BiDi) and never downloads one. node and
 # npm may come from elsewhere (NodeSource's nodejs includes npm and conflicts
 # with Debian's npm): Debian's are installed only when the command is missing.
-e2e="chromium fonts-dejavu-core"
+e2e="chromium firefox-esr fonts-dejavu-core"
 command -v node >/dev/null 2>&1 || e2e="$e2e nodejs"
 command -v npm >/dev/null 2>&1 || e2e="$e2e npm"
 package="binutils file dpkg-dev lintian systemd"

@@ -54,6 +54,7 @@ desktop() {
     run_suite integration python3 tests/integration/run.py --bin build/desktop/lanchat
     run_suite integration-minimal python3 tests/integration/run.py --bin build/desktop-minimal/lanchat
     run_suite e2e node tests/e2e/run.mjs --bin build/desktop/lanchat
+    run_suite e2e-firefox node tests/e2e/run.mjs --bin build/desktop/lanchat --browser firefox
 }
 
 package() {
