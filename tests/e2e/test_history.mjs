@@ -56,3 +56,53 @@ export async function test_reader_scrolled_up_gets_a_pill_not_a_jump(t) {
   assert(gap < 80, `the pill did not bring the end into view (${gap} px above it)`);
   watcher.assertClean('the scrolled page');
 }
+
+// The page left and came back: the cached messages show, and the join with
+// since brings everything said meanwhile - more than the newest page of 50
+// that the page also fetches, so a join without since would leave a hole.
+export async function test_messages_missed_while_away_come_back_in_order_once(t) {
+  const server = await t.startServer();
+  const token = await t.login(server.url, 'bob');
+  const { page, watcher } = await joinAs(t, server, 'alice');
+  await t.post(server.url, token, 'general', 'before leaving');
+  await seeMessage(page, 'before leaving');
+  await page.goto('about:blank'); // pagehide saves the cache
+
+  for (let i = 1; i <= 80; i++) await t.post(server.url, token, 'general', body(i));
+  await page.goto(`${server.url}/`);
+  await seeMessage(page, 'before leaving');
+  await seeMessage(page, body(80));
+  assertEqual(await shownBodies(page), ['before leaving', ...Array.from({ length: 80 }, (_, i) => body(i + 1))],
+    'the timeline after coming back');
+  watcher.assertClean('alice\'s page');
+}
+
+// More missed than a join replays (500): the server says "gap", the page
+// starts over from the replay, and scrolling up pages back without a hole.
+export async function test_more_than_a_replay_missed_pages_back_without_holes(t) {
+  const server = await t.startServer();
+  const token = await t.login(server.url, 'bob');
+  const { page, watcher } = await joinAs(t, server, 'alice');
+  await t.post(server.url, token, 'general', 'before leaving');
+  await seeMessage(page, 'before leaving');
+  await page.goto('about:blank');
+
+  const missed = 520;
+  for (let i = 1; i <= missed; i++) await t.post(server.url, token, 'general', body(i));
+  await page.goto(`${server.url}/`);
+  await seeMessage(page, body(missed));
+  const shown = await shownBodies(page);
+  assert(!shown.includes('before leaving') && !shown.includes(body(1)),
+    `the oldest messages show before scrolling (${shown.length} shown, first ${shown[0]})`);
+  const edge = page.locator('#messages li.history-edge', { hasText: 'This is the start of #general.' });
+  for (let pages = 0; (await edge.count()) === 0; pages++) {
+    assert(pages < 20, 'the start of the room never came');
+    const count = (await shownBodies(page)).length;
+    await page.locator('#messages').evaluate((b) => { b.scrollTop = 0; });
+    await page.waitForFunction((n) => document.querySelectorAll('#messages li.msg[data-id]').length > n
+      || document.querySelector('#messages li.history-edge').textContent.startsWith('This is the start'), count);
+  }
+  assertEqual(await shownBodies(page), ['before leaving', ...Array.from({ length: missed }, (_, i) => body(i + 1))],
+    'every message once, in order');
+  watcher.assertClean('alice\'s page');
+}
