@@ -30,6 +30,7 @@ export async function test_server_killed_message_typed_offline_arrives_once(t) {
   await send(page, text);
   await messagesWith(page, text, 'pending').waitFor();
   await page.locator('#conn-text', { hasText: '1 message waits to be sent' }).waitFor();
+  await t.screenshot(page, 'offline');
   assertEqual((await outboxOf(page, 'alice')).map((e) => e.body), [text], 'outbox in local storage');
 
   await server.restart();
@@ -83,6 +84,7 @@ export async function test_refused_message_can_be_edited_retried_or_discarded(t)
   await send(page, bell);
   const failed = messagesWith(page, bell, 'failed');
   await failed.waitFor();
+  await t.screenshot(page, 'failed');
   assert((await failed.locator('.fail').textContent()).startsWith('Not sent'), 'no reason on the failed message');
 
   await failed.locator('button', { hasText: 'Retry' }).click();
