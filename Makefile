@@ -158,8 +158,9 @@ integration: build/.deps-test $(BIN)
 	@python3 tests/integration/run.py --bin $(BIN)
 
 # The browser tests (tests/e2e/): Debian's chromium, then firefox-esr, driven
-# by playwright-core; screenshots in build/e2e/.
+# by playwright-core; screenshots in build/e2e/. One test runs the minimal build.
 e2e: build/.deps-e2e $(BIN)
+	@$(MAKE) -s FLAGS=minimal all
 	@node tests/e2e/run.mjs --bin $(BIN)
 	@node tests/e2e/run.mjs --bin $(BIN) --browser firefox
 

@@ -288,3 +288,21 @@ export async function test_register_a_name_then_it_needs_its_password(t) {
   assertEqual(await page.locator('#me').textContent(), 'dora', 'name after logging in');
   w.assertClean('dora\'s page');
 }
+
+export async function test_logout_in_one_tab_ends_the_other_tab_with_a_message(t) {
+  const server = await t.startServer();
+  const first = await joinAs(t, server, 'alice');
+  const second = await first.context.newPage(); // same browser: same cookie
+  const w = watch(t, second);
+  await second.goto(`${server.url}/`);
+  await linkUp(second);
+  assertEqual(await second.locator('#me').textContent(), 'alice', 'second tab\'s name');
+
+  await first.page.locator('#logout').click();
+  await first.page.locator('#login').waitFor();
+  await second.locator('#login-error', { hasText: 'Your session has ended' }).waitFor();
+  assertEqual(await second.locator('#login-name').inputValue(), 'alice', 'name offered again');
+  assert(await first.page.locator('#login-error').textContent() === '', 'the tab that logged out shows an error');
+  first.watcher.assertClean('the first tab');
+  w.assertClean('the second tab');
+}

@@ -2,6 +2,7 @@
 // service worker; every control named for screen readers. (The CSP is on in
 // every test: a violation would be a console error that fails it.)
 
+import { join } from 'node:path';
 import { PHONE, assert, assertEqual, joinAs } from './client.mjs';
 
 // Width and height of a PNG, from its IHDR chunk.
@@ -55,4 +56,29 @@ export async function test_every_control_has_an_accessible_name(t) {
   assertEqual(await nameless(login), [], 'controls without a name on the join screen');
   assertEqual(await nameless(page), [], 'controls without a name in the chat');
   assertEqual(await page.locator('html').getAttribute('lang'), 'en', 'page language');
+}
+
+// A build without accounts, rooms and the compiled-in client (make
+// FLAGS=minimal) serves web/ from disk; the page asks /api/v1/server and
+// leaves out what the build lacks.
+export async function test_minimal_build_from_disk_hides_what_it_lacks(t) {
+  const server = await t.startServer({
+    bin: join(t.repo, 'build', 'desktop-minimal', 'lanchat'),
+    args: ['--web-root', join(t.repo, 'web')],
+  });
+  const info = await t.request(server.url, 'GET', '/api/v1/server');
+  assertEqual(info.body.features, { accounts: false, rooms: false }, 'features of the minimal build');
+  const { page, watcher } = await joinAs(t, server, 'alice', { viewport: PHONE });
+  assert(await page.locator('#room-form').isHidden(), 'room form shown without rooms');
+  await page.locator('#logout').click();
+  await page.locator('#login').waitFor();
+  assert(await page.locator('#login-password').isHidden(), 'password field shown without accounts');
+  assert(await page.locator('#register-submit').isHidden(), 'register button shown without accounts');
+  await page.locator('#login-name').fill('bob');
+  await page.locator('#login-submit').click();
+  await page.locator('#chat[data-link="up"]').waitFor();
+  await page.locator('#composer-input').fill('from the minimal build');
+  await page.locator('#composer-input').press('Enter');
+  await page.locator('#messages li.msg[data-id]').filter({ hasText: 'from the minimal build' }).waitFor();
+  watcher.assertClean('the minimal build\'s page');
 }

@@ -38,6 +38,7 @@ const S = {
   outbox: [], // {cid, room, body, created, state: pending|sending|failed, error}
   up: false,
   everUp: false,
+  loggingOut: false,
   retryAt: 0,
   confirmDelete: 0,
   stickOnce: false, // scroll to the end on the next redraw (own message, room switch)
@@ -179,8 +180,9 @@ const link = new Link({
     S.up = false;
     for (const e of S.outbox) if (e.state === 'sending') e.state = 'pending';
     for (const r of S.rooms.values()) r.joined = false;
-    // A refused handshake or a close by logout: is the session still alive?
-    if (!wasOpen || event.code === 1000) checkSession();
+    // A refused handshake or a close by a logout elsewhere: is the session
+    // still alive?
+    if ((!wasOpen || event.code === 1000) && !S.loggingOut) checkSession();
     schedule();
   },
   wait(ms) {
@@ -345,7 +347,7 @@ async function checkSession() {
 }
 
 function sessionEnded() {
-  if (!S.me) return;
+  if (!S.me || S.loggingOut) return;
   const name = S.me;
   leaveChat();
   showLogin('Your session has ended. Join again to go on chatting.', name);
@@ -449,6 +451,10 @@ async function submitLogin(register) {
 
 async function logout() {
   if (S.outbox.length && !window.confirm(`${plural(S.outbox.length, 'message is', 'messages are')} not sent yet and will be lost. Log out anyway?`)) return;
+  const name = S.me;
+  // The server closes this session's WebSockets (1000) before it answers:
+  // that is this logout, not a session that ended elsewhere.
+  S.loggingOut = true;
   try {
     await api.logout();
   } catch (e) {
@@ -456,8 +462,9 @@ async function logout() {
       toast(e.code === 'offline' ? 'Cannot log out while the server cannot be reached.' : e.message);
       return;
     }
+  } finally {
+    S.loggingOut = false;
   }
-  const name = S.me;
   leaveChat();
   local.forget(name);
   local.setLastUser(null);
