@@ -25,9 +25,18 @@ export async function test_history_pages_back_to_the_first_message(t) {
   for (let pages = 0; (await edge.count()) === 0; pages++) {
     assert(pages < 10, 'the start of the room never came');
     const count = (await shownBodies(page)).length;
+    const top = await page.locator('#messages li.msg[data-id]').first().getAttribute('data-id');
     await page.locator('#messages').evaluate((b) => { b.scrollTop = 0; });
     await page.waitForFunction((n) => document.querySelectorAll('#messages li.msg[data-id]').length > n
       || document.querySelector('#messages li.history-edge').textContent.startsWith('This is the start'), count);
+    // The older page came in above: the message that was at the top stays
+    // in view instead of being pushed down by the ones loaded.
+    const kept = await page.locator(`#messages li.msg[data-id="${top}"]`).evaluate((li) => {
+      const box = li.closest('ol').getBoundingClientRect();
+      const r = li.getBoundingClientRect();
+      return r.top >= box.top - 1 && r.top < box.bottom;
+    });
+    assert(kept, `message ${top} left the view when older ones loaded (page ${pages + 1})`);
   }
   const all = await shownBodies(page);
   assertEqual(all, Array.from({ length: N }, (_, i) => body(i + 1)), 'every message, once, in order');
