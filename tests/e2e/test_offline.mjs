@@ -3,7 +3,7 @@
 // rate-limited messages, and the local cache of history.
 
 import {
-  assert, assertEqual, joinAs, linkDown, linkUp, messagesWith, seeMessage, send, shownBodies,
+  assert, assertEqual, joinAs, linkDown, linkUp, messagesWith, seeMessage, send, shownBodies, watch,
 } from './client.mjs';
 
 const outboxOf = (page, user) => page.evaluate((u) => JSON.parse(localStorage.getItem(`lanchat.outbox.${u}`) || '[]'), user);
@@ -117,4 +117,41 @@ export async function test_rate_limited_messages_are_sent_again_until_stored(t) 
   assertEqual((await shownBodies(page)).slice().sort(), bodies.slice().sort(), 'shown once each');
   assertEqual((await storedBodies(t, server)).slice().sort(), bodies.slice().sort(), 'stored once each');
   watcher.assertClean('alice\'s page');
+}
+
+// Two tabs of one browser share the stored outbox: what each typed offline
+// survives the other's saves and a reload, and is stored once.
+export async function test_two_tabs_typing_offline_lose_nothing_and_store_once(t) {
+  const server = await t.startServer();
+  const a = await joinAs(t, server, 'alice');
+  const b = await a.context.newPage();
+  const wb = watch(t, b);
+  await b.goto(`${server.url}/`);
+  await linkUp(b);
+
+  await server.kill9();
+  await linkDown(a.page);
+  await linkDown(b);
+  await send(a.page, 'from tab A');
+  await messagesWith(a.page, 'from tab A', 'pending').waitFor();
+  await send(b, 'from tab B');
+  await messagesWith(b, 'from tab B', 'pending').waitFor();
+  assertEqual((await outboxOf(b, 'alice')).map((e) => e.body), ['from tab A', 'from tab B'], 'stored outbox');
+
+  await a.page.reload(); // from the service worker's cache: the server is down
+  await messagesWith(a.page, 'from tab A', 'pending').waitFor();
+  await messagesWith(a.page, 'from tab B', 'pending').waitFor();
+
+  await server.restart();
+  for (const page of [a.page, b]) {
+    await linkUp(page, 30_000);
+    await seeMessage(page, 'from tab A');
+    await seeMessage(page, 'from tab B');
+  }
+  await a.page.waitForFunction(() => localStorage.getItem('lanchat.outbox.alice') === '[]');
+  const stored = await storedBodies(t, server); // in the order the tabs got through
+  assertEqual(stored.slice().sort(), ['from tab A', 'from tab B'], 'stored once each');
+  for (const page of [a.page, b]) assertEqual(await shownBodies(page), stored, 'shown once each');
+  a.watcher.assertClean('tab A');
+  wb.assertClean('tab B');
 }

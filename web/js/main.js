@@ -122,10 +122,27 @@ function setRooms(names) {
 
 // ---- the outbox ----
 
+// Other tabs of the same user share the stored outbox: a save keeps their
+// entries (all but those this page saw acknowledged or discarded), so a
+// message typed offline in one tab survives the other tab's saves. An entry
+// two tabs hold is sent by both with one cid: the server stores it once.
+const settled = new Set(); // cids acknowledged or discarded in this page
+const SETTLED_KEPT = 500;
+
 function saveOutbox() {
-  local.saveOutbox(S.me, S.outbox.map(({ cid, room: r, body, created, state, error }) => ({
+  const mine = S.outbox.map(({ cid, room: r, body, created, state, error }) => ({
     cid, room: r, body, created, state: state === 'sending' ? 'pending' : state, error,
-  })));
+  }));
+  const known = new Set(mine.map((e) => e.cid));
+  const stored = local.outbox(S.me);
+  const others = (Array.isArray(stored) ? stored : [])
+    .filter((e) => e && typeof e.cid === 'string' && !known.has(e.cid) && !settled.has(e.cid));
+  local.saveOutbox(S.me, [...others, ...mine].sort((a, b) => a.created - b.created));
+}
+
+function settle(cid) {
+  settled.add(cid);
+  if (settled.size > SETTLED_KEPT) settled.delete(settled.values().next().value);
 }
 
 function loadOutbox() {
@@ -153,6 +170,7 @@ function retryBusy() {
 function dropFromOutbox(cid) {
   const i = S.outbox.findIndex((e) => e.cid === cid);
   if (i < 0) return null;
+  settle(cid);
   const [entry] = S.outbox.splice(i, 1);
   saveOutbox();
   return entry;
@@ -207,7 +225,10 @@ function onFrame(f) {
       break;
     case 'message': {
       const r = S.rooms.get(f.room);
-      if (isMe(f.author) && f.cid) dropFromOutbox(f.cid);
+      if (isMe(f.author) && f.cid) {
+        settle(f.cid); // also when another tab of mine sent it
+        dropFromOutbox(f.cid);
+      }
       if (r && addMessage(r, f)) arrived(r, f);
       break;
     }
@@ -363,6 +384,7 @@ function enterChat(name) {
   S.up = false;
   S.current = 'general';
   setRooms(local.rooms(name));
+  settled.clear();
   loadOutbox();
   S.stickOnce = true;
   S.rendered = null;
