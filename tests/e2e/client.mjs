@@ -55,11 +55,18 @@ export async function joinAs(t, server, name, { viewport = DESKTOP, context } = 
   const page = await ctx.newPage();
   const watcher = watch(t, page);
   await page.goto(`${server.url}/`);
-  await page.locator('#login-name').fill(name);
-  await page.locator('#login-submit').click();
+  await submitJoin(page, name);
   await linkUp(page);
   await page.locator('#online li.self').waitFor({ state: 'attached' }); // the hello frame arrived
   return { page, context: ctx, watcher };
+}
+
+// Fills the join form (the password only when given) and presses Join, or
+// "Register this name" when `register`.
+export async function submitJoin(page, name, { password, register = false } = {}) {
+  if (name !== undefined) await page.locator('#login-name').fill(name);
+  if (password !== undefined) await page.locator('#login-password').fill(password);
+  await page.locator(register ? '#register-submit' : '#login-submit').click();
 }
 
 export const linkUp = (page, timeout) => page.locator('#chat[data-link="up"]').waitFor({ timeout });

@@ -3,7 +3,8 @@
 // message body may not do (run HTML). Every test runs its own server.
 
 import {
-  DESKTOP, PHONE, assert, assertEqual, joinAs, linkUp, messagesWith, seeMessage, send, shownBodies, watch,
+  DESKTOP, PHONE, assert, assertEqual, joinAs, linkUp, messagesWith, seeMessage, send, shownBodies, submitJoin,
+  watch,
 } from './client.mjs';
 
 export async function test_two_people_chat_both_ways_own_messages_distinct(t) {
@@ -55,8 +56,7 @@ export async function test_duplicate_name_is_refused_in_words(t) {
   const page = await t.newPage({ viewport: PHONE });
   const w = watch(t, page);
   await page.goto(`${server.url}/`);
-  await page.locator('#login-name').fill('ALICE');
-  await page.locator('#login-submit').click();
+  await submitJoin(page, 'ALICE');
   const error = page.locator('#login-error');
   await error.filter({ hasText: /already in use/ }).waitFor();
   assert((await error.textContent()).includes('“ALICE”'), `error does not name the name: ${await error.textContent()}`);
@@ -64,13 +64,11 @@ export async function test_duplicate_name_is_refused_in_words(t) {
   assert(await page.locator('#chat').isHidden(), 'the chat opened for a refused name');
 
   // A malformed name is refused before asking the server.
-  await page.locator('#login-name').fill('two words');
-  await page.locator('#login-submit').click();
+  await submitJoin(page, 'two words');
   await error.filter({ hasText: /no spaces/ }).waitFor();
 
   // Another name gets in.
-  await page.locator('#login-name').fill('alice2');
-  await page.locator('#login-submit').click();
+  await submitJoin(page, 'alice2');
   await linkUp(page);
   assertEqual(await page.locator('#me').textContent(), 'alice2', 'name shown after joining');
   w.assertClean('the refused page');
@@ -264,26 +262,20 @@ export async function test_register_a_name_then_it_needs_its_password(t) {
   const w = watch(t, page);
   await page.goto(`${server.url}/`);
   const error = page.locator('#login-error');
-  await page.locator('#login-name').fill('dora');
-  await page.locator('#login-password').fill('short');
-  await page.locator('#register-submit').click();
+  await submitJoin(page, 'dora', { password: 'short', register: true });
   await error.filter({ hasText: 'at least 8 characters' }).waitFor();
 
-  await page.locator('#login-password').fill('correct horse');
-  await page.locator('#register-submit').click();
+  await submitJoin(page, undefined, { password: 'correct horse', register: true });
   await linkUp(page);
   assertEqual(await page.locator('#me').textContent(), 'dora', 'name after registering');
   await page.locator('#logout').click();
   await page.locator('#login').waitFor();
 
-  await page.locator('#login-name').fill('dora');
-  await page.locator('#login-submit').click();
+  await submitJoin(page, 'dora');
   await error.filter({ hasText: '“dora” is registered. Type its password' }).waitFor();
-  await page.locator('#login-password').fill('wrong horse');
-  await page.locator('#login-submit').click();
+  await submitJoin(page, undefined, { password: 'wrong horse' });
   await error.filter({ hasText: 'Wrong password' }).waitFor();
-  await page.locator('#login-password').fill('correct horse');
-  await page.locator('#login-submit').click();
+  await submitJoin(page, undefined, { password: 'correct horse' });
   await linkUp(page);
   assertEqual(await page.locator('#me').textContent(), 'dora', 'name after logging in');
   w.assertClean('dora\'s page');

@@ -7,6 +7,39 @@ import { assert, assertEqual, joinAs, seeMessage, shownBodies } from './client.m
 const N = 130; // more than two pages of 50
 const body = (i) => `m${String(i).padStart(3, '0')}`;
 
+// Scrolls the timeline to its top until the start of the room shows; after
+// each page of older messages, the message that was at the top must still be
+// in view (they came in above it, the reader's place is kept).
+async function scrollToTheStart(page) {
+  const edge = page.locator('#messages li.history-edge', { hasText: /^This is the start of #/ });
+  for (let pages = 1; (await edge.count()) === 0; pages++) {
+    assert(pages <= 20, 'the start of the room never came');
+    const count = (await shownBodies(page)).length;
+    const top = await page.locator('#messages li.msg[data-id]').first().getAttribute('data-id');
+    await page.locator('#messages').evaluate((b) => { b.scrollTop = 0; });
+    await page.waitForFunction((n) => document.querySelectorAll('#messages li.msg[data-id]').length > n
+      || document.querySelector('#messages li.history-edge').textContent.startsWith('This is the start'), count);
+    const kept = await page.locator(`#messages li.msg[data-id="${top}"]`).evaluate((li) => {
+      const box = li.closest('ol').getBoundingClientRect();
+      const r = li.getBoundingClientRect();
+      return r.top >= box.top - 1 && r.top < box.bottom;
+    });
+    assert(kept, `message ${top} left the view when older ones loaded (page ${pages})`);
+  }
+}
+
+// Alice, in the page, sees one message; then she leaves the page (pagehide
+// saves its cache) and bob says `count` more. Returns her page, not yet back.
+async function leaveWhileBobTalks(t, server, count) {
+  const token = await t.login(server.url, 'bob');
+  const alice = await joinAs(t, server, 'alice');
+  await t.post(server.url, token, 'general', 'before leaving');
+  await seeMessage(alice.page, 'before leaving');
+  await alice.page.goto('about:blank');
+  for (let i = 1; i <= count; i++) await t.post(server.url, token, 'general', body(i));
+  return alice;
+}
+
 export async function test_history_pages_back_to_the_first_message(t) {
   const server = await t.startServer();
   const token = await t.login(server.url, 'bob');
@@ -21,23 +54,7 @@ export async function test_history_pages_back_to_the_first_message(t) {
   const gap = await page.locator('#messages').evaluate((b) => b.scrollHeight - b.scrollTop - b.clientHeight);
   assert(gap < 80, `timeline not at the bottom (${gap} px above it)`);
 
-  const edge = page.locator('#messages li.history-edge', { hasText: 'This is the start of #general.' });
-  for (let pages = 0; (await edge.count()) === 0; pages++) {
-    assert(pages < 10, 'the start of the room never came');
-    const count = (await shownBodies(page)).length;
-    const top = await page.locator('#messages li.msg[data-id]').first().getAttribute('data-id');
-    await page.locator('#messages').evaluate((b) => { b.scrollTop = 0; });
-    await page.waitForFunction((n) => document.querySelectorAll('#messages li.msg[data-id]').length > n
-      || document.querySelector('#messages li.history-edge').textContent.startsWith('This is the start'), count);
-    // The older page came in above: the message that was at the top stays
-    // in view instead of being pushed down by the ones loaded.
-    const kept = await page.locator(`#messages li.msg[data-id="${top}"]`).evaluate((li) => {
-      const box = li.closest('ol').getBoundingClientRect();
-      const r = li.getBoundingClientRect();
-      return r.top >= box.top - 1 && r.top < box.bottom;
-    });
-    assert(kept, `message ${top} left the view when older ones loaded (page ${pages + 1})`);
-  }
+  await scrollToTheStart(page);
   const all = await shownBodies(page);
   assertEqual(all, Array.from({ length: N }, (_, i) => body(i + 1)), 'every message, once, in order');
   watcher.assertClean('the paging page');
@@ -71,13 +88,7 @@ export async function test_reader_scrolled_up_gets_a_pill_not_a_jump(t) {
 // that the page also fetches, so a join without since would leave a hole.
 export async function test_messages_missed_while_away_come_back_in_order_once(t) {
   const server = await t.startServer();
-  const token = await t.login(server.url, 'bob');
-  const { page, watcher } = await joinAs(t, server, 'alice');
-  await t.post(server.url, token, 'general', 'before leaving');
-  await seeMessage(page, 'before leaving');
-  await page.goto('about:blank'); // pagehide saves the cache
-
-  for (let i = 1; i <= 80; i++) await t.post(server.url, token, 'general', body(i));
+  const { page, watcher } = await leaveWhileBobTalks(t, server, 80);
   await page.goto(`${server.url}/`);
   await seeMessage(page, 'before leaving');
   await seeMessage(page, body(80));
@@ -90,27 +101,14 @@ export async function test_messages_missed_while_away_come_back_in_order_once(t)
 // starts over from the replay, and scrolling up pages back without a hole.
 export async function test_more_than_a_replay_missed_pages_back_without_holes(t) {
   const server = await t.startServer();
-  const token = await t.login(server.url, 'bob');
-  const { page, watcher } = await joinAs(t, server, 'alice');
-  await t.post(server.url, token, 'general', 'before leaving');
-  await seeMessage(page, 'before leaving');
-  await page.goto('about:blank');
-
   const missed = 520;
-  for (let i = 1; i <= missed; i++) await t.post(server.url, token, 'general', body(i));
+  const { page, watcher } = await leaveWhileBobTalks(t, server, missed);
   await page.goto(`${server.url}/`);
   await seeMessage(page, body(missed));
   const shown = await shownBodies(page);
   assert(!shown.includes('before leaving') && !shown.includes(body(1)),
     `the oldest messages show before scrolling (${shown.length} shown, first ${shown[0]})`);
-  const edge = page.locator('#messages li.history-edge', { hasText: 'This is the start of #general.' });
-  for (let pages = 0; (await edge.count()) === 0; pages++) {
-    assert(pages < 20, 'the start of the room never came');
-    const count = (await shownBodies(page)).length;
-    await page.locator('#messages').evaluate((b) => { b.scrollTop = 0; });
-    await page.waitForFunction((n) => document.querySelectorAll('#messages li.msg[data-id]').length > n
-      || document.querySelector('#messages li.history-edge').textContent.startsWith('This is the start'), count);
-  }
+  await scrollToTheStart(page);
   assertEqual(await shownBodies(page), ['before leaving', ...Array.from({ length: missed }, (_, i) => body(i + 1))],
     'every message once, in order');
   watcher.assertClean('alice\'s page');

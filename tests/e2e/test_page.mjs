@@ -3,7 +3,7 @@
 // every test: a violation would be a console error that fails it.)
 
 import { join } from 'node:path';
-import { PHONE, assert, assertEqual, joinAs } from './client.mjs';
+import { PHONE, assert, assertEqual, joinAs, submitJoin } from './client.mjs';
 
 // Width and height of a PNG, from its IHDR chunk.
 function pngSize(bytes) {
@@ -74,8 +74,7 @@ export async function test_minimal_build_from_disk_hides_what_it_lacks(t) {
   await page.locator('#login').waitFor();
   assert(await page.locator('#login-password').isHidden(), 'password field shown without accounts');
   assert(await page.locator('#register-submit').isHidden(), 'register button shown without accounts');
-  await page.locator('#login-name').fill('bob');
-  await page.locator('#login-submit').click();
+  await submitJoin(page, 'bob');
   await page.locator('#chat[data-link="up"]').waitFor();
   await page.locator('#composer-input').fill('from the minimal build');
   await page.locator('#composer-input').press('Enter');
