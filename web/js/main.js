@@ -547,12 +547,13 @@ function render() {
 
   $('room-title').textContent = `#${r.name}`;
   $('me').textContent = S.me;
-  renderRooms($('rooms'), S.order.map((name) => {
+  const rooms = S.order.map((name) => {
     const x = room(name);
     return { name, unread: unread(x), ready: x.joined && !x.fresh };
-  }), S.current, pickRoom);
+  });
+  renderRooms($('rooms'), rooms, S.current, pickRoom);
   renderOnline($('online'), $('online-count'), S.online, S.me);
-  const total = S.order.reduce((n, name) => n + unread(room(name)), 0);
+  const total = rooms.reduce((n, x) => n + x.unread, 0);
   document.title = total ? `(${total}) lanchat` : 'lanchat';
   renderBanner();
   saveSoon();
