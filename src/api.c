@@ -81,22 +81,22 @@ static int64_t cookie_max_age;
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
-static void fail(struct api_request *r, int status, const char *code, const char *message)
+static void fail(struct api_request *r, enum chat_errc kind, const char *message)
 {
-    http_error(r->conn, CHAT_ERROR(status, code, message));
+    http_error(r->conn, (struct chat_error){kind, message});
 }
 
 /* Reads and parses the JSON object body; on failure the reply is sent. */
 static const cJSON *read_object(struct api_request *r)
 {
     struct chat_error e = http_read_json_body(r->conn, r->body, sizeof r->body, &r->body_len);
-    if (e.status) {
+    if (e.kind) {
         http_error(r->conn, e);
         return NULL;
     }
     const cJSON *doc = json_parse(&r->arena, r->body, r->body_len);
     if (!doc || !cJSON_IsObject(doc)) {
-        fail(r, 400, "bad_request", "body must be a JSON object");
+        fail(r, CHAT_E_BAD_REQUEST, "body must be a JSON object");
         return NULL;
     }
     return doc;
@@ -168,11 +168,11 @@ static void session_create(struct api_request *r)
     const char *name = json_get_string(doc, "name");
     const char *password;
     if (!text_valid_name(name)) {
-        fail(r, 400, "bad_request", "\"name\" must be 1-32 characters of A-Z a-z 0-9 _ . -");
+        fail(r, CHAT_E_BAD_REQUEST, "\"name\" must be 1-32 characters of A-Z a-z 0-9 _ . -");
         return;
     }
     if (!optional_string(doc, "password", &password)) {
-        fail(r, 400, "bad_request", "\"password\" must be a string");
+        fail(r, CHAT_E_BAD_REQUEST, "\"password\" must be a string");
         return;
     }
     char token[AUTH_TOKEN_LEN + 1];
@@ -182,17 +182,17 @@ static void session_create(struct api_request *r)
         reply_user(r, 201, who.name, token, who.registered);
         return;
     case AUTH_NAME_TAKEN:
-        fail(r, 409, "name_taken", "that name is in use; pick another");
+        fail(r, CHAT_E_NAME_TAKEN, "that name is in use; pick another");
         return;
     case AUTH_BAD_CREDENTIALS:
-        fail(r, 401, "unauthorized",
+        fail(r, CHAT_E_UNAUTHORIZED,
              password ? "wrong name or password" : "that name is registered; a password is needed");
         return;
     case AUTH_FULL:
-        fail(r, 503, "unavailable", "too many sessions; try again later");
+        fail(r, CHAT_E_UNAVAILABLE, "too many sessions; try again later");
         return;
     default:
-        fail(r, 500, "internal", "the session could not be created");
+        fail(r, CHAT_E_INTERNAL, "the session could not be created");
         return;
     }
 }
@@ -221,11 +221,11 @@ static void users_create(struct api_request *r)
     const char *name = json_get_string(doc, "name");
     const char *password = json_get_string(doc, "password");
     if (!text_valid_name(name)) {
-        fail(r, 400, "bad_request", "\"name\" must be 1-32 characters of A-Z a-z 0-9 _ . -");
+        fail(r, CHAT_E_BAD_REQUEST, "\"name\" must be 1-32 characters of A-Z a-z 0-9 _ . -");
         return;
     }
     if (!password) {
-        fail(r, 400, "bad_request", "\"password\" must be a string");
+        fail(r, CHAT_E_BAD_REQUEST, "\"password\" must be a string");
         return;
     }
     switch (auth_register(name, password)) {
@@ -233,13 +233,13 @@ static void users_create(struct api_request *r)
         reply_user(r, 201, name, NULL, true);
         return;
     case AUTH_NAME_TAKEN:
-        fail(r, 409, "name_taken", "that name is taken");
+        fail(r, CHAT_E_NAME_TAKEN, "that name is taken");
         return;
     case AUTH_WEAK_PASSWORD:
-        fail(r, 400, "bad_request", "password must be at least 8 bytes");
+        fail(r, CHAT_E_BAD_REQUEST, "password must be at least 8 bytes");
         return;
     default:
-        fail(r, 500, "internal", "the account could not be created");
+        fail(r, CHAT_E_INTERNAL, "the account could not be created");
         return;
     }
 }
@@ -267,21 +267,21 @@ static void rooms_create(struct api_request *r)
     const char *name = json_get_string(doc, "name");
     int64_t id;
     if (!text_valid_name(name)) {
-        fail(r, 400, "bad_request", "\"name\" must be 1-32 characters of A-Z a-z 0-9 _ . -");
+        fail(r, CHAT_E_BAD_REQUEST, "\"name\" must be 1-32 characters of A-Z a-z 0-9 _ . -");
         return;
     }
     if (hub_room_find(name) >= 0) {
-        fail(r, 409, "conflict", "that room exists");
+        fail(r, CHAT_E_CONFLICT, "that room exists");
         return;
     }
     if (hub_room_full()) {
         metrics_add(refused, 1);
-        fail(r, 503, "unavailable", "no more rooms can be made on this server");
+        fail(r, CHAT_E_UNAVAILABLE, "no more rooms can be made on this server");
         return;
     }
     enum store_result stored = store_add_room(name, &id);
     if (stored == STORE_DUPLICATE) {
-        fail(r, 409, "conflict", "that room exists");
+        fail(r, CHAT_E_CONFLICT, "that room exists");
         return;
     }
     if (stored != STORE_OK) {
@@ -289,7 +289,7 @@ static void rooms_create(struct api_request *r)
         return;
     }
     if (hub_room_add(id, name) < 0) {
-        fail(r, 503, "unavailable", "no more rooms can be made on this server");
+        fail(r, CHAT_E_UNAVAILABLE, "no more rooms can be made on this server");
         return;
     }
     log_info("api: room %s created by %s", name, r->who.name);
@@ -326,7 +326,7 @@ static void messages_list(struct api_request *r)
 {
     int room = hub_room_find(r->param);
     if (room < 0) {
-        fail(r, 404, "not_found", "no such room");
+        fail(r, CHAT_E_NOT_FOUND, "no such room");
         return;
     }
     const char *query = mg_get_request_info(r->conn)->query_string;
@@ -335,11 +335,11 @@ static void messages_list(struct api_request *r)
     int has_before = query_id(query, "before", &before);
     int has_after = query_id(query, "after", &after);
     if (has_limit < 0 || (has_limit && limit < 1) || has_before < 0 || has_after < 0) {
-        fail(r, 400, "bad_request", "limit, before and after must be positive integers");
+        fail(r, CHAT_E_BAD_REQUEST, "limit, before and after must be positive integers");
         return;
     }
     if (has_before && has_after) {
-        fail(r, 400, "bad_request", "use before or after, not both");
+        fail(r, CHAT_E_BAD_REQUEST, "use before or after, not both");
         return;
     }
     if (limit > CHAT_HISTORY_MAX)
@@ -390,14 +390,14 @@ static void messages_post(struct api_request *r)
         return;
     const char *body, *cid;
     if (!optional_string(doc, "cid", &cid)) {
-        fail(r, 400, "bad_request", "\"cid\" must be a string");
+        fail(r, CHAT_E_BAD_REQUEST, "\"cid\" must be a string");
         return;
     }
     body = json_get_string(doc, "body");
     struct store_message m;
     bool repeated;
     struct chat_error e = hub_post_message(r->who.name, r->param, body, cid, &m, &repeated);
-    if (e.status) {
+    if (e.kind) {
         http_error(r->conn, e);
         return;
     }
@@ -409,7 +409,7 @@ static void message_get(struct api_request *r)
     int64_t id;
     struct store_message m;
     if (!parse_id(r->param, &id) || store_get_message(id, &m) != STORE_OK) {
-        fail(r, 404, "not_found", "no such message");
+        fail(r, CHAT_E_NOT_FOUND, "no such message");
         return;
     }
     reply_message(r, 200, &m);
@@ -419,7 +419,7 @@ static void message_delete(struct api_request *r)
 {
     int64_t id;
     if (!parse_id(r->param, &id)) {
-        fail(r, 404, "not_found", "no such message");
+        fail(r, CHAT_E_NOT_FOUND, "no such message");
         return;
     }
     enum store_result deleted = store_delete_message(id, r->who.name, NULL);
@@ -428,10 +428,10 @@ static void message_delete(struct api_request *r)
         http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
         return;
     case STORE_NOT_FOUND:
-        fail(r, 404, "not_found", "no such message");
+        fail(r, CHAT_E_NOT_FOUND, "no such message");
         return;
     case STORE_FORBIDDEN:
-        fail(r, 403, "forbidden", "only the author may delete a message");
+        fail(r, CHAT_E_FORBIDDEN, "only the author may delete a message");
         return;
     default:
         http_error(r->conn, hub_storage_error(deleted));
@@ -443,7 +443,7 @@ static void message_delete(struct api_request *r)
 /* A route of a feature this build left out: as if it did not exist. */
 static void feature_absent(struct api_request *r)
 {
-    fail(r, 404, "not_found", "this feature is not built into this server");
+    fail(r, CHAT_E_NOT_FOUND, "this feature is not built into this server");
 }
 #endif
 
@@ -548,8 +548,8 @@ static bool match(const char *pattern, const char *path, char *param, size_t cap
 static void serve(struct mg_connection *conn, const struct route *found, char *param)
 {
     if (http_body_is_foreign(conn)) {
-        http_error(conn, CHAT_ERROR(415, "unsupported_media_type",
-                                    "Content-Type must be application/json"));
+        http_error(conn,
+                   CHAT_ERROR(UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json"));
         return;
     }
     /* Buffers for the body and its parse come from a pool: civetweb's worker
@@ -557,7 +557,7 @@ static void serve(struct mg_connection *conn, const struct route *found, char *p
     struct api_request *r = pool_take_raw(POOL_request);
     if (!r) {
         metrics_add(refused, 1);
-        http_error(conn, CHAT_ERROR(503, "unavailable", "the server is busy; try again"));
+        http_error(conn, CHAT_ERROR(UNAVAILABLE, "the server is busy; try again"));
         return;
     }
     r->conn = conn;
@@ -567,7 +567,7 @@ static void serve(struct mg_connection *conn, const struct route *found, char *p
     if (found->access == AUTHENTICATED) {
         char token[128];
         if (!http_token(conn, token, sizeof token) || !auth_check(token, &r->who)) {
-            http_error(conn, CHAT_ERROR(401, "unauthorized", "log in first"));
+            http_error(conn, CHAT_ERROR(UNAUTHORIZED, "log in first"));
             pool_give(POOL_request, r);
             return;
         }
@@ -592,12 +592,12 @@ static int dispatch(struct mg_connection *conn, void *data)
             found = &routes[i];
     }
     if (!found) {
-        http_error(conn, path_known ? CHAT_ERROR(405, "method_not_allowed", "method not allowed")
-                                    : CHAT_ERROR(404, "not_found", "no such resource"));
+        http_error(conn, path_known ? CHAT_ERROR(METHOD_NOT_ALLOWED, "method not allowed")
+                                    : CHAT_ERROR(NOT_FOUND, "no such resource"));
         return 1;
     }
     if (!http_enter()) {
-        http_error(conn, CHAT_ERROR(503, "unavailable", "the server is shutting down"));
+        http_error(conn, CHAT_ERROR(UNAVAILABLE, "the server is shutting down"));
         return 1;
     }
     serve(conn, found, param);

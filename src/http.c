@@ -42,12 +42,42 @@ void http_json(struct mg_connection *conn, int status, const char *json)
     http_reply(conn, status, "application/json", json, strlen(json), "Cache-Control", "no-store");
 }
 
+static const struct {
+    int status;
+    const char *name;
+} error_kinds[CHAT_E_COUNT] = {
+    [CHAT_E_NONE] = {200, "ok"},
+    [CHAT_E_BAD_REQUEST] = {400, "bad_request"},
+    [CHAT_E_UNAUTHORIZED] = {401, "unauthorized"},
+    [CHAT_E_FORBIDDEN] = {403, "forbidden"},
+    [CHAT_E_NOT_FOUND] = {404, "not_found"},
+    [CHAT_E_METHOD_NOT_ALLOWED] = {405, "method_not_allowed"},
+    [CHAT_E_NOT_ACCEPTABLE] = {406, "not_acceptable"},
+    [CHAT_E_NAME_TAKEN] = {409, "name_taken"},
+    [CHAT_E_CONFLICT] = {409, "conflict"},
+    [CHAT_E_TOO_LARGE] = {413, "too_large"},
+    [CHAT_E_UNSUPPORTED_MEDIA_TYPE] = {415, "unsupported_media_type"},
+    [CHAT_E_RATE_LIMITED] = {429, "rate_limited"},
+    [CHAT_E_UNAVAILABLE] = {503, "unavailable"},
+    [CHAT_E_INTERNAL] = {500, "internal"},
+};
+
+int http_status_of(enum chat_errc kind)
+{
+    return kind < CHAT_E_COUNT ? error_kinds[kind].status : 500;
+}
+
+const char *http_error_name(enum chat_errc kind)
+{
+    return kind < CHAT_E_COUNT ? error_kinds[kind].name : "internal";
+}
+
 size_t http_error_json(struct chat_error e, char *buf, size_t cap)
 {
     struct jw w;
     jw_init(&w, buf, cap);
     jw_raw(&w, "{\"error\":{\"code\":");
-    jw_str(&w, e.code);
+    jw_str(&w, http_error_name(e.kind));
     jw_raw(&w, ",\"message\":");
     jw_str(&w, e.message);
     jw_raw(&w, "}}");
@@ -59,11 +89,11 @@ void http_error(struct mg_connection *conn, struct chat_error e)
     char json[512];
     size_t len = http_error_json(e, json, sizeof json);
     const char *name = NULL, *value = NULL;
-    if (e.status == 503 || e.status == 429)
+    if (e.kind == CHAT_E_UNAVAILABLE || e.kind == CHAT_E_RATE_LIMITED)
         name = "Retry-After", value = "1";
-    else if (e.status == 413)
+    else if (e.kind == CHAT_E_TOO_LARGE)
         name = "Connection", value = "close"; /* the unread body cannot be skipped */
-    http_reply(conn, e.status, "application/json", json, len, name, value);
+    http_reply(conn, http_status_of(e.kind), "application/json", json, len, name, value);
 }
 
 static bool is_json_type(const char *type)
@@ -86,22 +116,22 @@ struct chat_error http_read_json_body(struct mg_connection *conn, char *buf, siz
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
     if (ri->content_length > (long long)(cap - 1))
-        return CHAT_ERROR(413, "too_large", "request body is too large");
+        return CHAT_ERROR(TOO_LARGE, "request body is too large");
     if (!is_json_type(mg_get_header(conn, "Content-Type")))
-        return CHAT_ERROR(415, "unsupported_media_type", "Content-Type must be application/json");
+        return CHAT_ERROR(UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json");
     size_t got = 0;
     for (;;) {
         int n = mg_read(conn, buf + got, cap - got);
         if (n < 0)
-            return CHAT_ERROR(400, "bad_request", "request body could not be read");
+            return CHAT_ERROR(BAD_REQUEST, "request body could not be read");
         if (n == 0)
             break;
         got += (size_t)n;
         if (got == cap)
-            return CHAT_ERROR(413, "too_large", "request body is too large");
+            return CHAT_ERROR(TOO_LARGE, "request body is too large");
     }
     if (ri->content_length >= 0 && got != (size_t)ri->content_length)
-        return CHAT_ERROR(400, "bad_request", "request body is shorter than its Content-Length");
+        return CHAT_ERROR(BAD_REQUEST, "request body is shorter than its Content-Length");
     buf[got] = '\0';
     *len = got;
     return CHAT_OK;

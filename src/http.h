@@ -3,8 +3,9 @@
  * WebSocket handshake: responses with their headers, the API's error shape,
  * reading a bounded request body, finding the session token (Bearer header
  * or cookie) and checking Origin.
- * Calls civetweb, json, log. Thread rules: any civetweb worker thread, on
- * its own connection.
+ * Owns the table from error kinds to HTTP statuses and wire names.
+ * Calls civetweb, json. Thread rules: any civetweb worker thread, on its own
+ * connection; the table from any thread.
  */
 #ifndef LANCHAT_HTTP_H
 #define LANCHAT_HTTP_H
@@ -31,6 +32,10 @@ void http_send(struct mg_connection *conn, int status, const struct http_header 
 void http_reply(struct mg_connection *conn, int status, const char *content_type, const void *body,
                 size_t len, const char *extra_header_name, const char *extra_header_value);
 void http_json(struct mg_connection *conn, int status, const char *json);
+/* The only table of error kinds: the HTTP status of each and its wire name
+ * (the "code" of REST error bodies and WebSocket error frames). */
+int http_status_of(enum chat_errc kind);
+const char *http_error_name(enum chat_errc kind);
 void http_error(struct mg_connection *conn, struct chat_error e);
 /* The API's error body for e into buf; its length (0 when it does not fit). */
 size_t http_error_json(struct chat_error e, char *buf, size_t cap);

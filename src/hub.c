@@ -628,10 +628,10 @@ struct chat_error hub_storage_error(enum store_result r)
 {
     if (r == STORE_BUSY) {
         metrics_add(refused, 1);
-        return CHAT_ERROR(503, "unavailable", "the server is busy; try again");
+        return CHAT_ERROR(UNAVAILABLE, "the server is busy; try again");
     }
     /* logged by the store */
-    return CHAT_ERROR(503, "unavailable", "the change could not be stored; try again later");
+    return CHAT_ERROR(UNAVAILABLE, "the change could not be stored; try again later");
 }
 
 /* ---- posting -------------------------------------------------------------------- */
@@ -641,22 +641,21 @@ struct chat_error hub_post_message(const char *user, const char *room, const cha
 {
     *repeated = false;
     if (!room)
-        return CHAT_ERROR(400, "bad_request", "\"room\" must be a string");
+        return CHAT_ERROR(BAD_REQUEST, "\"room\" must be a string");
     int index = hub_room_find(room);
     if (index < 0)
-        return CHAT_ERROR(404, "not_found", "no such room");
+        return CHAT_ERROR(NOT_FOUND, "no such room");
     if (!body)
-        return CHAT_ERROR(400, "bad_request", "\"body\" must be a string");
+        return CHAT_ERROR(BAD_REQUEST, "\"body\" must be a string");
     enum text_body_verdict verdict = text_check_body(body, strlen(body));
     if (verdict == TEXT_BODY_TOO_LONG)
-        return CHAT_ERROR(413, "too_large", text_body_problem(verdict));
+        return CHAT_ERROR(TOO_LARGE, text_body_problem(verdict));
     if (verdict != TEXT_BODY_OK)
-        return CHAT_ERROR(400, "bad_request", text_body_problem(verdict));
+        return CHAT_ERROR(BAD_REQUEST, text_body_problem(verdict));
     if (cid && !text_valid_cid(cid))
-        return CHAT_ERROR(400, "bad_request",
-                          "\"cid\" must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+        return CHAT_ERROR(BAD_REQUEST, "\"cid\" must be 1-64 characters of A-Z a-z 0-9 . _ : -");
     if (!hub_rate_allow(user))
-        return CHAT_ERROR(429, "rate_limited", "too many messages; slow down");
+        return CHAT_ERROR(RATE_LIMITED, "too many messages; slow down");
     memset(out, 0, sizeof *out);
     out->room_id = room_at(index)->id;
     snprintf(out->author, sizeof out->author, "%s", user);

@@ -126,7 +126,7 @@ static void refuse(struct mg_connection *conn, struct chat_error e, const char *
 {
     char json[256];
     size_t len = http_error_json(e, json, sizeof json);
-    http_reply(conn, e.status, "application/json", json, len, name, value);
+    http_reply(conn, http_status_of(e.kind), "application/json", json, len, name, value);
 }
 
 static int serve_asset(struct mg_connection *conn, void *data)
@@ -134,18 +134,17 @@ static int serve_asset(struct mg_connection *conn, void *data)
     (void)data;
     const struct mg_request_info *ri = mg_get_request_info(conn);
     if (strcmp(ri->request_method, "GET") != 0 && strcmp(ri->request_method, "HEAD") != 0) {
-        refuse(conn, CHAT_ERROR(405, "method_not_allowed", "method not allowed"), "Allow",
-               "GET, HEAD");
+        refuse(conn, CHAT_ERROR(METHOD_NOT_ALLOWED, "method not allowed"), "Allow", "GET, HEAD");
         return 1;
     }
     const struct web_asset *a = find_asset(ri->local_uri);
     if (!a) {
-        http_error(conn, CHAT_ERROR(404, "not_found", "no such page"));
+        http_error(conn, CHAT_ERROR(NOT_FOUND, "no such page"));
         return 1;
     }
     if (!accepts_gzip(mg_get_header(conn, "Accept-Encoding"))) {
         refuse(conn,
-               CHAT_ERROR(406, "not_acceptable",
+               CHAT_ERROR(NOT_ACCEPTABLE,
                           "this page is stored gzip-compressed; ask with Accept-Encoding: gzip"),
                "Vary", "Accept-Encoding");
         return 1;

@@ -180,7 +180,8 @@ static void refuse_handshake(struct mg_connection *conn, struct chat_error e)
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
               "Connection: close\r\n\r\n%s",
-              e.status, e.status == 401 ? "Unauthorized" : "Forbidden", len, json);
+              http_status_of(e.kind), e.kind == CHAT_E_UNAUTHORIZED ? "Unauthorized" : "Forbidden",
+              len, json);
 }
 
 /* The handshake: refused (401/403) unless the request may open a WebSocket.
@@ -192,11 +193,11 @@ static int on_connect(const struct mg_connection *const_conn, void *data)
     char token[128];
     struct auth_identity who;
     if (!http_origin_allowed(conn)) {
-        refuse_handshake(conn, CHAT_ERROR(403, "forbidden", "cross-origin WebSocket refused"));
+        refuse_handshake(conn, CHAT_ERROR(FORBIDDEN, "cross-origin WebSocket refused"));
         return 1;
     }
     if (!http_token(conn, token, sizeof token) || !auth_check(token, &who)) {
-        refuse_handshake(conn, CHAT_ERROR(401, "unauthorized", "log in first"));
+        refuse_handshake(conn, CHAT_ERROR(UNAUTHORIZED, "log in first"));
         return 1;
     }
     return 0;
@@ -238,7 +239,7 @@ static void send_error(struct hub_client *c, struct chat_error e, const char *ci
     struct jw w;
     jw_init(&w, json, sizeof json);
     jw_raw(&w, "{\"type\":\"error\",\"code\":");
-    jw_str(&w, e.code);
+    jw_str(&w, http_error_name(e.kind));
     jw_raw(&w, ",\"message\":");
     jw_str(&w, e.message);
     jw_raw(&w, ",\"cid\":");
@@ -257,7 +258,7 @@ static void handle_send(struct hub_client *c, const cJSON *frame)
     bool repeated;
     struct chat_error e = hub_post_message(c->user, json_get_string(frame, "room"),
                                            json_get_string(frame, "body"), cid, &m, &repeated);
-    if (e.status) {
+    if (e.kind) {
         send_error(c, e, cid);
         return;
     }
@@ -281,18 +282,18 @@ static void handle_join(struct hub_client *c, const cJSON *frame)
 {
     const char *room = json_get_string(frame, "room");
     if (!room) {
-        send_error(c, CHAT_ERROR(400, "bad_request", "\"room\" must be a string"), NULL);
+        send_error(c, CHAT_ERROR(BAD_REQUEST, "\"room\" must be a string"), NULL);
         return;
     }
     int index = hub_room_find(room);
     if (index < 0) {
-        send_error(c, CHAT_ERROR(404, "not_found", "no such room"), NULL);
+        send_error(c, CHAT_ERROR(NOT_FOUND, "no such room"), NULL);
         return;
     }
     int64_t since = -1;
     int has = json_get_int(frame, "since", &since);
     if (has < 0 || (has == 1 && since < 0)) {
-        send_error(c, CHAT_ERROR(400, "bad_request", "\"since\" must be a message id"), NULL);
+        send_error(c, CHAT_ERROR(BAD_REQUEST, "\"since\" must be a message id"), NULL);
         return;
     }
     hub_join(c, index, has == 1 ? since : -1);
@@ -303,14 +304,13 @@ static void handle_frame(struct hub_client *c, const char *text, size_t len)
     const cJSON *frame = json_parse(&buffers(c)->arena, text, len);
     const char *type = frame ? json_get_string(frame, "type") : NULL;
     if (!frame || !cJSON_IsObject(frame)) {
-        send_error(c, CHAT_ERROR(400, "bad_request", "frame is not a JSON object"), NULL);
+        send_error(c, CHAT_ERROR(BAD_REQUEST, "frame is not a JSON object"), NULL);
     } else if (type && strcmp(type, "send") == 0) {
         handle_send(c, frame);
     } else if (type && strcmp(type, "join") == 0) {
         handle_join(c, frame);
     } else {
-        send_error(c, CHAT_ERROR(400, "bad_request", "unknown frame type"),
-                   json_get_string(frame, "cid"));
+        send_error(c, CHAT_ERROR(BAD_REQUEST, "unknown frame type"), json_get_string(frame, "cid"));
     }
 }
 
@@ -340,7 +340,7 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
         b->assembled = 0;
         b->assembling = opcode == OP_TEXT;
         if (opcode == OP_BINARY) {
-            send_error(c, CHAT_ERROR(400, "bad_request", "frames are JSON text"), NULL);
+            send_error(c, CHAT_ERROR(BAD_REQUEST, "frames are JSON text"), NULL);
             return 1;
         }
     } else if (opcode != OP_CONTINUATION || !b->assembling) {
@@ -358,7 +358,7 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
     b->assembling = false;
     b->assembly[b->assembled] = '\0';
     if (!http_enter()) {
-        send_error(c, CHAT_ERROR(503, "unavailable", "the server is shutting down"), NULL);
+        send_error(c, CHAT_ERROR(UNAVAILABLE, "the server is shutting down"), NULL);
         return 1;
     }
     handle_frame(c, b->assembly, b->assembled);
