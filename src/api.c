@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+POOL_ELEMENT(request, struct api_request);
+
 typedef void (*handler_fn)(struct api_request *r);
 
 /* The route table is the API's index: read it top to bottom. */

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+POOL_ELEMENT(session, struct auth_session);
+
 /* Seconds between database updates of a session's last-seen time. */
 #define SAVE_SEEN_EVERY 60
 

@@ -11,6 +11,10 @@
 #include <string.h>
 #include <time.h>
 
+POOL_ELEMENT(msg, struct hub_frame);
+POOL_ELEMENT(client, struct hub_client);
+POOL_ELEMENT(room, struct hub_room);
+
 struct bucket {
     char user[CHAT_NAME_MAX + 1];
     double tokens;

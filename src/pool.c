@@ -1,11 +1,6 @@
 #include "pool.h"
 
-#include "api.h"
-#include "auth.h"
-#include "config.h"
-#include "hub.h"
 #include "log.h"
-#include "ws.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -26,18 +21,22 @@ struct pool {
 };
 
 static struct pool pools[POOL_COUNT] = {
-#define POOL(id, count, type, text)                                                                \
-    [POOL_##id] = {.name = #id,                                                                    \
-                   .description = text,                                                            \
-                   .capacity = (count),                                                            \
-                   .element_size = sizeof(type),                                                   \
-                   .lock = PTHREAD_MUTEX_INITIALIZER},
+#define POOL(id, count, text)                                                                      \
+    [POOL_##id] = {                                                                                \
+        .name = #id, .description = text, .capacity = (count), .lock = PTHREAD_MUTEX_INITIALIZER},
 #include "pools.def"
-#undef POOL
+};
+
+/* Address constants, so the sizes are known before pool_init (--version). */
+static const size_t *const element_sizes[POOL_COUNT] = {
+#define POOL(id, count, text) [POOL_##id] = &pool_element_size_##id,
+#include "pools.def"
 };
 
 int pool_init(void)
 {
+    for (int i = 0; i < POOL_COUNT; i++)
+        pools[i].element_size = *element_sizes[i];
     for (int i = 0; i < POOL_COUNT; i++) {
         struct pool *p = &pools[i];
         p->storage = calloc(p->capacity, p->element_size);
@@ -137,7 +136,7 @@ void pool_get_stats(enum pool_id id, struct pool_stats *out)
     out->name = p->name;
     out->description = p->description;
     out->capacity = p->capacity;
-    out->element_size = p->element_size;
+    out->element_size = *element_sizes[id];
     out->in_use = p->capacity - p->free_count;
     out->peak = p->peak;
     out->exhausted = p->exhausted;

@@ -1,22 +1,30 @@
 /*
  * pool - fixed-size block pools declared in pools.def, reserved at boot.
- * Owns the storage of frames, clients, sessions and rooms, and their
- * use/peak/exhaustion counters. Calls only libc and log.
+ * Owns the storage of every pool and its use/peak/exhaustion counters; the
+ * blocks' types belong to their owners, who declare each element's size
+ * beside the type (POOL_ELEMENT), so this module includes no owner's header.
+ * Calls only libc and log.
  * Thread rules: pool_take/pool_give/pool_at are safe from any thread (one
  * mutex per pool); callers protect the contents of a block themselves.
  */
 #ifndef LANCHAT_POOL_H
 #define LANCHAT_POOL_H
 
+#include "config.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 enum pool_id {
-#define POOL(id, count, type, description) POOL_##id,
+#define POOL(id, count, description) POOL_##id,
 #include "pools.def"
-#undef POOL
     POOL_COUNT
 };
+
+/* The size of one block of each pool, defined by the pool's owner. */
+#define POOL(id, count, description) extern const size_t pool_element_size_##id;
+#include "pools.def"
+#define POOL_ELEMENT(id, type) const size_t pool_element_size_##id = sizeof(type)
 
 struct pool_stats {
     const char *name;

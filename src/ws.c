@@ -17,6 +17,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+POOL_ELEMENT(wsbuf, struct ws_buffers);
+
 enum { OP_CONTINUATION = 0, OP_TEXT = 1, OP_BINARY = 2, OP_CLOSE = 8, OP_PING = 9, OP_PONG = 10 };
 
 /* One sender thread per client slot, indexed like the client pool. */

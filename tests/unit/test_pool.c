@@ -44,15 +44,25 @@ static void expect_stats(enum pool_id id, const char *name, size_t capacity, siz
     assert_int_equal(s.exhausted, 0);
 }
 
-static void test_every_pool_has_the_size_and_type_declared_in_pools_def(void **state)
+static void test_every_pool_has_the_count_and_description_declared_in_pools_def(void **state)
 {
     int checked = 0;
-#define POOL(id, count, type, description)                                                         \
-    expect_stats(POOL_##id, #id, (count), sizeof(type), (description));                            \
+#define POOL(id, count, description)                                                               \
+    expect_stats(POOL_##id, #id, (count), pool_element_size_##id, (description));                  \
     checked++;
 #include "pools.def"
-#undef POOL
     assert_int_equal(checked, POOL_COUNT);
+}
+
+/* Each owner declares its element beside its type: the sizes are the types'. */
+static void test_every_pool_block_has_the_size_of_its_owners_type(void **state)
+{
+    assert_int_equal(pool_element_size_msg, sizeof(struct hub_frame));
+    assert_int_equal(pool_element_size_client, sizeof(struct hub_client));
+    assert_int_equal(pool_element_size_wsbuf, sizeof(struct ws_buffers));
+    assert_int_equal(pool_element_size_request, sizeof(struct api_request));
+    assert_int_equal(pool_element_size_session, sizeof(struct auth_session));
+    assert_int_equal(pool_element_size_room, sizeof(struct hub_room));
 }
 
 static void test_pools_are_sized_from_config_h(void **state)
@@ -251,7 +261,8 @@ int main(void)
 {
     const struct CMUnitTest pool[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, fresh_pools, release_pools)
-        T(test_every_pool_has_the_size_and_type_declared_in_pools_def),
+        T(test_every_pool_has_the_count_and_description_declared_in_pools_def),
+        T(test_every_pool_block_has_the_size_of_its_owners_type),
         T(test_pools_are_sized_from_config_h),
         T(test_take_hands_out_block_zero_first),
         T(test_take_returns_a_zeroed_block_even_when_reused),
