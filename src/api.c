@@ -324,6 +324,41 @@ static void send_chunk_text(struct mg_connection *conn, const char *text)
     mg_send_chunk(conn, text, (unsigned)strlen(text));
 }
 
+/* A page of history is encoded into the request block's body buffer (a GET
+ * has no body) and sent a chunk at a time, so no lock is held across a write. */
+struct page {
+    const char *room;
+    char *buf;
+    size_t cap, len;
+    int64_t sent, last;
+    bool full;
+};
+
+static bool page_row(void *ctx, const struct store_message *m)
+{
+    struct page *p = ctx;
+    struct jw w;
+    jw_init(&w, p->buf + p->len, p->cap - p->len);
+    if (p->sent)
+        jw_raw(&w, ",");
+    hub_write_message(&w, m, p->room, false);
+    if (!jw_finish(&w)) {
+        p->full = true;
+        return false;
+    }
+    p->len += w.len;
+    p->sent++;
+    p->last = m->id;
+    return true;
+}
+
+static bool row_exists(void *ctx, const struct store_message *m)
+{
+    (void)m;
+    *(bool *)ctx = true;
+    return true;
+}
+
 static void messages_list(struct api_request *r)
 {
     int room = hub_room_find(r->param);
@@ -358,7 +393,6 @@ static void messages_list(struct api_request *r)
     }
 
     char name[CHAT_NAME_MAX + 1];
-    char json[CHAT_FRAME_SIZE + 2];
     hub_room_name(room, name);
     mg_response_header_start(r->conn, 200);
     mg_response_header_add(r->conn, "Content-Type", "application/json", -1);
@@ -366,21 +400,18 @@ static void messages_list(struct api_request *r)
     mg_response_header_add(r->conn, "Cache-Control", "no-store", -1);
     mg_response_header_send(r->conn);
     send_chunk_text(r->conn, "{\"messages\":[");
-    struct store_message m;
-    int64_t sent = 0;
-    while (sent < limit && store_next_message(room_id, start, below, &m) == STORE_OK) {
-        struct jw w;
-        jw_init(&w, json, sizeof json);
-        if (sent)
-            jw_raw(&w, ",");
-        hub_write_message(&w, &m, name, false);
-        if (jw_finish(&w))
-            send_chunk_text(r->conn, json);
-        start = m.id;
-        sent++;
-    }
+    struct page p = {.room = name, .buf = r->body, .cap = sizeof r->body};
+    do {
+        p.len = 0;
+        p.full = false;
+        if (store_history(room_id, start, below, limit - p.sent, page_row, &p) != STORE_OK ||
+            p.len == 0)
+            break;
+        mg_send_chunk(r->conn, p.buf, (unsigned)p.len);
+        start = p.last;
+    } while (p.full && p.sent < limit);
     if (has_after)
-        has_more = store_next_message(room_id, start, INT64_MAX, &m) == STORE_OK;
+        store_history(room_id, start, INT64_MAX, 1, row_exists, &has_more);
     send_chunk_text(r->conn, has_more ? "],\"has_more\":true}" : "],\"has_more\":false}");
     mg_send_chunk(r->conn, "", 0);
 }

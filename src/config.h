@@ -119,6 +119,12 @@
 #define CHAT_SENDER_STACK (128 * 1024)
 #endif
 
+/* Stack of the store's writer thread (SQLite's deepest paths, a batch of
+ * jobs: about 40 KiB used). */
+#ifndef CHAT_WRITER_STACK
+#define CHAT_WRITER_STACK (256 * 1024)
+#endif
+
 /* Arena for parsing one JSON request or frame (cJSON's nodes and strings);
  * a request pool block or a client slot holds one. */
 #ifndef CHAT_JSON_ARENA

@@ -39,7 +39,17 @@ enum job_kind {
     JOB_CHECK,
 };
 
-/* A write request. It lives on the caller's stack while the caller waits. */
+/* What a blocking caller waits on, on its own stack. */
+struct waiter {
+    enum store_result result;
+    int64_t id;
+    int64_t value;
+    bool done;
+};
+
+/* A write request, copied into the writer's queue. The data it points to
+ * stays with its caller: a blocking caller waits for `waiter`; an
+ * asynchronous append (`async`) is handed back to its done(). */
 struct job {
     enum job_kind kind;
     struct store_message *message;
@@ -49,9 +59,10 @@ struct job {
     const char *text;
     int64_t id;
     int64_t value;
-    enum store_result result;
-    bool added; /* a new message row or a deletion to announce after commit */
-    bool done;
+    struct waiter *waiter;
+    struct store_job *async;
+    enum store_result result; /* the writer's own, for the batch */
+    bool added;               /* a new message row or a deletion to announce */
 };
 
 enum statement {
@@ -86,6 +97,22 @@ static const char *const writer_sql[ST_WRITER_COUNT] = {
     [ST_HEALTH] = "INSERT OR REPLACE INTO meta (key, value) VALUES ('health_check', ?1)",
 };
 
+#define MESSAGE_COLUMNS "id, room_id, ts, author, cid, body"
+
+enum reader_statement { RD_MESSAGE, RD_PAGE, RD_NEWEST_ID, RD_PASSWORD_HASH, RD_ACCOUNT, RD_COUNT };
+
+/* Prepared once at open and kept: history pages and replays run these many
+ * times a second. */
+static const char *const reader_sql[RD_COUNT] = {
+    [RD_MESSAGE] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE id = ?1",
+    [RD_PAGE] = "SELECT " MESSAGE_COLUMNS " FROM messages WHERE room_id = ?1 AND id > ?2"
+                " AND id < ?3 ORDER BY id LIMIT ?4",
+    [RD_NEWEST_ID] = "SELECT id FROM messages WHERE room_id = ?1 AND id < ?2"
+                     " ORDER BY id DESC LIMIT 1 OFFSET ?3",
+    [RD_PASSWORD_HASH] = "SELECT password_hash FROM users WHERE name = ?1",
+    [RD_ACCOUNT] = "SELECT name FROM users WHERE name = ?1",
+};
+
 static struct {
     sqlite3 *writer_db;
     sqlite3 *reader_db;
@@ -96,14 +123,15 @@ static struct {
     pthread_t writer;
     bool writer_running;
     bool stopping;
-    pthread_mutex_t lock; /* queue, done flags, stats */
+    pthread_mutex_t lock; /* queue, waiters' done flags, stats */
     pthread_cond_t queued;
     pthread_cond_t finished;
-    struct job *queue[CHAT_WRITE_QUEUE];
+    struct job queue[CHAT_WRITE_QUEUE];
     size_t head, count;
     struct store_stats stats;
 
-    pthread_mutex_t reader_lock;
+    pthread_mutex_t reader_lock; /* the reader connection and its statements */
+    sqlite3_stmt *reader_stmt[RD_COUNT];
 } S = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .queued = PTHREAD_COND_INITIALIZER,
@@ -192,6 +220,14 @@ int store_open(const char *path, int64_t heap_limit, int64_t max_messages_per_ro
         if (sqlite3_prepare_v3(S.writer_db, writer_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &S.writer_stmt[i], NULL) != SQLITE_OK) {
             log_error("store: prepare failed: %s", sqlite3_errmsg(S.writer_db));
+            store_close();
+            return -1;
+        }
+    }
+    for (int i = 0; i < RD_COUNT; i++) {
+        if (sqlite3_prepare_v3(S.reader_db, reader_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &S.reader_stmt[i], NULL) != SQLITE_OK) {
+            log_error("store: prepare failed: %s", sqlite3_errmsg(S.reader_db));
             store_close();
             return -1;
         }
@@ -338,16 +374,43 @@ static enum store_result run_job(struct job *job)
     return STORE_ERROR;
 }
 
+/* Hands each job's outcome to its caller: blocking callers are woken
+ * together, asynchronous appends go to their done() (outside the lock). */
+static void finish_batch(struct job *batch, size_t n)
+{
+    pthread_mutex_lock(&S.lock);
+    for (size_t i = 0; i < n; i++) {
+        struct waiter *w = batch[i].waiter;
+        if (!w)
+            continue;
+        w->result = batch[i].result;
+        w->id = batch[i].id;
+        w->value = batch[i].value;
+        w->done = true;
+    }
+    pthread_cond_broadcast(&S.finished);
+    pthread_mutex_unlock(&S.lock);
+    for (size_t i = 0; i < n; i++) {
+        struct store_job *async = batch[i].async;
+        if (async) {
+            async->result = batch[i].result;
+            async->done(async);
+        }
+    }
+    if (S.hooks.batch_done)
+        S.hooks.batch_done();
+}
+
 /* One transaction for the whole batch: this is the group commit. Each job
  * runs inside its own savepoint so a failing one does not undo the others,
  * unless SQLite itself ended the transaction (disk full, I/O error): then the
  * whole batch fails and nobody is told their write is stored. */
-static void commit_batch(struct job **batch, size_t n)
+static void commit_batch(struct job *batch, size_t n)
 {
     uint64_t started = monotonic_ns();
     bool ok = exec(S.writer_db, "BEGIN IMMEDIATE") == 0;
     for (size_t i = 0; i < n && ok; i++) {
-        struct job *job = batch[i];
+        struct job *job = &batch[i];
         job->added = false;
         ok = exec(S.writer_db, "SAVEPOINT job") == 0;
         if (!ok)
@@ -371,7 +434,7 @@ static void commit_batch(struct job **batch, size_t n)
     uint64_t took = monotonic_ns() - started;
     size_t messages = 0;
     for (size_t i = 0; i < n; i++) {
-        struct job *job = batch[i];
+        struct job *job = &batch[i];
         if (!ok) {
             job->result = STORE_ERROR;
             continue;
@@ -386,24 +449,22 @@ static void commit_batch(struct job **batch, size_t n)
             S.hooks.message_deleted(job->value, job->id);
         }
     }
-    pthread_mutex_lock(&S.lock);
     if (ok) {
+        pthread_mutex_lock(&S.lock);
         S.stats.commits++;
         S.stats.committed_messages += messages;
         S.stats.commit_ns_total += took;
         if (took > S.stats.commit_ns_max)
             S.stats.commit_ns_max = took;
+        pthread_mutex_unlock(&S.lock);
     }
-    for (size_t i = 0; i < n; i++)
-        batch[i]->done = true;
-    pthread_cond_broadcast(&S.finished);
-    pthread_mutex_unlock(&S.lock);
+    finish_batch(batch, n);
 }
 
 static void *writer_main(void *arg)
 {
     (void)arg;
-    struct job *batch[CHAT_WRITE_BATCH];
+    struct job batch[CHAT_WRITE_BATCH];
     for (;;) {
         pthread_mutex_lock(&S.lock);
         while (S.count == 0 && !S.stopping)
@@ -424,28 +485,44 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-static enum store_result submit(struct job *job)
+/* Queues the job; with a waiter, blocks until its batch is decided. */
+static enum store_result submit(struct job job)
 {
     pthread_mutex_lock(&S.lock);
     if (!S.writer_running || S.stopping || S.count == CHAT_WRITE_QUEUE) {
         pthread_mutex_unlock(&S.lock);
         return STORE_BUSY;
     }
-    job->done = false;
     S.queue[(S.head + S.count) % CHAT_WRITE_QUEUE] = job;
     S.count++;
     pthread_cond_signal(&S.queued);
-    while (!job->done)
-        pthread_cond_wait(&S.finished, &S.lock);
+    enum store_result r = STORE_OK;
+    if (job.waiter) {
+        while (!job.waiter->done)
+            pthread_cond_wait(&S.finished, &S.lock);
+        r = job.waiter->result;
+    }
     pthread_mutex_unlock(&S.lock);
-    return job->result;
+    return r;
+}
+
+static enum store_result submit_and_wait(struct job job, struct waiter *w)
+{
+    *w = (struct waiter){0};
+    job.waiter = w;
+    return submit(job);
 }
 
 int store_start(const struct store_hooks *hooks)
 {
     S.hooks = *hooks;
     S.stopping = false;
-    if (pthread_create(&S.writer, NULL, writer_main, NULL) != 0) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, CHAT_WRITER_STACK);
+    int failed = pthread_create(&S.writer, &attr, writer_main, NULL);
+    pthread_attr_destroy(&attr);
+    if (failed) {
         log_error("store: cannot start the writer thread");
         return -1;
     }
@@ -467,6 +544,10 @@ void store_close(void)
         sqlite3_finalize(S.writer_stmt[i]);
         S.writer_stmt[i] = NULL;
     }
+    for (int i = 0; i < RD_COUNT; i++) {
+        sqlite3_finalize(S.reader_stmt[i]);
+        S.reader_stmt[i] = NULL;
+    }
     if (S.reader_db)
         sqlite3_close(S.reader_db);
     S.reader_db = NULL;
@@ -482,56 +563,64 @@ void store_close(void)
 
 enum store_result store_append_message(struct store_message *message)
 {
-    struct job job = {.kind = JOB_APPEND, .message = message};
-    return submit(&job);
+    struct waiter w;
+    return submit_and_wait((struct job){.kind = JOB_APPEND, .message = message}, &w);
+}
+
+enum store_result store_append_async(struct store_job *job)
+{
+    return submit((struct job){.kind = JOB_APPEND, .message = &job->message, .async = job});
 }
 
 enum store_result store_delete_message(int64_t id, const char *author, int64_t *room_id)
 {
-    struct job job = {.kind = JOB_DELETE_MESSAGE, .id = id, .name = author};
-    enum store_result r = submit(&job);
+    struct waiter w;
+    enum store_result r =
+        submit_and_wait((struct job){.kind = JOB_DELETE_MESSAGE, .id = id, .name = author}, &w);
     if (r == STORE_OK && room_id)
-        *room_id = job.value;
+        *room_id = w.value;
     return r;
 }
 
 enum store_result store_add_room(const char *name, int64_t *room_id)
 {
-    struct job job = {.kind = JOB_ADD_ROOM, .name = name};
-    enum store_result r = submit(&job);
+    struct waiter w;
+    enum store_result r = submit_and_wait((struct job){.kind = JOB_ADD_ROOM, .name = name}, &w);
     if (r == STORE_OK)
-        *room_id = job.id;
+        *room_id = w.id;
     return r;
 }
 
 enum store_result store_add_user(const char *name, const char *password_hash)
 {
-    struct job job = {.kind = JOB_ADD_USER, .name = name, .text = password_hash};
-    return submit(&job);
+    struct waiter w;
+    return submit_and_wait((struct job){.kind = JOB_ADD_USER, .name = name, .text = password_hash},
+                           &w);
 }
 
 enum store_result store_add_session(const struct store_session *session)
 {
-    struct job job = {.kind = JOB_ADD_SESSION, .session = session};
-    return submit(&job);
+    struct waiter w;
+    return submit_and_wait((struct job){.kind = JOB_ADD_SESSION, .session = session}, &w);
 }
 
 enum store_result store_drop_session(const unsigned char token_hash[32])
 {
-    struct job job = {.kind = JOB_DROP_SESSION, .token_hash = token_hash};
-    return submit(&job);
+    struct waiter w;
+    return submit_and_wait((struct job){.kind = JOB_DROP_SESSION, .token_hash = token_hash}, &w);
 }
 
 enum store_result store_touch_session(const unsigned char token_hash[32], int64_t last_seen)
 {
-    struct job job = {.kind = JOB_TOUCH_SESSION, .token_hash = token_hash, .value = last_seen};
-    return submit(&job);
+    struct waiter w;
+    return submit_and_wait(
+        (struct job){.kind = JOB_TOUCH_SESSION, .token_hash = token_hash, .value = last_seen}, &w);
 }
 
 enum store_result store_check_writable(void)
 {
-    struct job job = {.kind = JOB_CHECK};
-    return submit(&job);
+    struct waiter w;
+    return submit_and_wait((struct job){.kind = JOB_CHECK}, &w);
 }
 
 void store_get_stats(struct store_stats *out)
@@ -543,20 +632,51 @@ void store_get_stats(struct store_stats *out)
 
 /* ---- reads ---------------------------------------------------------------- */
 
-/* Prepares sql on the reader connection; the caller holds reader_lock. The
- * statements are few and cheap to prepare; SQLite caches nothing for us. */
+/* The prepared statement, reset, under reader_lock (the caller unlocks with
+ * reader_done); NULL when the store is closed. */
+static sqlite3_stmt *reader_statement(enum reader_statement which)
+{
+    pthread_mutex_lock(&S.reader_lock);
+    sqlite3_stmt *st = S.reader_stmt[which];
+    if (!st) {
+        log_error("store: read on a closed store");
+        pthread_mutex_unlock(&S.reader_lock);
+        return NULL;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+static enum store_result reader_done(sqlite3_stmt *st, int rc)
+{
+    sqlite3_reset(st); /* ends the read transaction: the WAL can be checkpointed */
+    pthread_mutex_unlock(&S.reader_lock);
+    if (rc == SQLITE_ROW)
+        return STORE_OK;
+    return rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
+}
+
+/* A one-off statement (boot only), under reader_lock. */
 static sqlite3_stmt *reader_prepare(const char *sql)
 {
     sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&S.reader_lock);
     if (!S.reader_db || sqlite3_prepare_v2(S.reader_db, sql, -1, &st, NULL) != SQLITE_OK) {
         log_error("store: read prepare failed: %s",
                   S.reader_db ? sqlite3_errmsg(S.reader_db) : "closed");
+        pthread_mutex_unlock(&S.reader_lock);
         return NULL;
     }
     return st;
 }
 
-#define MESSAGE_COLUMNS "id, room_id, ts, author, cid, body"
+static enum store_result reader_finalize(sqlite3_stmt *st, int rc)
+{
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&S.reader_lock);
+    return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
 
 static void read_message_row(sqlite3_stmt *st, struct store_message *out)
 {
@@ -568,107 +688,95 @@ static void read_message_row(sqlite3_stmt *st, struct store_message *out)
     copy_text(out->body, sizeof out->body, sqlite3_column_text(st, 5));
 }
 
-static enum store_result finish_row(sqlite3_stmt *st, int rc)
-{
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&S.reader_lock);
-    if (rc == SQLITE_ROW)
-        return STORE_OK;
-    return rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
-}
-
 enum store_result store_get_message(int64_t id, struct store_message *out)
 {
-    pthread_mutex_lock(&S.reader_lock);
-    sqlite3_stmt *st = reader_prepare("SELECT " MESSAGE_COLUMNS " FROM messages WHERE id = ?1");
+    sqlite3_stmt *st = reader_statement(RD_MESSAGE);
     if (!st)
-        return finish_row(NULL, SQLITE_ERROR);
+        return STORE_ERROR;
     sqlite3_bind_int64(st, 1, id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         read_message_row(st, out);
-    return finish_row(st, rc);
+    return reader_done(st, rc);
 }
 
-enum store_result store_next_message(int64_t room_id, int64_t after, int64_t below,
-                                     struct store_message *out)
+enum store_result store_history(int64_t room_id, int64_t after, int64_t below, int64_t limit,
+                                store_row_fn *fn, void *ctx)
 {
-    pthread_mutex_lock(&S.reader_lock);
-    sqlite3_stmt *st = reader_prepare("SELECT " MESSAGE_COLUMNS " FROM messages WHERE room_id = ?1"
-                                      " AND id > ?2 AND id < ?3 ORDER BY id LIMIT 1");
+    sqlite3_stmt *st = reader_statement(RD_PAGE);
     if (!st)
-        return finish_row(NULL, SQLITE_ERROR);
+        return STORE_ERROR;
     sqlite3_bind_int64(st, 1, room_id);
     sqlite3_bind_int64(st, 2, after);
     sqlite3_bind_int64(st, 3, below);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        read_message_row(st, out);
-    return finish_row(st, rc);
+    sqlite3_bind_int64(st, 4, limit);
+    int rc;
+    struct store_message m;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_message_row(st, &m);
+        if (!fn(ctx, &m)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    return reader_done(st, rc == SQLITE_DONE ? SQLITE_ROW : rc);
 }
 
 enum store_result store_newest_id(int64_t room_id, int64_t below, int64_t skip, int64_t *id)
 {
-    pthread_mutex_lock(&S.reader_lock);
-    sqlite3_stmt *st = reader_prepare("SELECT id FROM messages WHERE room_id = ?1 AND id < ?2"
-                                      " ORDER BY id DESC LIMIT 1 OFFSET ?3");
+    sqlite3_stmt *st = reader_statement(RD_NEWEST_ID);
     if (!st)
-        return finish_row(NULL, SQLITE_ERROR);
+        return STORE_ERROR;
     sqlite3_bind_int64(st, 1, room_id);
     sqlite3_bind_int64(st, 2, below);
     sqlite3_bind_int64(st, 3, skip);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *id = sqlite3_column_int64(st, 0);
-    return finish_row(st, rc);
+    return reader_done(st, rc);
 }
 
-enum store_result store_get_account(const char *name, char spelled[CHAT_NAME_MAX + 1])
+static enum store_result read_user_text(enum reader_statement which, const char *name, char *out,
+                                        size_t cap)
 {
-    pthread_mutex_lock(&S.reader_lock);
-    sqlite3_stmt *st = reader_prepare("SELECT name FROM users WHERE name = ?1");
+    sqlite3_stmt *st = reader_statement(which);
     if (!st)
-        return finish_row(NULL, SQLITE_ERROR);
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        copy_text(spelled, CHAT_NAME_MAX + 1, sqlite3_column_text(st, 0));
-    return finish_row(st, rc);
-}
-
-enum store_result store_get_password_hash(const char *name, char *out, size_t cap)
-{
-    pthread_mutex_lock(&S.reader_lock);
-    sqlite3_stmt *st = reader_prepare("SELECT password_hash FROM users WHERE name = ?1");
-    if (!st)
-        return finish_row(NULL, SQLITE_ERROR);
+        return STORE_ERROR;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         copy_text(out, cap, sqlite3_column_text(st, 0));
-    return finish_row(st, rc);
+    return reader_done(st, rc);
+}
+
+enum store_result store_get_account(const char *name, char spelled[CHAT_NAME_MAX + 1])
+{
+    return read_user_text(RD_ACCOUNT, name, spelled, CHAT_NAME_MAX + 1);
+}
+
+enum store_result store_get_password_hash(const char *name, char *out, size_t cap)
+{
+    return read_user_text(RD_PASSWORD_HASH, name, out, cap);
 }
 
 enum store_result store_each_room(void (*fn)(void *ctx, int64_t id, const char *name), void *ctx)
 {
-    pthread_mutex_lock(&S.reader_lock);
     sqlite3_stmt *st = reader_prepare("SELECT id, name FROM rooms ORDER BY id");
     if (!st)
-        return finish_row(NULL, SQLITE_ERROR);
+        return STORE_ERROR;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         fn(ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1));
-    return finish_row(st, rc == SQLITE_DONE ? SQLITE_ROW : rc);
+    return reader_finalize(st, rc);
 }
 
 enum store_result store_each_session(void (*fn)(void *ctx, const struct store_session *s),
                                      void *ctx)
 {
-    pthread_mutex_lock(&S.reader_lock);
     sqlite3_stmt *st =
         reader_prepare("SELECT token_hash, name, registered, created, last_seen FROM sessions");
     if (!st)
-        return finish_row(NULL, SQLITE_ERROR);
+        return STORE_ERROR;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_session s = {0};
@@ -681,5 +789,5 @@ enum store_result store_each_session(void (*fn)(void *ctx, const struct store_se
         s.last_seen = sqlite3_column_int64(st, 4);
         fn(ctx, &s);
     }
-    return finish_row(st, rc == SQLITE_DONE ? SQLITE_ROW : rc);
+    return reader_finalize(st, rc);
 }

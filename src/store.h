@@ -1,11 +1,14 @@
 /*
  * store - the SQLite database: schema and migrations, one writer thread that
  * group-commits every change (synchronous=FULL), and a reader connection for
- * queries. The only module that says SQL. Calls sqlite3, log and the hooks
- * it is given (from the writer thread, after a commit).
+ * queries with its statements prepared once. The only module that says SQL.
+ * Calls sqlite3, log and the hooks it is given (from the writer thread,
+ * after a commit).
  * Thread rules: write functions may be called from any thread and block until
- * their transaction committed (or failed); read functions from any thread
- * (serialised on one reader connection). store_open/store_close at boot only.
+ * their transaction committed (or failed), but store_append_async, which
+ * returns at once and hands the job back on the writer thread; read functions
+ * from any thread (serialised on the one reader connection; a row callback
+ * runs under that lock and must not block). store_open/store_close at boot.
  */
 #ifndef LANCHAT_STORE_H
 #define LANCHAT_STORE_H
@@ -42,10 +45,25 @@ struct store_session {
     int64_t last_seen;
 };
 
-/* Called on the writer thread right after the commit that made them. */
+/* Called on the writer thread right after the commit that made them, in
+ * commit order; batch_done once per batch, after its hooks and after every
+ * job of it was handed back. */
 struct store_hooks {
     void (*message_added)(const struct store_message *message);
     void (*message_deleted)(int64_t room_id, int64_t id);
+    void (*batch_done)(void);
+};
+
+/* An append that does not block its caller. The caller owns the memory;
+ * once the commit that holds it (or its failure) is decided, the writer
+ * thread sets result (STORE_OK, STORE_DUPLICATE with the original in
+ * message, STORE_ERROR) and calls done(job). */
+struct store_job {
+    struct store_message message; /* in: room_id, author, cid, body; out: id, ts */
+    enum store_result result;
+    void (*done)(struct store_job *job);
+    void *owner;            /* the caller's */
+    struct store_job *next; /* the caller's, for its own lists */
 };
 
 int store_open(const char *path, int64_t heap_limit, int64_t max_messages_per_room);
@@ -56,6 +74,9 @@ void store_close(void);                           /* drains, checkpoints, closes
 /* In: room_id, author, cid, body. Out: id and ts, or, on STORE_DUPLICATE, the
  * stored original (same author and cid). */
 enum store_result store_append_message(struct store_message *message);
+/* Queues the append and returns: STORE_OK (done() will be called) or
+ * STORE_BUSY (the write queue is full; done() will not be called). */
+enum store_result store_append_async(struct store_job *job);
 enum store_result store_delete_message(int64_t id, const char *author, int64_t *room_id);
 enum store_result store_add_room(const char *name, int64_t *room_id);
 enum store_result store_add_user(const char *name, const char *password_hash);
@@ -66,9 +87,13 @@ enum store_result store_check_writable(void);
 
 /* Reads. */
 enum store_result store_get_message(int64_t id, struct store_message *out);
-/* The first message of the room with after < id < below. */
-enum store_result store_next_message(int64_t room_id, int64_t after, int64_t below,
-                                     struct store_message *out);
+/* The history reader, shared by REST paging and WebSocket replay: calls fn
+ * for each message of the room with after < id < below, in id order, at
+ * most limit, while fn returns true (the row fn refused is not consumed).
+ * One statement; fn runs under the reader lock. */
+typedef bool store_row_fn(void *ctx, const struct store_message *message);
+enum store_result store_history(int64_t room_id, int64_t after, int64_t below, int64_t limit,
+                                store_row_fn *fn, void *ctx);
 /* Id of the (skip+1)-th newest message of the room with id < below. */
 enum store_result store_newest_id(int64_t room_id, int64_t below, int64_t skip, int64_t *id);
 enum store_result store_get_password_hash(const char *name, char *out, size_t cap);

@@ -95,6 +95,32 @@ static bool send_text(struct hub_client *c, const char *text, size_t len)
     return true;
 }
 
+struct replay {
+    struct hub_client *client;
+    int room;
+    const char *name;
+    int64_t last;
+    bool failed;
+};
+
+static bool replay_row(void *ctx, const struct store_message *m)
+{
+    struct replay *rp = ctx;
+    rp->last = m->id;
+    if (hub_client_skip(rp->client, rp->room, m->id))
+        return true;
+    char *buf = buffers(rp->client)->scratch;
+    struct jw w;
+    jw_init(&w, buf, CHAT_FRAME_SIZE);
+    hub_write_message(&w, m, rp->name, true);
+    if (!jw_finish(&w) || !send_text(rp->client, buf, w.len)) {
+        rp->failed = true;
+        return false;
+    }
+    hub_client_sent(rp->client, rp->room, m->id);
+    return true;
+}
+
 /* Sends the room's stored messages newer than `since` (the newest
  * CHAT_REPLAY_MAX, after a gap frame when there are more), then "joined".
  * Live frames of the room wait on the queue meanwhile and are skipped when
@@ -105,7 +131,6 @@ static void replay(struct hub_client *c, int room, int64_t since)
     char *buf = buffers(c)->scratch;
     struct jw w;
     hub_room_name(room, name);
-    struct store_message m;
     if (since >= 0) {
         int64_t room_id = hub_room_id(room);
         int64_t top = 0, cut_id = 0;
@@ -121,16 +146,11 @@ static void replay(struct hub_client *c, int room, int64_t since)
                 return;
             start = cut_id;
         }
-        while (store_next_message(room_id, start, below, &m) == STORE_OK) {
-            start = m.id;
-            if (hub_client_skip(c, room, m.id))
-                continue;
-            jw_init(&w, buf, CHAT_FRAME_SIZE);
-            hub_write_message(&w, &m, name, true);
-            if (!jw_finish(&w) || !send_text(c, buf, w.len))
-                return;
-            hub_client_sent(c, room, m.id);
-        }
+        struct replay rp = {.client = c, .room = room, .name = name, .last = start};
+        if (store_history(room_id, start, below, CHAT_REPLAY_MAX + 1, replay_row, &rp) !=
+                STORE_OK ||
+            rp.failed)
+            return;
     }
     jw_init(&w, buf, CHAT_FRAME_SIZE);
     jw_raw(&w, "{\"type\":\"joined\",\"room\":");

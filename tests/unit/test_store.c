@@ -34,6 +34,7 @@ static struct {
     int64_t added_room;
     char added_body[CHAT_MAX_BODY + 1];
     int deleted;
+    int batches;
     int64_t deleted_room;
     int64_t deleted_id;
 } seen;
@@ -53,8 +54,13 @@ static void on_deleted(int64_t room_id, int64_t id)
     seen.deleted_id = id;
 }
 
-static const struct store_hooks counting_hooks = {.message_added = on_added,
-                                                  .message_deleted = on_deleted};
+static void on_batch_done(void)
+{
+    seen.batches++;
+}
+
+static const struct store_hooks counting_hooks = {
+    .message_added = on_added, .message_deleted = on_deleted, .batch_done = on_batch_done};
 
 static int open_fresh_store(void **state)
 {
@@ -359,7 +365,32 @@ static void test_append_to_a_room_that_does_not_exist_fails_alone(void **state)
     assert_string_equal(out.body, "somewhere");
 }
 
-static void test_next_message_is_the_first_of_the_room_between_after_and_below(void **state)
+/* Collects what store_history hands over; refuses rows past `take`. */
+struct rows {
+    int64_t ids[16];
+    char bodies[16][8];
+    int count, take;
+};
+
+static bool collect_row(void *ctx, const struct store_message *m)
+{
+    struct rows *r = ctx;
+    if (r->count >= r->take)
+        return false;
+    r->ids[r->count] = m->id;
+    snprintf(r->bodies[r->count], sizeof r->bodies[0], "%.7s", m->body);
+    r->count++;
+    return true;
+}
+
+static struct rows history(int64_t room, int64_t after, int64_t below, int64_t limit, int take)
+{
+    struct rows r = {.take = take};
+    assert_int_equal(store_history(room, after, below, limit, collect_row, &r), STORE_OK);
+    return r;
+}
+
+static void test_history_gives_the_room_between_after_and_below_in_id_order(void **state)
 {
     int64_t other = 0;
     assert_int_equal(store_add_room("other", &other), STORE_OK);
@@ -368,20 +399,37 @@ static void test_next_message_is_the_first_of_the_room_between_after_and_below(v
     int64_t g2 = post(GENERAL, "a", "g2");
     int64_t g3 = post(GENERAL, "a", "g3");
 
-    struct store_message out;
-    assert_int_equal(store_next_message(GENERAL, 0, INT64_MAX, &out), STORE_OK);
-    assert_int_equal(out.id, g1);
-    assert_int_equal(store_next_message(GENERAL, g1, INT64_MAX, &out), STORE_OK);
-    assert_int_equal(out.id, g2); /* o1 belongs to the other room */
-    assert_string_equal(out.body, "g2");
-    assert_int_equal(store_next_message(GENERAL, g2, INT64_MAX, &out), STORE_OK);
-    assert_int_equal(out.id, g3);
-    assert_int_equal(store_next_message(GENERAL, g3, INT64_MAX, &out), STORE_NOT_FOUND);
-    assert_int_equal(store_next_message(GENERAL, g1, g2, &out), STORE_NOT_FOUND); /* both bounds
-                                                                                     exclusive */
-    assert_int_equal(store_next_message(other, 0, INT64_MAX, &out), STORE_OK);
-    assert_int_equal(out.id, o1);
-    assert_int_equal(out.room_id, other);
+    struct rows r = history(GENERAL, 0, INT64_MAX, 10, 16);
+    assert_int_equal(r.count, 3); /* o1 belongs to the other room */
+    assert_int_equal(r.ids[0], g1);
+    assert_int_equal(r.ids[1], g2);
+    assert_int_equal(r.ids[2], g3);
+    assert_string_equal(r.bodies[1], "g2");
+    r = history(GENERAL, g1, g3, 10, 16); /* both bounds exclusive */
+    assert_int_equal(r.count, 1);
+    assert_int_equal(r.ids[0], g2);
+    assert_int_equal(history(GENERAL, g3, INT64_MAX, 10, 16).count, 0);
+    r = history(other, 0, INT64_MAX, 10, 16);
+    assert_int_equal(r.count, 1);
+    assert_int_equal(r.ids[0], o1);
+}
+
+static void test_history_stops_at_its_limit_and_where_the_callback_refuses(void **state)
+{
+    int64_t ids[5];
+    for (int i = 0; i < 5; i++)
+        ids[i] = post(GENERAL, "a", "m");
+    struct rows r = history(GENERAL, 0, INT64_MAX, 2, 16);
+    assert_int_equal(r.count, 2);
+    assert_int_equal(r.ids[1], ids[1]);
+    r = history(GENERAL, ids[1], INT64_MAX, 10, 2); /* refuses the third row */
+    assert_int_equal(r.count, 2);
+    assert_int_equal(r.ids[0], ids[2]);
+    assert_int_equal(r.ids[1], ids[3]);
+    /* the refused row is still there for the next call */
+    r = history(GENERAL, r.ids[1], INT64_MAX, 10, 16);
+    assert_int_equal(r.count, 1);
+    assert_int_equal(r.ids[0], ids[4]);
 }
 
 static void test_newest_id_skips_the_newest_messages_below_a_bound(void **state)
@@ -691,6 +739,83 @@ static void test_writes_are_refused_busy_when_the_writer_is_not_running(void **s
     assert_int_equal(store_append_message(&m), STORE_OK);
 }
 
+/* Asynchronous appends: done() runs on the writer once the commit is decided. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int done;
+    int hooks_seen_at_done; /* message_added calls seen by the first done() */
+} handed_back = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, -1};
+
+static void async_done(struct store_job *job)
+{
+    pthread_mutex_lock(&handed_back.lock);
+    if (handed_back.hooks_seen_at_done < 0)
+        handed_back.hooks_seen_at_done = seen.added;
+    handed_back.done++;
+    job->owner = job; /* marks this job as handed back */
+    pthread_cond_broadcast(&handed_back.changed);
+    pthread_mutex_unlock(&handed_back.lock);
+}
+
+static void wait_handed_back(int n)
+{
+    pthread_mutex_lock(&handed_back.lock);
+    while (handed_back.done < n)
+        pthread_cond_wait(&handed_back.changed, &handed_back.lock);
+    pthread_mutex_unlock(&handed_back.lock);
+}
+
+static void test_async_appends_are_handed_back_after_their_commit_in_order(void **state)
+{
+    static struct store_job jobs[8];
+    handed_back.done = 0;
+    handed_back.hooks_seen_at_done = -1;
+    for (int i = 0; i < 8; i++) {
+        jobs[i] = (struct store_job){.done = async_done};
+        jobs[i].message = draft(GENERAL, "alice", "", "async");
+        snprintf(jobs[i].message.cid, sizeof jobs[i].message.cid, "as-%d", i);
+        assert_int_equal(store_append_async(&jobs[i]), STORE_OK);
+    }
+    wait_handed_back(8);
+    for (int i = 0; i < 8; i++) {
+        assert_ptr_equal(jobs[i].owner, &jobs[i]);
+        assert_int_equal(jobs[i].result, STORE_OK);
+        assert_true(jobs[i].message.ts > 0);
+        if (i)
+            assert_true(jobs[i].message.id > jobs[i - 1].message.id);
+        struct store_message out;
+        assert_int_equal(store_get_message(jobs[i].message.id, &out), STORE_OK); /* durable */
+    }
+    assert_true(handed_back.hooks_seen_at_done >= 1); /* fan-out ran before the hand-back */
+    assert_true(seen.batches >= 1);
+
+    /* a repeated cid is handed back as STORE_DUPLICATE with the original */
+    static struct store_job again;
+    again = (struct store_job){.done = async_done, .message = jobs[3].message};
+    again.message.id = 0;
+    assert_int_equal(store_append_async(&again), STORE_OK);
+    wait_handed_back(9);
+    assert_int_equal(again.result, STORE_DUPLICATE);
+    assert_int_equal(again.message.id, jobs[3].message.id);
+}
+
+static void test_async_append_is_busy_without_the_writer_and_never_handed_back(void **state)
+{
+    struct fixture *f = *state;
+    store_close();
+    assert_int_equal(store_open(f->path, CHAT_SQLITE_HEAP_LIMIT, 0), 0);
+    static struct store_job job;
+    job = (struct store_job){.done = async_done};
+    job.message = draft(GENERAL, "alice", "", "nobody writes");
+    handed_back.done = 0;
+    assert_int_equal(store_append_async(&job), STORE_BUSY);
+    assert_int_equal(store_start(&counting_hooks), 0);
+    assert_int_equal(store_check_writable(), STORE_OK); /* a full batch later */
+    assert_int_equal(handed_back.done, 0);
+    assert_null(job.owner);
+}
+
 static void test_stats_count_commits_and_committed_messages(void **state)
 {
     struct store_stats before, after;
@@ -744,11 +869,12 @@ static void test_concurrent_appends_all_commit_with_distinct_ids(void **state)
     /* ids 1..200 all exist, each exactly once, in the room */
     int64_t after_id = 0;
     int count = 0;
-    struct store_message out;
-    while (store_next_message(GENERAL, after_id, INT64_MAX, &out) == STORE_OK) {
-        assert_int_equal(out.id, after_id + 1);
-        after_id = out.id;
-        count++;
+    for (struct rows r; (r = history(GENERAL, after_id, INT64_MAX, 16, 16)).count > 0;) {
+        for (int i = 0; i < r.count; i++) {
+            assert_int_equal(r.ids[i], after_id + 1);
+            after_id = r.ids[i];
+            count++;
+        }
     }
     assert_int_equal(count, WRITERS * EACH);
 }
@@ -772,7 +898,8 @@ int main(void)
         T(test_same_cid_from_another_author_is_a_new_message),
         T(test_messages_without_cid_are_never_duplicates),
         T(test_append_to_a_room_that_does_not_exist_fails_alone),
-        T(test_next_message_is_the_first_of_the_room_between_after_and_below),
+        T(test_history_gives_the_room_between_after_and_below_in_id_order),
+        T(test_history_stops_at_its_limit_and_where_the_callback_refuses),
         T(test_newest_id_skips_the_newest_messages_below_a_bound),
         T(test_newest_id_of_an_empty_room_is_not_found),
         T(test_author_deletes_own_message_and_learns_its_room),
@@ -797,6 +924,8 @@ int main(void)
         T(test_sessions_survive_reopening),
         T(test_check_writable_succeeds_on_a_healthy_database),
         T(test_writes_are_refused_busy_when_the_writer_is_not_running),
+        T(test_async_appends_are_handed_back_after_their_commit_in_order),
+        T(test_async_append_is_busy_without_the_writer_and_never_handed_back),
         T(test_stats_count_commits_and_committed_messages),
         T(test_concurrent_appends_all_commit_with_distinct_ids),
     };
