@@ -2,6 +2,8 @@
 
 #include "auth.h"
 #include "config.h"
+#include "deliver.h"
+#include "frame.h"
 #include "http.h"
 #include "hub.h"
 #include "json.h"
@@ -129,7 +131,7 @@ static void reply_message(struct api_request *r, int status, const struct store_
     struct jw w;
     hub_room_name(hub_room_index(m->room_id), room);
     jw_init(&w, json, sizeof json);
-    hub_write_message(&w, m, room, false);
+    frame_message_json(&w, m, room, false);
     http_json(r->conn, status, jw_finish(&w) ? json : "{}");
 }
 
@@ -207,6 +209,7 @@ static void session_get(struct api_request *r)
 static void session_delete(struct api_request *r)
 {
     auth_logout(r->who.token_hash);
+    deliver_close_session(r->who.token_hash, 1000);
     mg_response_header_start(r->conn, 204);
     mg_response_header_add(r->conn, "Set-Cookie",
                            "session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0", -1);
@@ -255,7 +258,7 @@ static void rooms_list(struct api_request *r)
     struct jw w;
     jw_init(&w, json, sizeof json);
     jw_raw(&w, "{\"rooms\":");
-    hub_write_rooms(&w);
+    frame_rooms_json(&w);
     jw_raw(&w, "}");
     http_json(r->conn, 200, json);
 }
@@ -267,31 +270,14 @@ static void rooms_create(struct api_request *r)
     if (!doc)
         return;
     const char *name = json_get_string(doc, "name");
-    int64_t id;
     if (!text_valid_name(name)) {
         fail(r, CHAT_E_BAD_REQUEST, "\"name\" must be 1-32 characters of A-Z a-z 0-9 _ . -");
         return;
     }
-    if (hub_room_find(name) >= 0) {
-        fail(r, CHAT_E_CONFLICT, "that room exists");
-        return;
-    }
-    if (hub_room_full()) {
-        metrics_add(refused, 1);
-        fail(r, CHAT_E_UNAVAILABLE, "no more rooms can be made on this server");
-        return;
-    }
-    enum store_result stored = store_add_room(name, &id);
-    if (stored == STORE_DUPLICATE) {
-        fail(r, CHAT_E_CONFLICT, "that room exists");
-        return;
-    }
-    if (stored != STORE_OK) {
-        http_error(r->conn, hub_storage_error(stored));
-        return;
-    }
-    if (hub_room_add(id, name) < 0) {
-        fail(r, CHAT_E_UNAVAILABLE, "no more rooms can be made on this server");
+    int index;
+    struct chat_error e = hub_room_create(name, &index);
+    if (e.kind) {
+        http_error(r->conn, e);
         return;
     }
     log_info("api: room %s created by %s", name, r->who.name);
@@ -341,7 +327,7 @@ static bool page_row(void *ctx, const struct store_message *m)
     jw_init(&w, p->buf + p->len, p->cap - p->len);
     if (p->sent)
         jw_raw(&w, ",");
-    hub_write_message(&w, m, p->room, false);
+    frame_message_json(&w, m, p->room, false);
     if (!jw_finish(&w)) {
         p->full = true;
         return false;
@@ -488,7 +474,7 @@ static void presence_get(struct api_request *r)
     struct jw w;
     jw_init(&w, json, sizeof json);
     jw_raw(&w, "{\"online\":");
-    hub_write_online(&w);
+    frame_online_json(&w);
     jw_raw(&w, "}");
     http_json(r->conn, 200, json);
 }
@@ -533,8 +519,8 @@ static void metrics_export(struct api_request *r)
         metrics_get(deliveries));
     PUT("# TYPE lanchat_ws_slow_consumers_total counter\nlanchat_ws_slow_consumers_total %llu\n",
         metrics_get(slow_consumers));
-    PUT("# TYPE lanchat_ws_resyncs_total counter\nlanchat_ws_resyncs_total %llu\n",
-        metrics_get(resyncs));
+    PUT("# TYPE lanchat_ws_writes_total counter\nlanchat_ws_writes_total %llu\n",
+        metrics_get(ws_writes));
     PUT("# TYPE lanchat_refused_total counter\nlanchat_refused_total %llu\n", metrics_get(refused));
     PUT("# TYPE lanchat_commit_seconds summary\nlanchat_commit_seconds_sum %.6f\n"
         "lanchat_commit_seconds_count %llu\nlanchat_commit_seconds_max %.6f\n",

@@ -1,7 +1,8 @@
 /*
  * api - the REST API v1 (docs/API.md), /healthz and /metrics: one route
  * table, each route a small handler named after it. Calls auth, hub, store,
- * http, json, pool, metrics, log.
+ * deliver (a logout closes the session's WebSockets), frame (the message
+ * object and lists), http, json, pool, metrics, log.
  * Thread rules: handlers run on civetweb worker threads; api_start at boot.
  */
 #ifndef LANCHAT_API_H

@@ -1,6 +1,5 @@
 #include "auth.h"
 
-#include "hub.h"
 #include "log.h"
 #include "pool.h"
 #include "store.h"
@@ -287,7 +286,6 @@ void auth_logout(const unsigned char token_hash[32])
     pthread_mutex_unlock(&A.lock);
     if (store_drop_session(token_hash) == STORE_ERROR)
         log_warn("auth: could not delete a session from the database");
-    hub_close_session(token_hash, 1000);
 }
 
 static void count_websocket(const unsigned char token_hash[32], int delta)

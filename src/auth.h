@@ -2,7 +2,7 @@
  * auth - users, passwords (argon2id) and login sessions. Tokens are 32
  * random bytes sent as base64url; only their BLAKE2b hash is kept, in memory
  * (a pool of live sessions) and in the database (store).
- * Calls store, pool, hub (to close a session's WebSockets), libsodium, log.
+ * Calls store, pool, libsodium, log.
  * Thread rules: any thread; one mutex guards the session table and is never
  * held across a database write or a password hash.
  */

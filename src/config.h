@@ -48,16 +48,27 @@
 
 /* ---- Pool and buffer sizes (all reserved once, at boot) --------------- */
 
-/* Simultaneous WebSocket clients. Each costs one civetweb worker thread,
- * one sender thread (CHAT_SENDER_STACK of address space, a few KiB touched)
- * and one struct hub_client (about CHAT_MAX_FRAME + CHAT_FRAME_SIZE bytes). */
+/* Simultaneous WebSocket clients. No thread waits on a WebSocket: once its
+ * handshake is done the socket belongs to an I/O thread. Each client
+ * reserves a connection slot (struct deliver_conn), a hub client and its
+ * buffers (struct deliver_buffers: DELIVER_IN_MAX + CHAT_MAX_REQUEST +
+ * DELIVER_OUT_MAX bytes of address space, of which a client that keeps up
+ * touches a few pages), and widens the hello by CHAT_NAME_MAX + 3 bytes.
+ * TODO-COST */
 #ifndef CHAT_MAX_CLIENTS
 #define CHAT_MAX_CLIENTS 64
 #endif
 
-/* Civetweb worker threads for plain HTTP requests, on top of one per client. */
+/* Civetweb worker threads: they serve HTTP requests and WebSocket
+ * handshakes (each a civetweb stack of 100 KiB). TODO-COST */
 #ifndef CHAT_HTTP_THREADS
 #define CHAT_HTTP_THREADS 8
+#endif
+
+/* I/O threads: epoll loops that read, and write to, every WebSocket. One
+ * is enough for a single-core board; more spread the delivery over cores. */
+#ifndef CHAT_IO_THREADS
+#define CHAT_IO_THREADS 2
 #endif
 
 /* Rooms, "general" included. Without CHAT_WITH_ROOMS only one is used.
@@ -78,16 +89,48 @@
 #define CHAT_MAX_BODY 2000
 #endif
 
-/* Outgoing frames (messages, presence, acks) shared by reference during
- * fan-out. Each costs CHAT_FRAME_SIZE + 32 bytes. */
-#ifndef CHAT_MSG_POOL
-#define CHAT_MSG_POOL 512
+/* Bytes of each feed: the ring of encoded frames (messages, deletions) of
+ * one room, and of presence, that every member reads at its own pace. A
+ * client more than this behind in a feed is a slow consumer (close 1008),
+ * so it bounds both the burst a room absorbs (S9: 300 clients x 3 messages
+ * of ~250 bytes = 225 KiB) and the memory a stalled client can hold: none
+ * of its own. Reserved per room and for presence; pages are touched as a
+ * room's traffic fills them. TODO-COST */
+#ifndef CHAT_FEED_BYTES
+#define CHAT_FEED_BYTES (512 * 1024)
 #endif
 
-/* Frames a client may have queued before it counts as a slow consumer and
- * is disconnected (close 1008). */
-#ifndef CHAT_CLIENT_QUEUE
-#define CHAT_CLIENT_QUEUE 128
+/* Bytes of replies (acks, errors, pongs) a client may have waiting behind
+ * the rest of a frame its socket took a part of, before it counts as a slow
+ * consumer. */
+#ifndef CHAT_CLIENT_QUEUE_BYTES
+#define CHAT_CLIENT_QUEUE_BYTES 8192
+#endif
+
+/* Sends a client may have waiting for their commit; beyond it lanchat stops
+ * reading that socket until acks catch up (TCP pushes back on the sender). */
+#ifndef CHAT_CLIENT_INFLIGHT
+#define CHAT_CLIENT_INFLIGHT 32
+#endif
+
+/* Milliseconds a client may take no byte at all while frames wait for it
+ * before it counts as a slow consumer (close 1008). A healthy client behind
+ * a burst keeps taking bytes; one that stopped reading does not. */
+#ifndef CHAT_STALL_MS
+#define CHAT_STALL_MS 10000
+#endif
+
+/* SO_SNDBUF of each WebSocket (the kernel doubles it for its bookkeeping):
+ * the kernel memory a stalled client can hold; 0 leaves the kernel's
+ * autotuning (up to 4 MiB each on Linux). */
+#ifndef CHAT_SOCKET_SNDBUF
+#define CHAT_SOCKET_SNDBUF (32 * 1024)
+#endif
+
+/* Bytes an I/O thread assembles for one write to one socket (its buffer is
+ * reserved once per thread); at least the largest hello. */
+#ifndef CHAT_IO_BUFFER
+#define CHAT_IO_BUFFER (64 * 1024)
 #endif
 
 /* Live sessions (nickname and registered) held in memory; each ~160 B. */
@@ -114,15 +157,19 @@
 #define CHAT_SQLITE_HEAP_LIMIT (8 * 1024 * 1024)
 #endif
 
-/* Stack of each sender thread. */
-#ifndef CHAT_SENDER_STACK
-#define CHAT_SENDER_STACK (128 * 1024)
-#endif
-
-/* Stack of the store's writer thread (SQLite's deepest paths, a batch of
- * jobs: about 40 KiB used). */
+/* Stacks of lanchat's own threads: the store writer (SQLite's deepest
+ * paths and a batch of jobs), each I/O thread (replay reads through SQLite),
+ * and any other thread created without a size (glibc's default is the
+ * 8 MiB of RLIMIT_STACK: on a 32-bit board, address space). Address space,
+ * not RAM: only the pages a thread uses become resident. TODO-COST */
 #ifndef CHAT_WRITER_STACK
 #define CHAT_WRITER_STACK (256 * 1024)
+#endif
+#ifndef CHAT_IO_STACK
+#define CHAT_IO_STACK (256 * 1024)
+#endif
+#ifndef CHAT_THREAD_STACK
+#define CHAT_THREAD_STACK (256 * 1024)
 #endif
 
 /* Arena for parsing one JSON request or frame (cJSON's nodes and strings);
@@ -171,10 +218,24 @@
 #define CHAT_REPLAY_MAX 500
 #endif
 
-/* Milliseconds a blocked socket write may take before the peer is dropped
- * (civetweb's request_timeout_ms; also bounds reading a request). */
+/* Milliseconds a blocked socket write of an HTTP reply may take before the
+ * peer is dropped (civetweb's request_timeout_ms; also bounds reading a
+ * request). */
 #ifndef CHAT_SEND_TIMEOUT_MS
 #define CHAT_SEND_TIMEOUT_MS 5000
+#endif
+
+/* WebSockets: a ping after this many milliseconds without a byte from the
+ * client; dropped after CHAT_WS_IDLE_MS without one; after a close frame,
+ * at most CHAT_WS_LINGER_MS for the client to close its side. */
+#ifndef CHAT_WS_PING_MS
+#define CHAT_WS_PING_MS 30000
+#endif
+#ifndef CHAT_WS_IDLE_MS
+#define CHAT_WS_IDLE_MS 180000
+#endif
+#ifndef CHAT_WS_LINGER_MS
+#define CHAT_WS_LINGER_MS 2000
 #endif
 
 /* argon2id cost for account passwords (libsodium crypto_pwhash). */

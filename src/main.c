@@ -1,11 +1,13 @@
 /*
  * main - the boot sequence of the appliance, and nothing else:
- * options -> log -> storage -> pools -> sessions -> hub -> writer -> HTTP,
- * then wait for SIGINT/SIGTERM and stop in reverse order.
+ * options -> log -> limits -> storage -> pools -> sessions -> hub ->
+ * delivery -> writer -> HTTP, then wait for SIGINT/SIGTERM and stop in
+ * reverse order.
  */
 #include "api.h"
 #include "auth.h"
 #include "config.h"
+#include "deliver.h"
 #include "http.h"
 #include "hub.h"
 #include "json.h"
@@ -18,9 +20,11 @@
 
 #include <civetweb.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 static int log_civetweb(const struct mg_connection *conn, const char *message)
@@ -43,17 +47,39 @@ static void make_parent_directory(const char *path)
         log_warn("cannot create %s: %s", dir, strerror(errno));
 }
 
+/* Every WebSocket is a descriptor: the soft limit (often 1024) goes up to
+ * what CHAT_MAX_CLIENTS needs, within the hard limit. Thread stacks that
+ * nobody sizes get CHAT_THREAD_STACK instead of glibc's 8 MiB. */
+static void set_limits(void)
+{
+    struct rlimit lim;
+    rlim_t need = (rlim_t)CHAT_MAX_CLIENTS + 2 * CHAT_HTTP_THREADS + 256;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < need) {
+        lim.rlim_cur = lim.rlim_max < need ? lim.rlim_max : need;
+        if (setrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur < need)
+            log_warn("only %lu file descriptors: fewer than %d WebSockets will fit",
+                     (unsigned long)lim.rlim_cur, CHAT_MAX_CLIENTS);
+    }
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) == 0) {
+        pthread_attr_setstacksize(&attr, CHAT_THREAD_STACK);
+        pthread_setattr_default_np(&attr);
+        pthread_attr_destroy(&attr);
+    }
+}
+
 static struct mg_context *start_http(const struct options *o)
 {
     char ports[96], threads[16], timeout[16];
     snprintf(ports, sizeof ports, "%s%s%d", o->listen, o->listen[0] ? ":" : "", o->port);
-    snprintf(threads, sizeof threads, "%d", CHAT_MAX_CLIENTS + CHAT_HTTP_THREADS);
+    snprintf(threads, sizeof threads, "%d", CHAT_HTTP_THREADS);
     snprintf(timeout, sizeof timeout, "%d", CHAT_SEND_TIMEOUT_MS);
     /* clang-format off */ /* name, value pairs; the web's follow */
     const char *settings[16 + WEB_SETTINGS_MAX] = {
         "listening_ports", ports,
         "num_threads", threads,
         "request_timeout_ms", timeout,
+        /* for a refused WebSocket only: a taken-over one never reads here */
         "websocket_timeout_ms", "30000",
         "enable_websocket_ping_pong", "yes",
         "enable_keep_alive", "yes",
@@ -108,6 +134,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     json_init();
+    set_limits();
     make_parent_directory(o.db);
     if (store_open(o.db, CHAT_SQLITE_HEAP_LIMIT, o.max_messages_per_room) != 0)
         return 1;
@@ -116,10 +143,16 @@ int main(int argc, char **argv)
         return 1;
     }
     hub_set_rate(o.rate, o.burst);
-    struct store_hooks hooks = {.message_added = hub_message_added,
-                                .message_deleted = hub_message_deleted};
-    if (auth_start(o.session_idle, o.session_max_age) != 0 || hub_start() != 0 ||
-        store_start(&hooks) != 0) {
+    struct store_hooks hooks = {.message_added = deliver_message_added,
+                                .message_deleted = deliver_message_deleted,
+                                .batch_done = deliver_batch_done};
+    if (auth_start(o.session_idle, o.session_max_age) != 0 || hub_start() != 0) {
+        store_close();
+        pool_shutdown();
+        return 1;
+    }
+    if (deliver_start(CHAT_IO_THREADS) != 0 || store_start(&hooks) != 0) {
+        deliver_stop();
         store_close();
         pool_shutdown();
         return 1;
@@ -127,7 +160,7 @@ int main(int argc, char **argv)
     mg_init_library(0);
     struct mg_context *ctx = start_http(&o);
     if (!ctx) {
-        ws_stop();
+        deliver_stop();
         store_close();
         pool_shutdown();
         return 1;
@@ -141,12 +174,12 @@ int main(int argc, char **argv)
      * once mg_stop begins, civetweb drops every write. */
     if (!http_drain(CHAT_SEND_TIMEOUT_MS))
         log_warn("shutdown: requests still in flight after %d ms", CHAT_SEND_TIMEOUT_MS);
-    if (!hub_flush(1000))
+    if (!deliver_drain(1000))
         log_warn("shutdown: some WebSocket queues were not written out");
-    hub_stop();   /* senders stop writing; readers' close handlers can finish */
-    mg_stop(ctx); /* no more requests; every acked write has committed */
-    ws_stop();
+    deliver_stop(); /* a close frame to every WebSocket; the I/O threads end */
+    mg_stop(ctx);   /* no more requests; every acked write has committed */
     auth_stop();
+    hub_stop();
     store_close(); /* writer drained, WAL checkpointed */
     pool_shutdown();
     mg_exit_library();

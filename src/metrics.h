@@ -11,8 +11,8 @@
 struct metrics {
     atomic_ullong messages;       /* messages committed by this process */
     atomic_ullong deliveries;     /* frames written to WebSocket clients */
-    atomic_ullong slow_consumers; /* clients cut off for a full queue */
-    atomic_ullong resyncs;        /* clients closed (1013) because a frame could not be made */
+    atomic_ullong ws_writes;      /* sendmsg calls that wrote them: frames per write */
+    atomic_ullong slow_consumers; /* clients cut off: a feed behind, or no progress */
     atomic_ullong refused;        /* requests refused for an exhausted pool or queue */
     atomic_ullong http_requests;
     atomic_int ws_connections;

@@ -229,9 +229,11 @@ void options_print_version(void)
            CHAT_WITH_ACCOUNTS || CHAT_WITH_ROOMS || CHAT_WITH_METRICS || CHAT_WITH_EMBEDDED_WEB
                ? ""
                : " none");
-    printf("limits: body=%d request=%d client-queue=%d write-batch=%d sqlite-heap=%d\n",
-           CHAT_MAX_BODY, CHAT_MAX_REQUEST, CHAT_CLIENT_QUEUE, CHAT_WRITE_BATCH,
-           CHAT_SQLITE_HEAP_LIMIT);
+    printf("limits: body=%d request=%d clients=%d feed=%d client-queue=%d stall-ms=%d "
+           "write-batch=%d sqlite-heap=%d\n",
+           CHAT_MAX_BODY, CHAT_MAX_REQUEST, CHAT_MAX_CLIENTS, CHAT_FEED_BYTES,
+           CHAT_CLIENT_QUEUE_BYTES, CHAT_STALL_MS, CHAT_WRITE_BATCH, CHAT_SQLITE_HEAP_LIMIT);
+    printf("threads: http=%d io=%d\n", CHAT_HTTP_THREADS, CHAT_IO_THREADS);
     printf("pools:\n");
     for (int i = 0; i < POOL_COUNT; i++) {
         struct pool_stats ps;

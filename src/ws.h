@@ -1,33 +1,23 @@
 /*
- * ws - the WebSocket endpoint /api/v1/ws: handshake (auth, Origin), reading
- * and reassembling client frames on civetweb's per-connection thread, and
- * one sender thread per client slot that drains the hub's queue onto the
- * socket, so a stalled reader only ever blocks its own sender.
- * Calls hub, auth, http, json, store (replay reads), civetweb, log.
- * Thread rules: ws_start/ws_stop at boot and shutdown only.
+ * ws - the WebSocket endpoint /api/v1/ws. On a civetweb worker: the handshake
+ * (a live session, a same-host Origin), then the socket is taken over from
+ * civetweb, so no thread waits on an idle WebSocket. On the connection's I/O
+ * thread: RFC 6455 framing of what the client sends (masking, fragments,
+ * control frames, the close handshake) and the chat frames join and send.
+ * Every reply goes out through deliver; frame writes them.
+ * Calls deliver, hub, auth, http, json, frame, store, civetweb, log, metrics.
+ * Thread rules: ws_start at boot; the civetweb callbacks on its workers;
+ * ws_received on the connection's own I/O thread.
  */
 #ifndef LANCHAT_WS_H
 #define LANCHAT_WS_H
 
-#include "config.h"
-#include "json.h"
-
 #include <civetweb.h>
-#include <stdbool.h>
-#include <stddef.h>
 
-/* A client's I/O buffers, from the wsbuf pool: the reader thread reassembles
- * fragments and parses in the first two, the sender formats replays in the
- * last. */
-struct ws_buffers {
-    size_t assembled;
-    bool assembling;
-    char assembly[CHAT_MAX_REQUEST + 1];
-    struct json_arena arena;
-    char scratch[CHAT_FRAME_SIZE];
-};
+struct deliver_conn;
 
 int ws_start(struct mg_context *ctx);
-void ws_stop(void); /* after mg_stop: ends the sender threads */
+/* Handles the whole frames among c's received bytes; keeps a partial one. */
+void ws_received(struct deliver_conn *c);
 
 #endif

@@ -14,8 +14,8 @@ BOARD_CFLAGS := -mcpu=arm1176jzf-s -mfpu=vfp -mfloat-abi=softfp
 # between boards. Every -D here overrides a default of src/config.h.
 BOARD_DEFINES := -DCHAT_WITH_ACCOUNTS=1 -DCHAT_WITH_ROOMS=1 -DCHAT_WITH_METRICS=1 \
                  -DCHAT_WITH_EMBEDDED_WEB=1 \
-                 -DCHAT_MAX_CLIENTS=64 -DCHAT_HTTP_THREADS=4 -DCHAT_MSG_POOL=512 \
-                 -DCHAT_CLIENT_QUEUE=64 -DCHAT_MAX_SESSIONS=256 -DCHAT_MAX_ROOMS=16 \
+                 -DCHAT_MAX_CLIENTS=64 -DCHAT_HTTP_THREADS=4 \
+                 -DCHAT_MAX_SESSIONS=256 -DCHAT_MAX_ROOMS=16 \
                  -DCHAT_WRITE_QUEUE=128 -DCHAT_WRITE_BATCH=32 \
                  -DCHAT_SQLITE_HEAP_LIMIT='(4*1024*1024)' \
                  -DCHAT_PWHASH_MEMLIMIT='(16*1024*1024)' -DCHAT_PWHASH_OPSLIMIT=3

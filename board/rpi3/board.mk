@@ -9,5 +9,5 @@ include cross/arm-linux-gnueabihf.mk
 BOARD_CFLAGS := -mcpu=cortex-a53 -mfpu=neon-fp-armv8 -mfloat-abi=hard
 BOARD_DEFINES := -DCHAT_WITH_ACCOUNTS=1 -DCHAT_WITH_ROOMS=1 -DCHAT_WITH_METRICS=1 \
                  -DCHAT_WITH_EMBEDDED_WEB=1 \
-                 -DCHAT_MAX_CLIENTS=128 -DCHAT_HTTP_THREADS=8 -DCHAT_MSG_POOL=1024 \
+                 -DCHAT_MAX_CLIENTS=128 -DCHAT_HTTP_THREADS=8 \
                  -DCHAT_SQLITE_HEAP_LIMIT='(6*1024*1024)'

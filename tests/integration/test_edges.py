@@ -72,8 +72,8 @@ def _wait_metric(srv, name, pred, timeout=5.0):
 def test_ws_beyond_client_pool_capacity_gets_handshake_then_close_1013():
     with Server(label="client-pool") as srv:
         before = srv.metrics()
-        cap_key = 'lanchat_pool_capacity{pool="client"}'
-        exh_key = 'lanchat_pool_exhausted_total{pool="client"}'
+        cap_key = 'lanchat_pool_capacity{pool="conn"}'
+        exh_key = 'lanchat_pool_exhausted_total{pool="conn"}'
         assert cap_key in before and exh_key in before, \
             "missing %s or %s in /metrics" % (cap_key, exh_key)
         cap = int(before[cap_key])

@@ -10,9 +10,9 @@ REQUIRED = [
     "lanchat_deliveries_total",
     "lanchat_ws_connections",
     "lanchat_ws_slow_consumers_total",
-    'lanchat_pool_in_use{pool="msg"}',
-    'lanchat_pool_capacity{pool="msg"}',
-    'lanchat_pool_exhausted_total{pool="msg"}',
+    'lanchat_pool_in_use{pool="conn"}',
+    'lanchat_pool_capacity{pool="conn"}',
+    'lanchat_pool_exhausted_total{pool="conn"}',
     "lanchat_commit_seconds_count",
 ]
 
@@ -27,9 +27,9 @@ def test_metrics_exposes_required_series_without_auth():
     values = srv.metrics()
     missing = [name for name in REQUIRED if name not in values]
     assert not missing, "missing series %r in:\n%s" % (missing, r.text[:2000])
-    assert values['lanchat_pool_capacity{pool="msg"}'] > 0
-    assert 0 <= values['lanchat_pool_in_use{pool="msg"}'] <= values[
-        'lanchat_pool_capacity{pool="msg"}']
+    assert values['lanchat_pool_capacity{pool="conn"}'] > 0
+    assert 0 <= values['lanchat_pool_in_use{pool="conn"}'] <= values[
+        'lanchat_pool_capacity{pool="conn"}']
     for name in REQUIRED:
         assert values[name] >= 0, (name, values[name])
 

@@ -8,8 +8,9 @@
 #include "api.h"
 #include "auth.h"
 #include "config.h"
+#include "deliver.h"
 #include "hub.h"
-#include "ws.h"
+#include "store.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -57,9 +58,11 @@ static void test_every_pool_has_the_count_and_description_declared_in_pools_def(
 /* Each owner declares its element beside its type: the sizes are the types'. */
 static void test_every_pool_block_has_the_size_of_its_owners_type(void **state)
 {
-    assert_int_equal(pool_element_size_msg, sizeof(struct hub_frame));
+    assert_int_equal(pool_element_size_conn, sizeof(struct deliver_conn));
+    assert_int_equal(pool_element_size_connbuf, sizeof(struct deliver_buffers));
     assert_int_equal(pool_element_size_client, sizeof(struct hub_client));
-    assert_int_equal(pool_element_size_wsbuf, sizeof(struct ws_buffers));
+    assert_int_equal(pool_element_size_job, sizeof(struct store_job));
+    assert_int_equal(pool_element_size_feed, CHAT_FEED_BYTES);
     assert_int_equal(pool_element_size_request, sizeof(struct api_request));
     assert_int_equal(pool_element_size_session, sizeof(struct auth_session));
     assert_int_equal(pool_element_size_room, sizeof(struct hub_room));
@@ -68,12 +71,16 @@ static void test_every_pool_block_has_the_size_of_its_owners_type(void **state)
 static void test_pools_are_sized_from_config_h(void **state)
 {
     struct pool_stats s;
-    pool_get_stats(POOL_msg, &s);
-    assert_int_equal(s.capacity, CHAT_MSG_POOL);
+    pool_get_stats(POOL_conn, &s);
+    assert_int_equal(s.capacity, CHAT_MAX_CLIENTS);
+    pool_get_stats(POOL_job, &s);
+    assert_int_equal(s.capacity, CHAT_WRITE_QUEUE);
+    pool_get_stats(POOL_feed, &s);
+    assert_int_equal(s.capacity, CHAT_MAX_ROOMS + 1);
     pool_get_stats(POOL_client, &s);
     assert_int_equal(s.capacity, CHAT_MAX_CLIENTS);
     pool_get_stats(POOL_request, &s);
-    assert_int_equal(s.capacity, CHAT_MAX_CLIENTS + CHAT_HTTP_THREADS);
+    assert_int_equal(s.capacity, CHAT_HTTP_THREADS);
     pool_get_stats(POOL_session, &s);
     assert_int_equal(s.capacity, CHAT_MAX_SESSIONS);
     assert_int_equal(s.element_size, sizeof(struct auth_session));
@@ -106,15 +113,15 @@ static void test_take_returns_a_zeroed_block_even_when_reused(void **state)
 
 static void test_take_raw_leaves_the_contents_and_counts_like_take(void **state)
 {
-    struct ws_buffers *b = pool_take_raw(POOL_wsbuf);
+    struct deliver_buffers *b = pool_take_raw(POOL_connbuf);
     assert_non_null(b);
-    memset(b->scratch, 0x5A, sizeof b->scratch);
-    pool_give(POOL_wsbuf, b);
-    struct ws_buffers *again = pool_take_raw(POOL_wsbuf);
+    memset(b->out, 0x5A, sizeof b->out);
+    pool_give(POOL_connbuf, b);
+    struct deliver_buffers *again = pool_take_raw(POOL_connbuf);
     assert_ptr_equal(again, b);
-    assert_int_equal((unsigned char)again->scratch[0], 0x5A); /* not zeroed */
+    assert_int_equal((unsigned char)again->out[0], 0x5A); /* not zeroed */
     struct pool_stats s;
-    pool_get_stats(POOL_wsbuf, &s);
+    pool_get_stats(POOL_connbuf, &s);
     assert_int_equal(s.in_use, 1);
     assert_int_equal(s.peak, 1);
 }
@@ -144,20 +151,20 @@ static void test_take_returns_null_and_counts_when_exhausted(void **state)
 
 static void test_stats_track_in_use_and_keep_the_peak(void **state)
 {
-    void *a = pool_take(POOL_msg);
-    void *b = pool_take(POOL_msg);
-    void *c = pool_take(POOL_msg);
-    pool_give(POOL_msg, b);
-    pool_give(POOL_msg, a);
+    void *a = pool_take(POOL_job);
+    void *b = pool_take(POOL_job);
+    void *c = pool_take(POOL_job);
+    pool_give(POOL_job, b);
+    pool_give(POOL_job, a);
 
     struct pool_stats s;
-    pool_get_stats(POOL_msg, &s);
+    pool_get_stats(POOL_job, &s);
     assert_int_equal(s.in_use, 1);
     assert_int_equal(s.peak, 3);
     assert_int_equal(s.exhausted, 0);
 
-    pool_give(POOL_msg, c);
-    pool_get_stats(POOL_msg, &s);
+    pool_give(POOL_job, c);
+    pool_get_stats(POOL_job, &s);
     assert_int_equal(s.in_use, 0);
     assert_int_equal(s.peak, 3);
 }

@@ -1,0 +1,167 @@
+/*
+ * deliver - the delivery pipeline, from the commit to the socket, and the
+ * WebSocket connections it serves once their handshake is done. It owns:
+ *  - the feeds: one ring of encoded frames per room and one for presence,
+ *    each frame appended once (by the store writer, or by whoever changes
+ *    presence) and copied out by every reader;
+ *  - the I/O threads (CHAT_IO_THREADS epoll loops): each connection belongs to
+ *    one of them, which alone reads its socket, writes it and frees it;
+ *  - per connection: its place in each feed, a small private queue (acks,
+ *    errors, replies), the replay of each join, its sends in flight, and the
+ *    slow-consumer rule (bytes behind a feed, time without progress).
+ * Whatever waits for a connection leaves in one sendmsg per wake.
+ * Calls feed, frame, hub, store (replay reads), ws (bytes received), auth,
+ * pool, metrics, log.
+ * Thread rules: deliver_start/drain/stop from main; deliver_reserve/attach
+ * from a civetweb worker; deliver_message_added/deleted/batch_done and
+ * deliver_send_done from the store writer; deliver_close_session from any
+ * thread; the rest (called by ws) on the connection's own I/O thread. Each
+ * thread's inbox has a mutex; nothing on the per-frame path takes a lock
+ * shared with other connections but the feed being copied.
+ */
+#ifndef LANCHAT_DELIVER_H
+#define LANCHAT_DELIVER_H
+
+#include "auth.h"
+#include "config.h"
+#include "frame.h"
+#include "json.h"
+#include "store.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/* The largest hello: every room and every user online (a client's own
+ * copy only while its socket cannot take it whole). */
+#define DELIVER_HELLO_MAX                                                                          \
+    (112 + CHAT_MAX_ROOMS * (CHAT_NAME_MAX + 12) + CHAT_MAX_CLIENTS * (CHAT_NAME_MAX + 3))
+/* The largest frame a connection may have to keep a part of. */
+#define DELIVER_ITEM_MAX                                                                           \
+    (DELIVER_HELLO_MAX > FRAME_MESSAGE_MAX ? DELIVER_HELLO_MAX : FRAME_MESSAGE_MAX)
+/* A connection's private queue: the rest of a frame the socket took a part
+ * of, then replies (acks, errors, pongs) and a close frame. */
+#define DELIVER_OUT_MAX (DELIVER_ITEM_MAX + CHAT_CLIENT_QUEUE_BYTES + 128)
+/* Received bytes not yet handled: at most one whole frame of the largest
+ * message (14 bytes of header), and a byte for a terminating NUL. */
+#define DELIVER_IN_MAX (CHAT_MAX_REQUEST + 14 + 1)
+
+/* A connection's buffers, from the connbuf pool, taken without zeroing:
+ * pages nobody wrote stay out of RSS, and each buffer starts again at its
+ * beginning whenever it empties, so a client that keeps up touches only its
+ * first pages. */
+struct deliver_buffers {
+    char in[DELIVER_IN_MAX];             /* ws: bytes received, not yet handled */
+    char assembly[CHAT_MAX_REQUEST + 1]; /* ws: a fragmented message */
+    char out[DELIVER_OUT_MAX];           /* the private queue */
+};
+
+enum deliver_state {
+    CONN_OPEN,    /* serving */
+    CONN_CLOSING, /* a close frame waits in the private queue */
+    CONN_LINGER,  /* closed our side; reading until the peer closes */
+    CONN_DEAD,    /* socket closed; waits for its sends in flight */
+};
+
+/* A join's replay, done by the flush as the socket takes it. */
+struct deliver_replay {
+    int room;
+    bool has_since;
+    bool started;  /* the gap check is done */
+    int64_t after; /* the newest id sent (or since) */
+    int64_t upto;  /* the room's newest id when the join was read */
+};
+
+/* For tests: writes instead of sendmsg (same contract: bytes taken, or -1
+ * with errno EAGAIN when none). */
+typedef ssize_t deliver_write_fn(int fd, const struct iovec *iov, int count);
+
+struct deliver_conn {
+    uint32_t handle; /* slot, thread and generation */
+    int fd;
+    int thread;
+    enum deliver_state state;
+    struct hub_client *client; /* while open */
+    char user[CHAT_NAME_MAX + 1];
+    unsigned char token_hash[32];
+    struct deliver_buffers *buf;
+    deliver_write_fn *write;
+
+    /* ws's reading state */
+    size_t in_len;
+    size_t assembled;
+    bool assembling; /* a fragmented text message is being read */
+    bool discarding; /* a fragmented binary message is being skipped */
+
+    /* what leaves */
+    size_t out_start, out_end;
+    bool hello_pending;
+    uint64_t joined; /* rooms joined (bits) */
+    uint64_t paused; /* rooms whose replay is not complete: their feed waits */
+    uint64_t cursor[CHAT_MAX_ROOMS];
+    uint64_t lobby; /* place in the presence feed */
+    struct deliver_replay replays[CHAT_MAX_ROOMS];
+    int replay_head, replay_count;
+    uint64_t delivered; /* frames this connection was sent */
+
+    /* timers, milliseconds of CLOCK_MONOTONIC */
+    int64_t last_rx;
+    int64_t last_ping;
+    int64_t stalled_since; /* frames wait and the socket took nothing since; 0 = not */
+    int64_t linger_until;
+    bool want_out;    /* EPOLLOUT is armed */
+    bool read_paused; /* too many sends in flight: not reading */
+    int inflight;     /* sends waiting for their commit */
+
+    /* the thread's lists */
+    bool dirty;
+    struct deliver_conn *next_dirty;
+    size_t thread_pos;
+    uint16_t member_pos[CHAT_MAX_ROOMS];
+};
+
+/* threads: I/O threads to start; 0 (unit tests) starts none, and
+ * deliver_pump runs their work on the caller. */
+int deliver_start(int threads);
+/* Waits at most timeout_ms until no send is in flight and every connection
+ * is written out; true when so. */
+bool deliver_drain(int timeout_ms);
+void deliver_stop(void); /* closes every connection (1001) and ends the threads */
+
+/* A civetweb worker, after the handshake: reserve (NULL when the pool is
+ * full), then attach the socket, which the connection owns from then on. */
+struct deliver_conn *deliver_reserve(const struct auth_identity *who);
+void deliver_unreserve(struct deliver_conn *c);
+/* Returns the connection's handle (below 2^31); c is not the caller's any
+ * more. */
+uint32_t deliver_attach(struct deliver_conn *c, int fd, deliver_write_fn *write);
+bool deliver_owns_fd(int fd);
+
+/* The store writer (store_hooks). */
+void deliver_message_added(const struct store_message *m);
+void deliver_message_deleted(int64_t room_id, int64_t id);
+void deliver_batch_done(void);
+/* A send's job handed back (store_job.done). */
+void deliver_send_done(struct store_job *job);
+
+/* Any thread: closes the session's connections, or one connection by its
+ * handle, with code. */
+void deliver_close_session(const unsigned char token_hash[32], int code);
+void deliver_close_handle(uint32_t handle, int code);
+
+/* The connection's own thread. */
+bool deliver_reply(struct deliver_conn *c, const char *frame, size_t len);
+void deliver_join(struct deliver_conn *c, int room, int64_t since);
+void deliver_close(struct deliver_conn *c, int code, const char *reason);
+struct json_arena *deliver_arena(struct deliver_conn *c);
+/* A job for a send, or NULL when all are in use; submitted by ws. */
+struct store_job *deliver_send_job(struct deliver_conn *c);
+void deliver_send_queued(struct deliver_conn *c, struct store_job *job, bool queued);
+
+/* Tests: the work of the I/O threads, on the caller, at time now_ms. */
+void deliver_pump(int64_t now_ms);
+
+#endif

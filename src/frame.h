@@ -1,0 +1,50 @@
+/*
+ * frame - every frame the server sends on a WebSocket, written in one place:
+ * the JSON of each frame type of docs/API.md, wrapped in its RFC 6455 header
+ * (FIN, text or control opcode, unmasked), ready to be copied to a socket;
+ * and the message object REST answers with, which the message frame shares.
+ * Owns no state. Calls json, hub (the rooms and users a hello lists) and
+ * http (the wire names of error kinds).
+ * Thread rules: any thread; each call writes only into the caller's buffer.
+ */
+#ifndef LANCHAT_FRAME_H
+#define LANCHAT_FRAME_H
+
+#include "chat_error.h"
+#include "json.h"
+#include "store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum frame_opcode { FRAME_TEXT = 1, FRAME_CLOSE = 8, FRAME_PING = 9, FRAME_PONG = 10 };
+
+/* A message frame's largest size: header, envelope and a body that doubles
+ * when escaped (only \t \n \r " \ escape). */
+#define FRAME_MESSAGE_MAX (4 + CHAT_FRAME_SIZE)
+
+/* The message object of the API; with as_frame it carries "type":"message". */
+void frame_message_json(struct jw *w, const struct store_message *m, const char *room,
+                        bool as_frame);
+
+/* The lists a hello carries, as REST answers them too. */
+void frame_rooms_json(struct jw *w);  /* [{"name":...},...] */
+void frame_online_json(struct jw *w); /* ["alice",...], sorted */
+
+/* Each writes one complete frame into buf and returns its length, or 0 when
+ * it does not fit in cap. */
+size_t frame_message(char *buf, size_t cap, const struct store_message *m, const char *room);
+size_t frame_deleted(char *buf, size_t cap, const char *room, int64_t id);
+size_t frame_presence(char *buf, size_t cap, const char *user, bool online);
+size_t frame_hello(char *buf, size_t cap, const char *user); /* rooms, users online */
+size_t frame_joined(char *buf, size_t cap, const char *room);
+size_t frame_gap(char *buf, size_t cap, const char *room);
+size_t frame_ack(char *buf, size_t cap, const char *cid, int64_t id, int64_t ts);
+size_t frame_error(char *buf, size_t cap, struct chat_error e, const char *cid);
+/* A ping or pong echoing payload (at most 125 bytes). */
+size_t frame_control(char *buf, size_t cap, enum frame_opcode op, const void *payload, size_t len);
+/* A close frame: the code and a reason of at most 123 bytes. */
+size_t frame_close(char *buf, size_t cap, int code, const char *reason);
+
+#endif
