@@ -1079,6 +1079,9 @@ void deliver_pump(int64_t now_ms)
 {
     struct io_thread *t = &threads[0];
     t->now = now_ms;
+    for (size_t i = 0; i < t->conn_count; i++) /* as if EPOLLOUT fired on every full socket */
+        if (t->conns[i]->want_out)
+            mark_dirty(t, t->conns[i]);
     run_once(t, NULL, 0);
 }
 

@@ -161,7 +161,8 @@ struct json_arena *deliver_arena(struct deliver_conn *c);
 struct store_job *deliver_send_job(struct deliver_conn *c);
 void deliver_send_queued(struct deliver_conn *c, struct store_job *job, bool queued);
 
-/* Tests: the work of the I/O threads, on the caller, at time now_ms. */
+/* Tests: the work of the I/O threads, on the caller, at time now_ms, as if
+ * every full socket could take bytes again. */
 void deliver_pump(int64_t now_ms);
 
 #endif

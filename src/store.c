@@ -374,10 +374,20 @@ static enum store_result run_job(struct job *job)
     return STORE_ERROR;
 }
 
-/* Hands each job's outcome to its caller: blocking callers are woken
- * together, asynchronous appends go to their done() (outside the lock). */
+/* Hands each job's outcome to its caller: asynchronous appends go to their
+ * done() first, then blocking callers are woken together. So when a blocking
+ * write returns, every earlier write was handed back. */
 static void finish_batch(struct job *batch, size_t n)
 {
+    for (size_t i = 0; i < n; i++) {
+        struct store_job *async = batch[i].async;
+        if (async) {
+            async->result = batch[i].result;
+            async->done(async);
+        }
+    }
+    if (S.hooks.batch_done)
+        S.hooks.batch_done();
     pthread_mutex_lock(&S.lock);
     for (size_t i = 0; i < n; i++) {
         struct waiter *w = batch[i].waiter;
@@ -390,15 +400,6 @@ static void finish_batch(struct job *batch, size_t n)
     }
     pthread_cond_broadcast(&S.finished);
     pthread_mutex_unlock(&S.lock);
-    for (size_t i = 0; i < n; i++) {
-        struct store_job *async = batch[i].async;
-        if (async) {
-            async->result = batch[i].result;
-            async->done(async);
-        }
-    }
-    if (S.hooks.batch_done)
-        S.hooks.batch_done();
 }
 
 /* One transaction for the whole batch: this is the group commit. Each job

@@ -57,7 +57,8 @@ struct store_hooks {
 /* An append that does not block its caller. The caller owns the memory;
  * once the commit that holds it (or its failure) is decided, the writer
  * thread sets result (STORE_OK, STORE_DUPLICATE with the original in
- * message, STORE_ERROR) and calls done(job). */
+ * message, STORE_ERROR) and calls done(job). A blocking write returns only
+ * after every write queued before it was handed back. */
 struct store_job {
     struct store_message message; /* in: room_id, author, cid, body; out: id, ts */
     enum store_result result;
