@@ -152,6 +152,14 @@
 #define CHAT_WRITE_QUEUE 256
 #endif
 
+/* WAL pages after which a helper thread copies them into the database file
+ * beside the writer (SQLite's default point; SQLite itself would do it
+ * inside a COMMIT, before its acks); at twice as many the writer finishes
+ * the copy between two batches. */
+#ifndef CHAT_CHECKPOINT_PAGES
+#define CHAT_CHECKPOINT_PAGES 1000
+#endif
+
 /* SQLite's heap limit in bytes (sqlite3_hard_heap_limit64). */
 #ifndef CHAT_SQLITE_HEAP_LIMIT
 #define CHAT_SQLITE_HEAP_LIMIT (8 * 1024 * 1024)

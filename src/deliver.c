@@ -1088,10 +1088,22 @@ void deliver_pump(int64_t now_ms)
 /* ---- start and stop
  * ------------------------------------------------------------------------------------------- */
 
+/* Sets what a thread starts from; its large arrays (members, buffers,
+ * marks) are written before they are read, and zeroing them would make
+ * hundreds of KiB resident for nothing. */
 static int thread_init(struct io_thread *t, int index, bool loop)
 {
-    memset(t, 0, sizeof *t);
     t->index = index;
+    t->started = false;
+    atomic_store(&t->wake_requested, false);
+    atomic_store(&t->pending_rooms, 0);
+    atomic_store(&t->pending_lobby, false);
+    atomic_store(&t->load, 0);
+    t->attach_count = t->close_count = t->conn_count = t->dead_count = 0;
+    t->done_head = t->done_tail = NULL;
+    t->dirty = t->dirty_tail = NULL;
+    memset(t->member_count, 0, sizeof t->member_count);
+    t->now = t->next_tick = 0;
     t->epoll = t->wake = -1;
     pthread_mutex_init(&t->inbox_lock, NULL);
     if (!loop)

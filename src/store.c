@@ -77,6 +77,12 @@ enum statement {
     ST_DELETE_SESSION,
     ST_TOUCH_SESSION,
     ST_HEALTH,
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_SAVEPOINT,
+    ST_RELEASE,
+    ST_ROLLBACK_TO,
     ST_WRITER_COUNT
 };
 
@@ -95,6 +101,12 @@ static const char *const writer_sql[ST_WRITER_COUNT] = {
     [ST_DELETE_SESSION] = "DELETE FROM sessions WHERE token_hash = ?1",
     [ST_TOUCH_SESSION] = "UPDATE sessions SET last_seen = ?2 WHERE token_hash = ?1",
     [ST_HEALTH] = "INSERT OR REPLACE INTO meta (key, value) VALUES ('health_check', ?1)",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SAVEPOINT] = "SAVEPOINT job",
+    [ST_RELEASE] = "RELEASE job",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO job",
 };
 
 #define MESSAGE_COLUMNS "id, room_id, ts, author, cid, body"
@@ -130,6 +142,19 @@ static struct {
     size_t head, count;
     struct store_stats stats;
 
+    /* Checkpoints: a helper thread copies most of the WAL into the file in
+     * parallel (PASSIVE, its own connection, never waiting for the writer);
+     * under writes that never pause it cannot get every frame, so the writer
+     * itself finishes what is left between two batches, which bounds the WAL.
+     * SQLite's own checkpoint would run inside a COMMIT, before its acks. */
+    bool checkpoint_due; /* the writer's: the WAL is twice the threshold */
+    sqlite3 *helper_db;
+    pthread_t helper;
+    bool helper_running;
+    pthread_mutex_t helper_lock; /* the two flags below */
+    pthread_cond_t helper_wanted;
+    bool helper_due, helper_stopping;
+
     pthread_mutex_t reader_lock; /* the reader connection and its statements */
     sqlite3_stmt *reader_stmt[RD_COUNT];
 } S = {
@@ -137,6 +162,8 @@ static struct {
     .queued = PTHREAD_COND_INITIALIZER,
     .finished = PTHREAD_COND_INITIALIZER,
     .reader_lock = PTHREAD_MUTEX_INITIALIZER,
+    .helper_lock = PTHREAD_MUTEX_INITIALIZER,
+    .helper_wanted = PTHREAD_COND_INITIALIZER,
 };
 
 static int64_t now_ms(void)
@@ -212,7 +239,8 @@ int store_open(const char *path, int64_t heap_limit, int64_t max_messages_per_ro
         sqlite3_hard_heap_limit64(heap_limit);
     S.max_per_room = max_messages_per_room;
     if (open_connection(path, &S.writer_db) != 0 || migrate(S.writer_db) != 0 ||
-        open_connection(path, &S.reader_db) != 0) {
+        open_connection(path, &S.reader_db) != 0 || open_connection(path, &S.helper_db) != 0 ||
+        exec(S.helper_db, "PRAGMA cache_size=16") != 0) {
         store_close();
         return -1;
     }
@@ -254,31 +282,30 @@ static void copy_text(char *dst, size_t cap, const unsigned char *src)
 static enum store_result run_append(struct job *job)
 {
     struct store_message *m = job->message;
-    sqlite3_stmt *st;
-    if (m->cid[0]) {
-        st = writer_statement(ST_FIND_CID);
-        sqlite3_bind_text(st, 1, m->author, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, m->cid, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            m->id = sqlite3_column_int64(st, 0);
-            m->room_id = sqlite3_column_int64(st, 1);
-            m->ts = sqlite3_column_int64(st, 2);
-            copy_text(m->body, sizeof m->body, sqlite3_column_text(st, 3));
-            return STORE_DUPLICATE;
-        }
-        if (rc != SQLITE_DONE)
-            return STORE_ERROR;
-    }
     m->ts = now_ms();
-    st = writer_statement(ST_INSERT_MESSAGE);
+    sqlite3_stmt *st = writer_statement(ST_INSERT_MESSAGE);
     sqlite3_bind_int64(st, 1, m->room_id);
     sqlite3_bind_text(st, 2, m->author, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, m->body, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, m->ts);
     if (m->cid[0])
         sqlite3_bind_text(st, 5, m->cid, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE && m->cid[0]) {
+        /* Most sends are new: the unique (author, cid) index is asked by the
+         * insert itself, and only a repeat looks the original up. */
+        st = writer_statement(ST_FIND_CID);
+        sqlite3_bind_text(st, 1, m->author, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, m->cid, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW)
+            return STORE_ERROR;
+        m->id = sqlite3_column_int64(st, 0);
+        m->room_id = sqlite3_column_int64(st, 1);
+        m->ts = sqlite3_column_int64(st, 2);
+        copy_text(m->body, sizeof m->body, sqlite3_column_text(st, 3));
+        return STORE_DUPLICATE;
+    }
+    if (rc != SQLITE_DONE)
         return STORE_ERROR;
     m->id = sqlite3_last_insert_rowid(S.writer_db);
     job->added = true;
@@ -406,15 +433,33 @@ static void finish_batch(struct job *batch, size_t n)
  * runs inside its own savepoint so a failing one does not undo the others,
  * unless SQLite itself ended the transaction (disk full, I/O error): then the
  * whole batch fails and nobody is told their write is stored. */
+/* Runs one of the prepared transaction statements; false on failure. */
+static bool step_control(enum statement which)
+{
+    sqlite3_stmt *st = writer_statement(which);
+    if (sqlite3_step(st) == SQLITE_DONE)
+        return true;
+    log_error("store: %s: %s", writer_sql[which], sqlite3_errmsg(S.writer_db));
+    return false;
+}
+
+/* A job that changes the database with more than one statement runs in a
+ * savepoint, so a failure half-way undoes it alone; a single statement is
+ * undone by SQLite itself when it fails. */
+static bool needs_savepoint(const struct job *job)
+{
+    return job->kind == JOB_APPEND && S.max_per_room > 0; /* the insert, then the trim */
+}
+
 static void commit_batch(struct job *batch, size_t n)
 {
     uint64_t started = monotonic_ns();
-    bool ok = exec(S.writer_db, "BEGIN IMMEDIATE") == 0;
+    bool ok = step_control(ST_BEGIN);
     for (size_t i = 0; i < n && ok; i++) {
         struct job *job = &batch[i];
+        bool guarded = needs_savepoint(job);
         job->added = false;
-        ok = exec(S.writer_db, "SAVEPOINT job") == 0;
-        if (!ok)
+        if (guarded && !(ok = step_control(ST_SAVEPOINT)))
             break;
         job->result = run_job(job);
         if (job->result == STORE_ERROR) {
@@ -424,14 +469,16 @@ static void commit_batch(struct job *batch, size_t n)
                 ok = false; /* SQLite rolled the whole transaction back */
                 break;
             }
-            exec(S.writer_db, "ROLLBACK TO job");
+            if (guarded)
+                step_control(ST_ROLLBACK_TO);
         }
-        ok = exec(S.writer_db, "RELEASE job") == 0;
+        if (guarded)
+            ok = step_control(ST_RELEASE);
     }
-    if (ok && exec(S.writer_db, "COMMIT") != 0)
+    if (ok && !step_control(ST_COMMIT))
         ok = false;
     if (!ok && !sqlite3_get_autocommit(S.writer_db))
-        exec(S.writer_db, "ROLLBACK");
+        step_control(ST_ROLLBACK);
     uint64_t took = monotonic_ns() - started;
     size_t messages = 0;
     for (size_t i = 0; i < n; i++) {
@@ -462,10 +509,65 @@ static void commit_batch(struct job *batch, size_t n)
     finish_batch(batch, n);
 }
 
+/* sqlite3_wal_hook of the writer, after each commit (it replaces SQLite's
+ * own checkpoint): wakes the helper, and past twice the threshold asks the
+ * writer to finish the checkpoint once the batch is handed back. */
+static int wal_committed(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+    (void)ctx;
+    (void)db;
+    (void)name;
+    if (pages >= CHAT_CHECKPOINT_PAGES) {
+        pthread_mutex_lock(&S.helper_lock);
+        S.helper_due = true;
+        pthread_cond_signal(&S.helper_wanted);
+        pthread_mutex_unlock(&S.helper_lock);
+    }
+    if (pages >= 2 * CHAT_CHECKPOINT_PAGES)
+        S.checkpoint_due = true;
+    return SQLITE_OK;
+}
+
+static void *helper_main(void *arg)
+{
+    (void)arg;
+    pthread_setname_np(pthread_self(), "lanchat-ckpt");
+    pthread_mutex_lock(&S.helper_lock);
+    for (;;) {
+        while (!S.helper_due && !S.helper_stopping)
+            pthread_cond_wait(&S.helper_wanted, &S.helper_lock);
+        if (S.helper_stopping)
+            break;
+        S.helper_due = false;
+        pthread_mutex_unlock(&S.helper_lock);
+        int rc = sqlite3_wal_checkpoint_v2(S.helper_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+                                           NULL);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            log_warn("store: checkpoint failed: %s", sqlite3_errmsg(S.helper_db));
+        pthread_mutex_lock(&S.helper_lock);
+    }
+    pthread_mutex_unlock(&S.helper_lock);
+    return NULL;
+}
+
+/* No other writer can append meanwhile, so the checkpoint gets every frame
+ * (most were copied by the helper already) and the next transaction starts
+ * the WAL again from its beginning. */
+static void checkpoint_if_due(void)
+{
+    if (!S.checkpoint_due)
+        return;
+    S.checkpoint_due = false;
+    int rc = sqlite3_wal_checkpoint_v2(S.writer_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        log_warn("store: checkpoint failed: %s", sqlite3_errmsg(S.writer_db));
+}
+
 static void *writer_main(void *arg)
 {
     (void)arg;
     struct job batch[CHAT_WRITE_BATCH];
+    pthread_setname_np(pthread_self(), "lanchat-writer");
     for (;;) {
         pthread_mutex_lock(&S.lock);
         while (S.count == 0 && !S.stopping)
@@ -482,6 +584,7 @@ static void *writer_main(void *arg)
         }
         pthread_mutex_unlock(&S.lock);
         commit_batch(batch, n);
+        checkpoint_if_due();
     }
     return NULL;
 }
@@ -518,10 +621,16 @@ int store_start(const struct store_hooks *hooks)
 {
     S.hooks = *hooks;
     S.stopping = false;
+    S.checkpoint_due = false;
+    S.helper_due = S.helper_stopping = false;
+    sqlite3_wal_hook(S.writer_db, wal_committed, NULL);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, CHAT_WRITER_STACK);
-    int failed = pthread_create(&S.writer, &attr, writer_main, NULL);
+    int failed = pthread_create(&S.helper, &attr, helper_main, NULL);
+    S.helper_running = !failed;
+    if (!failed)
+        failed = pthread_create(&S.writer, &attr, writer_main, NULL);
     pthread_attr_destroy(&attr);
     if (failed) {
         log_error("store: cannot start the writer thread");
@@ -541,6 +650,18 @@ void store_close(void)
         pthread_join(S.writer, NULL);
         S.writer_running = false;
     }
+    if (S.helper_running) {
+        pthread_mutex_lock(&S.helper_lock);
+        S.helper_stopping = true;
+        pthread_cond_signal(&S.helper_wanted);
+        pthread_mutex_unlock(&S.helper_lock);
+        pthread_join(S.helper, NULL);
+        S.helper_running = false;
+    }
+    if (S.helper_db)
+        sqlite3_close(S.helper_db);
+    S.helper_db = NULL;
+
     for (int i = 0; i < ST_WRITER_COUNT; i++) {
         sqlite3_finalize(S.writer_stmt[i]);
         S.writer_stmt[i] = NULL;

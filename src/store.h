@@ -1,7 +1,9 @@
 /*
  * store - the SQLite database: schema and migrations, one writer thread that
- * group-commits every change (synchronous=FULL), and a reader connection for
- * queries with its statements prepared once. The only module that says SQL.
+ * group-commits every change (synchronous=FULL), a helper thread that
+ * checkpoints the WAL beside it (the writer finishes between batches), and
+ * a reader connection for queries with its statements prepared once. The
+ * only module that says SQL.
  * Calls sqlite3, log and the hooks it is given (from the writer thread,
  * after a commit).
  * Thread rules: write functions may be called from any thread and block until
