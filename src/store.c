@@ -151,9 +151,11 @@ static struct {
     sqlite3 *helper_db;
     pthread_t helper;
     bool helper_running;
-    pthread_mutex_t helper_lock; /* the two flags below */
+    pthread_mutex_t checkpointing; /* held by whoever checkpoints */
+    pthread_mutex_t helper_lock;   /* the three flags below */
     pthread_cond_t helper_wanted;
     bool helper_due, helper_stopping;
+    bool writer_finishing; /* the helper starts no pass: the writer's turn */
 
     pthread_mutex_t reader_lock; /* the reader connection and its statements */
     sqlite3_stmt *reader_stmt[RD_COUNT];
@@ -162,6 +164,7 @@ static struct {
     .queued = PTHREAD_COND_INITIALIZER,
     .finished = PTHREAD_COND_INITIALIZER,
     .reader_lock = PTHREAD_MUTEX_INITIALIZER,
+    .checkpointing = PTHREAD_MUTEX_INITIALIZER,
     .helper_lock = PTHREAD_MUTEX_INITIALIZER,
     .helper_wanted = PTHREAD_COND_INITIALIZER,
 };
@@ -517,14 +520,15 @@ static int wal_committed(void *ctx, sqlite3 *db, const char *name, int pages)
     (void)ctx;
     (void)db;
     (void)name;
+    bool finish = pages >= 2 * CHAT_CHECKPOINT_PAGES;
     if (pages >= CHAT_CHECKPOINT_PAGES) {
         pthread_mutex_lock(&S.helper_lock);
         S.helper_due = true;
+        S.writer_finishing = finish;
         pthread_cond_signal(&S.helper_wanted);
         pthread_mutex_unlock(&S.helper_lock);
     }
-    if (pages >= 2 * CHAT_CHECKPOINT_PAGES)
-        S.checkpoint_due = true;
+    S.checkpoint_due = finish;
     return SQLITE_OK;
 }
 
@@ -534,14 +538,16 @@ static void *helper_main(void *arg)
     pthread_setname_np(pthread_self(), "lanchat-ckpt");
     pthread_mutex_lock(&S.helper_lock);
     for (;;) {
-        while (!S.helper_due && !S.helper_stopping)
+        while ((!S.helper_due || S.writer_finishing) && !S.helper_stopping)
             pthread_cond_wait(&S.helper_wanted, &S.helper_lock);
         if (S.helper_stopping)
             break;
         S.helper_due = false;
         pthread_mutex_unlock(&S.helper_lock);
-        int rc = sqlite3_wal_checkpoint_v2(S.helper_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
-                                           NULL);
+        pthread_mutex_lock(&S.checkpointing);
+        int rc =
+            sqlite3_wal_checkpoint_v2(S.helper_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_unlock(&S.checkpointing);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
             log_warn("store: checkpoint failed: %s", sqlite3_errmsg(S.helper_db));
         pthread_mutex_lock(&S.helper_lock);
@@ -555,12 +561,16 @@ static void *helper_main(void *arg)
  * the WAL again from its beginning. */
 static void checkpoint_if_due(void)
 {
-    if (!S.checkpoint_due)
-        return;
+    if (!S.checkpoint_due || pthread_mutex_trylock(&S.checkpointing) != 0)
+        return; /* the helper's last pass still runs: after the next batch */
     S.checkpoint_due = false;
     int rc = sqlite3_wal_checkpoint_v2(S.writer_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    pthread_mutex_unlock(&S.checkpointing);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         log_warn("store: checkpoint failed: %s", sqlite3_errmsg(S.writer_db));
+    pthread_mutex_lock(&S.helper_lock);
+    S.writer_finishing = false;
+    pthread_mutex_unlock(&S.helper_lock);
 }
 
 static void *writer_main(void *arg)
@@ -622,7 +632,7 @@ int store_start(const struct store_hooks *hooks)
     S.hooks = *hooks;
     S.stopping = false;
     S.checkpoint_due = false;
-    S.helper_due = S.helper_stopping = false;
+    S.helper_due = S.helper_stopping = S.writer_finishing = false;
     sqlite3_wal_hook(S.writer_db, wal_committed, NULL);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
