@@ -2,7 +2,7 @@
 #   make [BOARD=desktop] [FLAGS=minimal]   build build/<board>[-minimal]/lanchat
 #   make run | test | test-desktop | unit | integration | e2e | format | lint | clean
 #   make BOARD=rpi4 test-emulated | package | bundle     (boards: board/*/board.mk)
-#   make cross-all | bench | ram-budget
+#   make cross-all | bench | bench-instr | ram-budget
 
 BOARD ?= desktop
 FLAGS ?=
@@ -73,10 +73,13 @@ $(shell mkdir -p $(OUT) && echo '$(WEB_PATHS)' | cmp -s - $(WEB_LIST) || \
 endif
 DEPS_STAMP := build/.deps-build
 BIN := $(OUT)/lanchat
+# The load generator (tools/loadgen/): a tool of this host, whatever the board.
+LOADGEN := build/loadgen
 
 .PHONY: all run test unit integration e2e format lint clean bench cross-all test-desktop board-info \
-        ram-budget test-emulated unit-emulated integration-emulated package bundle test-package FORCE
-all: $(BIN)
+        ram-budget test-emulated unit-emulated integration-emulated package bundle test-package FORCE \
+        bench-instr
+all: $(BIN) $(LOADGEN)
 
 build/.deps-build: tools/deps.sh
 	@tools/deps.sh build
@@ -126,6 +129,12 @@ $(BIN): $(OUT)/obj/main.o $(OBJECTS)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(LOADGEN): $(wildcard tools/loadgen/*.c tools/loadgen/*.h) Makefile
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	@$(HOSTCC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	  -pthread -o $@ $(wildcard tools/loadgen/*.c) -lm
+
 run: $(BIN)
 	$(BIN) --port 8080 --db var/lanchat.db
 
@@ -154,7 +163,7 @@ build/.deps-e2e: tools/deps.sh $(E2E_LOCK)
 unit: build/.deps-test $(UNIT_TESTS)
 	@tools/run-tests.sh unit $(UNIT_TESTS)
 
-integration: build/.deps-test $(BIN)
+integration: build/.deps-test $(BIN) $(LOADGEN)
 	@python3 tests/integration/run.py --bin $(BIN)
 
 # The browser tests (tests/e2e/): Debian's chromium, then firefox-esr, driven
@@ -174,20 +183,33 @@ test: build/.deps-test build/.deps-cross
 test-desktop: build/.deps-test
 	@tools/test-all.sh desktop
 
+C_FILES := src/*.c src/*.h tools/*.c tools/loadgen/*.c tools/loadgen/*.h tests/unit/*.c
+
 format:
-	clang-format -i src/*.c src/*.h tools/*.c tests/unit/*.c
+	clang-format -i $(C_FILES)
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --std=c11 --inline-suppr -D_GNU_SOURCE -Isrc --suppress=missingIncludeSystem src tools/embed.c
-	clang-format --dry-run --Werror src/*.c src/*.h tools/*.c tests/unit/*.c
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --std=c11 --inline-suppr -D_GNU_SOURCE --suppress=missingIncludeSystem tools/loadgen
+	clang-format --dry-run --Werror $(C_FILES)
 
 clean:
 	rm -rf build
 
-bench: $(BIN)
-	@$(MAKE) -s FLAGS=minimal all
-	python3 tests/bench/bench.py --bin $(BIN) --minimal build/$(BOARD)-minimal/lanchat
+# Benchmarks (docs/PERFORMANCE.md): the scenarios S1-S9 against a freshly
+# built binary, 3 runs each, into build/bench/results.{json,md}; and the
+# instruction counts per stored message and per delivered frame (callgrind).
+build/.deps-bench: tools/deps.sh
+	@tools/deps.sh bench
+	@mkdir -p build && touch $@
+
+bench: build/.deps-bench $(BIN) $(LOADGEN)
+	python3 tests/bench/bench.py --bin $(BIN) --loadgen $(LOADGEN) --out build/bench
+
+bench-instr: build/.deps-bench $(BIN) $(LOADGEN)
+	python3 tests/bench/instr.py --bin $(BIN) --loadgen $(LOADGEN) --out build/bench/instr.json
 
 # ---- boards: every profile, emulated tests, packages and bundles ------------
 cross-all:
