@@ -42,6 +42,22 @@ def binary():
     return os.environ.get("LANCHAT_BIN", DEFAULT_BIN)
 
 
+LOADGEN = os.path.normpath(os.path.join(HERE, "..", "..", "build", "loadgen"))
+
+
+def run_loadgen(srv, *args, timeout=180):
+    """Runs the load generator (build/loadgen, made by `make`) against srv;
+    returns (exit status, its JSON report)."""
+    argv = [LOADGEN, "--url", "http://127.0.0.1:%d" % srv.port, "--pid", str(srv.proc.pid),
+            "--json-only"] + [str(a) for a in args]
+    done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=timeout)
+    out = done.stdout.decode("utf-8", "replace").strip().splitlines()
+    assert out, "loadgen printed nothing (exit %d): %s" % (done.returncode,
+                                                          done.stderr.decode()[-2000:])
+    return done.returncode, json.loads(out[-1])
+
+
 # ---------------------------------------------------------------- features
 _features = None
 _version_text = None
