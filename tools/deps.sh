@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs, with apt-get, exactly the Debian packages lanchat needs that are
-# missing. Usage: tools/deps.sh build|test|e2e|package|cross|all
+# missing. Usage: tools/deps.sh build|test|e2e|package|cross|bench|all
 #   build    compile for this host        test   run the test suites (e2e too)
 #   e2e      the browser tests: Debian's chromium and firefox-esr, node and npm, and
 #            playwright-core as tests/e2e/package-lock.json pins it (npm ci)
 #   package  make and check Debian packages and bundles (make package|bundle)
 #   cross    cross-compile for the boards (cross/*.mk), run them under
 #            qemu-user, and package them
+#   bench    make bench and bench-instr: wrk, perf (fsync counts), valgrind
 set -eu
 
 build="gcc make libc6-dev libcivetweb-dev libsqlite3-dev libsodium-dev libcjson-dev"
@@ -19,6 +20,7 @@ e2e="chromium firefox-esr fonts-dejavu-core"
 command -v node >/dev/null 2>&1 || e2e="$e2e nodejs"
 command -v npm >/dev/null 2>&1 || e2e="$e2e npm"
 package="binutils file dpkg-dev lintian systemd"
+bench="wrk linux-perf valgrind python3 sqlite3"
 # Compilers, their C libraries and qemu are named by cross/*.mk (*_PACKAGE);
 # the target's other libraries are not installed here but unpacked per
 # architecture by tools/sysroot.sh from Debian's archive.
@@ -32,8 +34,9 @@ test) wanted="$build $test $e2e"; node_modules=yes ;;
 e2e) wanted="$build $e2e"; node_modules=yes ;;
 package) wanted="$build $package" ;;
 cross) wanted="$build $cross" ;;
+bench) wanted="$build $bench" ;;
 all) wanted="$build $test $e2e $cross"; node_modules=yes ;;
-*) echo "usage: tools/deps.sh build|test|e2e|package|cross|all" >&2; exit 2 ;;
+*) echo "usage: tools/deps.sh build|test|e2e|package|cross|bench|all" >&2; exit 2 ;;
 esac
 
 missing=""
