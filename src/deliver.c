@@ -86,6 +86,7 @@ struct io_thread {
     struct json_arena arena;
     struct mark marks[MAX_MARKS];
     struct feed_mark feed_marks[MAX_MARKS];
+    uint64_t tail[CHAT_MAX_ROOMS + 1]; /* a flush's: each feed's position after its copy */
     _Alignas(16) char out[CHAT_IO_BUFFER];
 };
 
@@ -383,9 +384,10 @@ struct fill {
     struct deliver_conn *c;
     size_t used;
     size_t marks;
-    uint64_t paused;                   /* as it will be once what is filled is sent */
-    int replay;                        /* replays filled so far */
-    uint64_t tail[CHAT_MAX_ROOMS + 1]; /* each feed's position after its copy */
+    uint64_t paused;       /* as it will be once what is filled is sent */
+    int replay;            /* replays filled so far */
+    uint64_t rooms_copied; /* feeds copied from (their tail is in t->tail) */
+    bool lobby_copied;
     bool full;
 };
 
@@ -460,6 +462,8 @@ static bool fill_replay(struct fill *f, const struct deliver_replay *rp)
 static bool fill_feed(struct fill *f, int feed, uint64_t cursor)
 {
     struct io_thread *t = f->t;
+    if (!feed_has_news(&D.feeds[feed], cursor))
+        return true; /* caught up: no lock taken */
     size_t copied = 0;
     uint64_t pos = cursor;
     enum feed_copy_result r = feed_copy(&D.feeds[feed], &pos, f->c->handle, t->out, sizeof t->out,
@@ -471,7 +475,11 @@ static bool fill_feed(struct fill *f, int feed, uint64_t cursor)
                                              .kind = MARK_FEED,
                                              .feed = feed,
                                              .after = t->feed_marks[i].after};
-    f->tail[feed] = pos;
+    t->tail[feed] = pos;
+    if (feed == LOBBY)
+        f->lobby_copied = true;
+    else
+        f->rooms_copied |= UINT64_C(1) << feed;
     if (r == FEED_MORE)
         f->full = true; /* the buffer or the marks are used up */
     return true;
@@ -494,13 +502,11 @@ static bool fill(struct fill *f)
         if (!fill_replay(f, rp))
             return true;
     }
-    f->tail[LOBBY] = c->lobby;
     if (!fill_feed(f, LOBBY, c->lobby))
         return false;
-    for (int r = 0; r < CHAT_MAX_ROOMS && !f->full; r++) {
-        uint64_t bit = UINT64_C(1) << r;
-        f->tail[r] = c->cursor[r];
-        if ((c->joined & bit) && !(f->paused & bit) && !fill_feed(f, r, c->cursor[r]))
+    for (uint64_t rooms = c->joined & ~f->paused; rooms && !f->full; rooms &= rooms - 1) {
+        int r = __builtin_ctzll(rooms);
+        if (!fill_feed(f, r, c->cursor[r]))
             return false;
     }
     return true;
@@ -537,14 +543,17 @@ static void take(struct fill *f, size_t sent)
 {
     struct deliver_conn *c = f->c;
     struct mark *marks = f->t->marks;
-    bool feed_cut[CHAT_MAX_ROOMS + 1] = {false};
+    uint64_t rooms_cut = 0; /* feeds with a frame not sent at all */
+    bool lobby_cut = false;
     size_t start = 0;
     uint64_t frames = 0;
     for (size_t i = 0; i < f->marks; i++) {
         struct mark *m = &marks[i];
         if (start >= sent) { /* not sent at all */
-            if (m->kind == MARK_FEED)
-                feed_cut[m->feed] = true;
+            if (m->kind == MARK_FEED && m->feed == LOBBY)
+                lobby_cut = true;
+            else if (m->kind == MARK_FEED)
+                rooms_cut |= UINT64_C(1) << m->feed;
             start = m->end;
             continue;
         }
@@ -570,13 +579,12 @@ static void take(struct fill *f, size_t sent)
         }
         start = m->end;
     }
-    for (int r = 0; r <= CHAT_MAX_ROOMS; r++) {
-        if (feed_cut[r])
-            continue;
-        if (r == LOBBY)
-            c->lobby = f->tail[LOBBY] > c->lobby ? f->tail[LOBBY] : c->lobby;
-        else if (c->joined & (UINT64_C(1) << r) && f->tail[r] > c->cursor[r])
-            c->cursor[r] = f->tail[r];
+    const uint64_t *tail = f->t->tail;
+    if (f->lobby_copied && !lobby_cut)
+        c->lobby = tail[LOBBY];
+    for (uint64_t rooms = f->rooms_copied & ~rooms_cut; rooms; rooms &= rooms - 1) {
+        int r = __builtin_ctzll(rooms);
+        c->cursor[r] = tail[r];
     }
     c->delivered += frames;
     metrics_add(deliveries, frames);

@@ -18,7 +18,7 @@ void feed_init(struct feed *f, void *storage, size_t capacity, int64_t last_id)
     pthread_mutex_init(&f->lock, NULL);
     f->ring = storage;
     f->capacity = capacity & ~(size_t)7u;
-    f->head = 0;
+    atomic_init(&f->head, 0);
     f->last_id = last_id;
 }
 
@@ -39,17 +39,18 @@ bool feed_append(struct feed *f, const void *frame, size_t len, uint32_t except,
     if (len > feed_max_frame(f))
         return false;
     pthread_mutex_lock(&f->lock);
-    size_t at = (size_t)(f->head % f->capacity);
+    uint64_t head = atomic_load_explicit(&f->head, memory_order_relaxed);
+    size_t at = (size_t)(head % f->capacity);
     if (f->capacity - at < need) { /* pad to the end, start again at 0 */
         struct record pad = {.len = PADDING};
         memcpy(f->ring + at, &pad, sizeof pad);
-        f->head += f->capacity - at;
+        head += f->capacity - at;
         at = 0;
     }
     struct record r = {.len = (uint32_t)len, .except = except};
     memcpy(f->ring + at, &r, sizeof r);
     memcpy(f->ring + at + sizeof r, frame, len);
-    f->head += need;
+    atomic_store_explicit(&f->head, head + need, memory_order_release);
     if (id)
         f->last_id = id;
     pthread_mutex_unlock(&f->lock);
@@ -59,7 +60,7 @@ bool feed_append(struct feed *f, const void *frame, size_t len, uint32_t except,
 uint64_t feed_head(struct feed *f, int64_t *last_id)
 {
     pthread_mutex_lock(&f->lock);
-    uint64_t head = f->head;
+    uint64_t head = atomic_load_explicit(&f->head, memory_order_relaxed);
     if (last_id)
         *last_id = f->last_id;
     pthread_mutex_unlock(&f->lock);
@@ -68,10 +69,8 @@ uint64_t feed_head(struct feed *f, int64_t *last_id)
 
 uint64_t feed_lag(struct feed *f, uint64_t pos)
 {
-    pthread_mutex_lock(&f->lock);
-    uint64_t lag = f->head > pos ? f->head - pos : 0;
-    pthread_mutex_unlock(&f->lock);
-    return lag;
+    uint64_t head = atomic_load_explicit(&f->head, memory_order_acquire);
+    return head > pos ? head - pos : 0;
 }
 
 enum feed_copy_result feed_copy(struct feed *f, uint64_t *pos, uint32_t reader, char *buf,
@@ -80,10 +79,10 @@ enum feed_copy_result feed_copy(struct feed *f, uint64_t *pos, uint32_t reader, 
 {
     enum feed_copy_result result = FEED_COPIED;
     pthread_mutex_lock(&f->lock);
-    uint64_t p = *pos;
-    if (f->head > f->capacity && p < f->head - f->capacity)
+    uint64_t p = *pos, head = atomic_load_explicit(&f->head, memory_order_relaxed);
+    if (head > f->capacity && p < head - f->capacity)
         result = FEED_LAPPED; /* the bytes at p were written over */
-    while (result == FEED_COPIED && p < f->head && *marks_used < max_marks) {
+    while (result == FEED_COPIED && p < head && *marks_used < max_marks) {
         size_t at = (size_t)(p % f->capacity);
         struct record r;
         memcpy(&r, f->ring + at, sizeof r);
@@ -104,7 +103,7 @@ enum feed_copy_result feed_copy(struct feed *f, uint64_t *pos, uint32_t reader, 
         }
         p += sizeof r + ALIGN8(r.len);
     }
-    if (result == FEED_COPIED && p < f->head)
+    if (result == FEED_COPIED && p < head)
         result = FEED_MORE; /* out of marks */
     *pos = p;
     pthread_mutex_unlock(&f->lock);

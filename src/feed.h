@@ -13,6 +13,7 @@
 #define LANCHAT_FEED_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,9 +21,9 @@
 struct feed {
     pthread_mutex_t lock;
     unsigned char *ring;
-    size_t capacity; /* bytes, a multiple of 8 */
-    uint64_t head;   /* position of the next record */
-    int64_t last_id; /* the newest message id appended (room feeds) */
+    size_t capacity;       /* bytes, a multiple of 8 */
+    _Atomic uint64_t head; /* position of the next record; stored under the lock */
+    int64_t last_id;       /* the newest message id appended (room feeds) */
 };
 
 /* What a reader copied: one entry per frame, in order. */
@@ -56,5 +57,11 @@ enum feed_copy_result feed_copy(struct feed *f, uint64_t *pos, uint32_t reader, 
                                 size_t *marks_used);
 /* Bytes between pos and the head (0 when caught up). */
 uint64_t feed_lag(struct feed *f, uint64_t pos);
+/* Whether anything was appended at or after pos, without the lock: a reader
+ * that is caught up costs one load. */
+static inline bool feed_has_news(struct feed *f, uint64_t pos)
+{
+    return atomic_load_explicit(&f->head, memory_order_acquire) != pos;
+}
 
 #endif

@@ -114,7 +114,7 @@ void hub_room_name(int index, char out[CHAT_NAME_MAX + 1])
 {
     pthread_mutex_lock(&H.lock);
     struct hub_room *r = room_locked(index, false);
-    snprintf(out, CHAT_NAME_MAX + 1, "%s", r ? r->name : "");
+    text_copy(out, CHAT_NAME_MAX + 1, r ? r->name : "");
     pthread_mutex_unlock(&H.lock);
 }
 
@@ -418,8 +418,8 @@ struct chat_error hub_post_prepare(const char *user, const char *room, const cha
     out->id = 0;
     out->ts = 0;
     out->room_id = hub_room_id(index);
-    snprintf(out->author, sizeof out->author, "%s", user);
-    snprintf(out->cid, sizeof out->cid, "%s", cid ? cid : "");
+    text_copy(out->author, sizeof out->author, user);
+    text_copy(out->cid, sizeof out->cid, cid ? cid : "");
     memcpy(out->body, body, len + 1);
     return CHAT_OK;
 }

@@ -279,7 +279,7 @@ static sqlite3_stmt *writer_statement(enum statement which)
 
 static void copy_text(char *dst, size_t cap, const unsigned char *src)
 {
-    snprintf(dst, cap, "%s", src ? (const char *)src : "");
+    text_copy(dst, cap, src ? (const char *)src : "");
 }
 
 static enum store_result run_append(struct job *job)

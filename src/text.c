@@ -28,6 +28,13 @@ bool text_valid_cid(const char *cid)
     return cid && valid_token(cid, CHAT_CID_MAX, "._:-");
 }
 
+void text_copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 bool text_same_name(const char *a, const char *b)
 {
     return strcasecmp(a, b) == 0;

@@ -24,5 +24,8 @@ enum text_body_verdict text_check_body(const char *body, size_t len);
 const char *text_body_problem(enum text_body_verdict verdict);
 /* Case-insensitive ASCII comparison of names. */
 bool text_same_name(const char *a, const char *b);
+/* Copies src into dst of cap bytes, cut to fit and NUL-terminated (for
+ * fields whose length the caller has checked: names, cids, bodies). */
+void text_copy(char *dst, size_t cap, const char *src);
 
 #endif
