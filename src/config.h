@@ -233,6 +233,14 @@
 #define CHAT_SEND_TIMEOUT_MS 5000
 #endif
 
+/* Milliseconds an idle keep-alive HTTP connection may hold a civetweb worker
+ * waiting for its next request. A page load's requests follow each other
+ * within a few milliseconds; longer only keeps workers from the next
+ * browser (each worker serves one connection at a time). */
+#ifndef CHAT_KEEP_ALIVE_MS
+#define CHAT_KEEP_ALIVE_MS 1000
+#endif
+
 /* WebSockets: a ping after this many milliseconds without a byte from the
  * client; dropped after CHAT_WS_IDLE_MS without one; after a close frame,
  * at most CHAT_WS_LINGER_MS for the client to close its side. */

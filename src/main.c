@@ -70,10 +70,11 @@ static void set_limits(void)
 
 static struct mg_context *start_http(const struct options *o)
 {
-    char ports[96], threads[16], timeout[16];
+    char ports[96], threads[16], timeout[16], keep_alive[16];
     snprintf(ports, sizeof ports, "%s%s%d", o->listen, o->listen[0] ? ":" : "", o->port);
     snprintf(threads, sizeof threads, "%d", CHAT_HTTP_THREADS);
     snprintf(timeout, sizeof timeout, "%d", CHAT_SEND_TIMEOUT_MS);
+    snprintf(keep_alive, sizeof keep_alive, "%d", CHAT_KEEP_ALIVE_MS);
     /* clang-format off */ /* name, value pairs; the web's follow */
     const char *settings[16 + WEB_SETTINGS_MAX] = {
         "listening_ports", ports,
@@ -83,7 +84,7 @@ static struct mg_context *start_http(const struct options *o)
         "websocket_timeout_ms", "30000",
         "enable_websocket_ping_pong", "yes",
         "enable_keep_alive", "yes",
-        "keep_alive_timeout_ms", "5000",
+        "keep_alive_timeout_ms", keep_alive,
         /* responses are written in pieces: no 40 ms delayed-ACK stalls */
         "tcp_nodelay", "1",
     };

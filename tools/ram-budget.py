@@ -5,18 +5,19 @@
 
 For each board it builds the board's binary (run under qemu-user) and a native
 x86-64 binary with the same -D options, and puts each under the same bounded
-load on 127.0.0.1: every WebSocket client slot connected and joined, one
-account registered and logged in (argon2id), 8 concurrent senders posting
-maximum-size messages fanned out to every client. It prints:
+load on 127.0.0.1: one account registered and logged in (argon2id), then the
+load generator (build/loadgen) with every WebSocket client slot connected and
+joined and 8 senders posting maximum-size messages (2000 bytes) fanned out to
+every client. It prints:
 
   pools      sum of element size x count from `--version` of the board's binary
              (the target's own struct sizes), reserved at boot; every pool of
-             src/pools.def, among them `wsbuf`, each WebSocket client's
-             reassembly buffer, JSON arena and replay scratch (taken with
-             pool_take_raw, unzeroed, so its untouched pages stay out of RSS)
-  static     data + bss of the board's binary (size(1)): just module state
-             (hub, store, auth, pool descriptors, ws.c's sender-thread table),
-             20 to 100 KiB; no per-client buffers any more (those are `wsbuf`)
+             src/pools.def, among them `connbuf`, each WebSocket's input,
+             reassembly buffer and private queue, and `feed`, each room's ring
+             of frames (both taken unzeroed, so untouched pages stay out of
+             RSS; a hostile client can touch its own connbuf block whole)
+  static     data + bss of the board's binary (size(1)): module state, among
+             it the I/O threads' buffers and member lists
   sqlite     CHAT_SQLITE_HEAP_LIMIT, SQLite's hard heap limit
   native     VmHWM of the native process under the load: a real RSS, with
              x86-64 (LP64) sizes; the argon2id hash is in it
@@ -26,15 +27,14 @@ maximum-size messages fanned out to every client. It prints:
   emulated   for reference: VmHWM of qemu-user running the board's binary under
              the same load, less qemu's VmHWM for the same binary's --version.
              It is mostly the emulator: qemu keeps a CPU state and a host
-             stack per guest thread (about 0.3 MiB each), and lanchat runs two
-             threads per client, so it is not used for the budget.
+             stack per guest thread (about 0.3 MiB each), so it is not used
+             for the budget.
 """
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -95,39 +95,20 @@ def load(binary, clients):
     """Runs the load against binary; returns (idle VmRSS, VmHWM, threads) in KiB."""
     os.environ["LANCHAT_BIN"] = os.path.abspath(binary)
     import harness
-    from harness import Server, uname, bulk_post
+    from harness import Server, run_loadgen, uname
     with Server(label="ram") as srv:
         pid = srv.proc.pid
         assert srv.get("/healthz").status == 200
         idle = status_kib(pid, "VmRSS")
-        sockets = []
-        for _ in range(clients):
-            ws = srv.ws(srv.session(uname("m")))
-            ws.send_json({"type": "join", "room": "general"})
-            harness.wait_frame(ws, timeout=30, type="joined")
-            sockets.append(ws)
         name = uname("acct")
         srv.register(name, "a long enough password")
         srv.session(name, "a long enough password")
-        token = srv.session(uname("poster"))
-        stop = threading.Event()
-
-        def drain(ws):
-            while not stop.is_set():
-                try:
-                    ws.recv_json(1)
-                except Exception:
-                    if ws.closed:
-                        return
-        readers = [threading.Thread(target=drain, args=(ws,), daemon=True) for ws in sockets]
-        for t in readers:
-            t.start()
-        bulk_post(srv, token, "general", ["x" * 1990 + "%06d" % i for i in range(64)], threads=8)
+        code, report = run_loadgen(srv, "--clients", clients, "--senders", 8, "--messages", 8,
+                                   "--body-bytes", 2000, "--timeout", 300, timeout=900)
+        if code != 0:
+            raise RuntimeError("the load did not pass: %r" % report)
         hwm = status_kib(pid, "VmHWM")
-        threads = status_kib(pid, "Threads")
-        stop.set()
-        for ws in sockets:
-            ws.close(wait=0)
+        threads = report["server"]["threads"]
     harness.wait_reapers()
     return idle, hwm, threads
 
@@ -143,7 +124,7 @@ def main():
         return 2
     for board in boards:
         info = board_info(board)
-        make("BOARD=" + board, "all", "build/%s/emulated/lanchat" % board)
+        make("BOARD=" + board, "all", "build/%s/emulated/lanchat" % board, "build/loadgen")
         native_out = "build/ram/" + board
         # BOARD_DEFINES from the command line is no prerequisite: build afresh.
         shutil.rmtree(os.path.join(ROOT, native_out), ignore_errors=True)
@@ -155,7 +136,7 @@ def main():
         pool_kib = sum(c * s for c, s in pool.values()) / 1024.0
         sqlite_kib = sqlite_limit(text) / 1024.0
         static_kib = static_bytes(os.path.join(ROOT, "build", board, "lanchat")) / 1024.0
-        clients = pool["client"][0]
+        clients = pool["conn"][0]
         n_idle, n_hwm, n_threads = load(native, clients)
         if info["triple"]:
             base = hwm_of_run([emulated, "--version"])

@@ -1,13 +1,14 @@
 # Raspberry Pi 3 (Cortex-A53, 1 GiB; also Zero 2 W with 512 MiB), 32-bit
 # Raspberry Pi OS or Debian armhf. -mcpu=cortex-a53 emits ARMv8 AArch32 code:
 # it does not run on a Pi 2 (Cortex-A7) or on ARMv6 (use rpi-zero there).
-# Sized like desktop (128 clients) with a smaller SQLite cache, well inside
-# the Zero 2 W's 512 MiB; see board/rpi3/README.md. Every -D here overrides a
+# 512 clients, 512 KiB feeds and a smaller SQLite cache, well inside the
+# Zero 2 W's 512 MiB; see board/rpi3/README.md. Every -D here overrides a
 # default of src/config.h.
 BOARD_DESCRIPTION := Raspberry Pi 3 / Zero 2 W, 32-bit Raspberry Pi OS (armhf)
 include cross/arm-linux-gnueabihf.mk
 BOARD_CFLAGS := -mcpu=cortex-a53 -mfpu=neon-fp-armv8 -mfloat-abi=hard
 BOARD_DEFINES := -DCHAT_WITH_ACCOUNTS=1 -DCHAT_WITH_ROOMS=1 -DCHAT_WITH_METRICS=1 \
                  -DCHAT_WITH_EMBEDDED_WEB=1 \
-                 -DCHAT_MAX_CLIENTS=128 -DCHAT_HTTP_THREADS=8 \
+                 -DCHAT_MAX_CLIENTS=512 -DCHAT_HTTP_THREADS=16 \
+                 -DCHAT_MAX_SESSIONS=1024 -DCHAT_WRITE_QUEUE=512 \
                  -DCHAT_SQLITE_HEAP_LIMIT='(6*1024*1024)'

@@ -1,11 +1,11 @@
 # Raspberry Pi 4 (Cortex-A72, 1-8 GiB), 64-bit Raspberry Pi OS or Debian arm64.
-# 256 clients and a 16 MiB SQLite cache: within a tenth of the 1 GiB model;
+# 1024 clients and a 16 MiB SQLite cache: within a sixth of the 1 GiB model;
 # see board/rpi4/README.md. Every -D here overrides a default of src/config.h.
 BOARD_DESCRIPTION := Raspberry Pi 4, 64-bit Raspberry Pi OS (arm64)
 include cross/aarch64-linux-gnu.mk
 BOARD_CFLAGS := -mcpu=cortex-a72
 BOARD_DEFINES := -DCHAT_WITH_ACCOUNTS=1 -DCHAT_WITH_ROOMS=1 -DCHAT_WITH_METRICS=1 \
                  -DCHAT_WITH_EMBEDDED_WEB=1 \
-                 -DCHAT_MAX_CLIENTS=256 -DCHAT_HTTP_THREADS=16 \
-                 -DCHAT_MAX_SESSIONS=512 -DCHAT_WRITE_QUEUE=512 \
+                 -DCHAT_MAX_CLIENTS=1024 -DCHAT_HTTP_THREADS=32 -DCHAT_FEED_BYTES='(1024*1024)' \
+                 -DCHAT_MAX_SESSIONS=2048 -DCHAT_WRITE_QUEUE=1024 \
                  -DCHAT_SQLITE_HEAP_LIMIT='(16*1024*1024)'
