@@ -1029,10 +1029,13 @@ static void run_once(struct io_thread *t, struct epoll_event *events, int n)
     for (int i = 0; i < n; i++) {
         struct deliver_conn *c = events[i].data.ptr;
         if (!c) { /* the wake eventfd */
+            /* Read first, then clear: clearing first would let this read
+             * swallow the count of a producer that saw the flag clear, and
+             * leave the flag set with nothing to wake the thread. */
             uint64_t count;
-            atomic_store(&t->wake_requested, false);
             if (read(t->wake, &count, sizeof count) < 0 && errno != EAGAIN)
                 log_warn("deliver: wake read: %s", strerror(errno));
+            atomic_store(&t->wake_requested, false);
             continue;
         }
         if (c->state == CONN_DEAD)
