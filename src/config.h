@@ -54,19 +54,27 @@
  * buffers (struct deliver_buffers: DELIVER_IN_MAX + CHAT_MAX_REQUEST +
  * DELIVER_OUT_MAX bytes of address space, of which a client that keeps up
  * touches a few pages), and widens the hello by CHAT_NAME_MAX + 3 bytes.
- * TODO-COST */
+ * Measured (x86-64, desktop profile of 1024): 1352 + 96 + 78,464 bytes of
+ * address space per slot, 6.9 KiB of RSS per idle connection (S3 of
+ * docs/PERFORMANCE.md). */
 #ifndef CHAT_MAX_CLIENTS
 #define CHAT_MAX_CLIENTS 64
 #endif
 
 /* Civetweb worker threads: they serve HTTP requests and WebSocket
- * handshakes (each a civetweb stack of 100 KiB). TODO-COST */
+ * handshakes, one connection at a time, and all start at boot. Each is a
+ * 100 KiB stack (Debian's build of civetweb), 12.4 KiB resident when idle and
+ * about 31 KiB once it has served requests, a glibc malloc arena of 12-16 KiB,
+ * and a request pool block (49 KiB of address space). */
 #ifndef CHAT_HTTP_THREADS
 #define CHAT_HTTP_THREADS 8
 #endif
 
 /* I/O threads: epoll loops that read, and write to, every WebSocket. One
- * is enough for a single-core board; more spread the delivery over cores. */
+ * is enough for a single-core board; more spread the delivery over cores.
+ * Each is a CHAT_IO_STACK stack and, in static data, its assembly buffer
+ * (CHAT_IO_BUFFER) and member lists (CHAT_MAX_ROOMS x CHAT_MAX_CLIENTS
+ * pointers), touched as they are used. */
 #ifndef CHAT_IO_THREADS
 #define CHAT_IO_THREADS 2
 #endif
@@ -94,8 +102,10 @@
  * client more than this behind in a feed is a slow consumer (close 1008),
  * so it bounds both the burst a room absorbs (S9: 300 clients x 3 messages
  * of ~250 bytes = 225 KiB) and the memory a stalled client can hold: none
- * of its own. Reserved per room and for presence; pages are touched as a
- * room's traffic fills them. TODO-COST */
+ * of its own. Costs (CHAT_MAX_ROOMS + 1) x CHAT_FEED_BYTES of address space,
+ * reserved at boot; a feed's pages become resident as its room's traffic
+ * fills them, so a busy room costs its whole feed of RAM, a quiet one
+ * nearly nothing. */
 #ifndef CHAT_FEED_BYTES
 #define CHAT_FEED_BYTES (512 * 1024)
 #endif
@@ -165,11 +175,12 @@
 #define CHAT_SQLITE_HEAP_LIMIT (8 * 1024 * 1024)
 #endif
 
-/* Stacks of lanchat's own threads: the store writer (SQLite's deepest
- * paths and a batch of jobs), each I/O thread (replay reads through SQLite),
- * and any other thread created without a size (glibc's default is the
- * 8 MiB of RLIMIT_STACK: on a 32-bit board, address space). Address space,
- * not RAM: only the pages a thread uses become resident. TODO-COST */
+/* Stacks of lanchat's own threads: the store writer and its checkpoint
+ * helper (SQLite's deepest paths and a batch of jobs), each I/O thread
+ * (replay reads through SQLite), and any other thread created without a size
+ * (glibc's default is the 8 MiB of RLIMIT_STACK: on a 32-bit board, address
+ * space). Address space, not RAM: each of these threads keeps 13-16 KiB of
+ * its stack resident (measured under S3's 1000 connections). */
 #ifndef CHAT_WRITER_STACK
 #define CHAT_WRITER_STACK (256 * 1024)
 #endif
