@@ -82,6 +82,9 @@ struct io_thread {
     struct deliver_conn *dirty, *dirty_tail;     /* flushed first in, first out */
     struct deliver_conn *dead[CHAT_MAX_CLIENTS]; /* freed at the end of the iteration */
     size_t dead_count;
+    struct deliver_conn *waiting[CHAT_MAX_CLIENTS]; /* a send waits for a job */
+    size_t waiting_count;
+    atomic_bool retry_sends; /* a job was handed back: try the waiting sends */
     atomic_uint iterations;
     struct json_arena arena;
     struct mark marks[MAX_MARKS];
@@ -98,6 +101,7 @@ static struct {
     uint16_t generations[CHAT_MAX_CLIENTS];
     atomic_uint_fast64_t owned_fds[1024]; /* bit per fd below 65536 */
     atomic_int inflight;                  /* sends in flight, all connections */
+    atomic_int send_waiters;              /* connections whose send waits for a job */
     atomic_int unwritten;                 /* connections with bytes waiting */
     char writer_frame[FRAME_MESSAGE_MAX]; /* the store writer's */
 } D;
@@ -230,7 +234,8 @@ static void watch(struct deliver_conn *c)
     if (t->epoll < 0 || c->fd < 0)
         return;
     struct epoll_event ev = {.data.ptr = c};
-    ev.events = (c->read_paused ? 0 : EPOLLIN | EPOLLRDHUP) | (c->want_out ? EPOLLOUT : 0);
+    bool reading = !c->read_paused && !c->send_waiting;
+    ev.events = (reading ? EPOLLIN | EPOLLRDHUP : 0) | (c->want_out ? EPOLLOUT : 0);
     if (epoll_ctl(t->epoll, EPOLL_CTL_MOD, c->fd, &ev) != 0)
         log_warn("deliver: epoll_ctl: %s", strerror(errno));
 }
@@ -295,10 +300,24 @@ static void finalize(struct deliver_conn *c)
         bury(t, c);
 }
 
+static void stop_waiting(struct io_thread *t, struct deliver_conn *c)
+{
+    for (size_t i = 0; i < t->waiting_count; i++) {
+        if (t->waiting[i] == c) {
+            t->waiting[i] = t->waiting[--t->waiting_count];
+            break;
+        }
+    }
+    c->send_waiting = false;
+    atomic_fetch_sub(&D.send_waiters, 1);
+}
+
 /* Leaves the chat: the hub forgets it (presence), its feeds stop. */
 static void leave(struct deliver_conn *c)
 {
     struct io_thread *t = thread_of(c);
+    if (c->send_waiting)
+        stop_waiting(t, c);
     for (int r = 0; r < CHAT_MAX_ROOMS; r++)
         if (c->joined & (UINT64_C(1) << r))
             member_remove(t, c, r);
@@ -586,7 +605,6 @@ static void take(struct fill *f, size_t sent)
         int r = __builtin_ctzll(rooms);
         c->cursor[r] = tail[r];
     }
-    c->delivered += frames;
     metrics_add(deliveries, frames);
 }
 
@@ -705,6 +723,42 @@ void deliver_send_queued(struct deliver_conn *c, struct store_job *job, bool que
     }
 }
 
+void deliver_send_wait(struct deliver_conn *c)
+{
+    struct io_thread *t = thread_of(c);
+    if (c->send_waiting)
+        return;
+    c->send_waiting = true;
+    t->waiting[t->waiting_count++] = c;
+    atomic_fetch_add(&D.send_waiters, 1);
+    watch(c);
+}
+
+/* A job was handed back somewhere: each thread tries its waiting sends. */
+static void jobs_freed(void)
+{
+    if (atomic_load(&D.send_waiters) == 0)
+        return;
+    for (int i = 0; i < D.thread_count; i++)
+        atomic_store(&threads[i].retry_sends, true);
+    wake_all();
+}
+
+static void retry_waiting(struct io_thread *t)
+{
+    struct deliver_conn *waiting[CHAT_MAX_CLIENTS];
+    size_t n = t->waiting_count;
+    memcpy(waiting, t->waiting, n * sizeof waiting[0]);
+    for (size_t i = 0; i < n; i++) {
+        struct deliver_conn *c = waiting[i];
+        if (!c->send_waiting)
+            continue; /* closed meanwhile */
+        stop_waiting(t, c);
+        ws_resume(c); /* may wait again */
+        watch(c);
+    }
+}
+
 void deliver_send_done(struct store_job *job)
 {
     struct deliver_conn *c = job->owner;
@@ -739,6 +793,7 @@ static void send_completed(struct io_thread *t, struct store_job *job)
         }
     }
     pool_give(POOL_job, job);
+    jobs_freed();
     if (c->state == CONN_DEAD && c->inflight == 0)
         bury(t, c);
 }
@@ -949,6 +1004,8 @@ static void run_inbox(struct io_thread *t)
     if (atomic_exchange(&t->pending_lobby, false))
         for (size_t i = 0; i < t->conn_count; i++)
             mark_dirty(t, t->conns[i]);
+    if (atomic_exchange(&t->retry_sends, false))
+        retry_waiting(t);
 }
 
 static void flush_dirty(struct io_thread *t)
@@ -978,6 +1035,8 @@ static void readable(struct io_thread *t, struct deliver_conn *c)
             continue;
         }
         size_t space = DELIVER_IN_MAX - 1 - c->in_len;
+        if (c->send_waiting || space == 0)
+            return; /* not read until its send gets a job */
         ssize_t n = recv(c->fd, c->buf->in + c->in_len, space, MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
             conn_close(c, 0, "", true); /* the peer left without a close frame */
@@ -988,14 +1047,17 @@ static void readable(struct io_thread *t, struct deliver_conn *c)
         c->in_len += (size_t)n;
         c->last_rx = t->now;
         ws_received(c);
-        if (c->state != CONN_OPEN || c->read_paused || (size_t)n < space)
+        if (c->state != CONN_OPEN || c->read_paused || c->send_waiting || (size_t)n < space)
             return;
     }
 }
 
-/* Once a second: pings, the stall rule, idle peers and lingering closes. */
+/* Once a second: pings, the stall rule, idle peers and lingering closes;
+ * waiting sends try again (the write queue may have room without a job
+ * having been handed back: REST posts share it). */
 static void tick(struct io_thread *t)
 {
+    retry_waiting(t);
     for (size_t i = 0; i < t->conn_count; i++) {
         struct deliver_conn *c = t->conns[i];
         if (c->state == CONN_LINGER || c->state == CONN_CLOSING) {
@@ -1110,7 +1172,8 @@ static int thread_init(struct io_thread *t, int index, bool loop)
     atomic_store(&t->pending_rooms, 0);
     atomic_store(&t->pending_lobby, false);
     atomic_store(&t->load, 0);
-    t->attach_count = t->close_count = t->conn_count = t->dead_count = 0;
+    t->attach_count = t->close_count = t->conn_count = t->dead_count = t->waiting_count = 0;
+    atomic_store(&t->retry_sends, false);
     t->done_head = t->done_tail = NULL;
     t->dirty = t->dirty_tail = NULL;
     memset(t->member_count, 0, sizeof t->member_count);

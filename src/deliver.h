@@ -105,16 +105,16 @@ struct deliver_conn {
     uint64_t lobby; /* place in the presence feed */
     struct deliver_replay replays[CHAT_MAX_ROOMS];
     int replay_head, replay_count;
-    uint64_t delivered; /* frames this connection was sent */
 
     /* timers, milliseconds of CLOCK_MONOTONIC */
     int64_t last_rx;
     int64_t last_ping;
     int64_t stalled_since; /* frames wait and the socket took nothing since; 0 = not */
     int64_t linger_until;
-    bool want_out;    /* EPOLLOUT is armed */
-    bool read_paused; /* too many sends in flight: not reading */
-    int inflight;     /* sends waiting for their commit */
+    bool want_out;     /* EPOLLOUT is armed */
+    bool read_paused;  /* too many sends in flight: not reading */
+    bool send_waiting; /* a send waits for a job or room in the write queue */
+    int inflight;      /* sends waiting for their commit */
 
     /* the thread's lists */
     bool dirty;
@@ -160,6 +160,10 @@ struct json_arena *deliver_arena(struct deliver_conn *c);
 /* A job for a send, or NULL when all are in use; submitted by ws. */
 struct store_job *deliver_send_job(struct deliver_conn *c);
 void deliver_send_queued(struct deliver_conn *c, struct store_job *job, bool queued);
+/* No job, or no room in the write queue: the connection is not read until
+ * one is handed back, then ws_resume(c) tries its send again. A burst is
+ * slowed down, never refused. */
+void deliver_send_wait(struct deliver_conn *c);
 
 /* Tests: the work of the I/O threads, on the caller, at time now_ms, as if
  * every full socket could take bytes again. */

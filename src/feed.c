@@ -67,12 +67,6 @@ uint64_t feed_head(struct feed *f, int64_t *last_id)
     return head;
 }
 
-uint64_t feed_lag(struct feed *f, uint64_t pos)
-{
-    uint64_t head = atomic_load_explicit(&f->head, memory_order_acquire);
-    return head > pos ? head - pos : 0;
-}
-
 enum feed_copy_result feed_copy(struct feed *f, uint64_t *pos, uint32_t reader, char *buf,
                                 size_t cap, size_t *used, struct feed_mark *marks, size_t max_marks,
                                 size_t *marks_used)

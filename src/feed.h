@@ -55,8 +55,6 @@ uint64_t feed_head(struct feed *f, int64_t *last_id);
 enum feed_copy_result feed_copy(struct feed *f, uint64_t *pos, uint32_t reader, char *buf,
                                 size_t cap, size_t *used, struct feed_mark *marks, size_t max_marks,
                                 size_t *marks_used);
-/* Bytes between pos and the head (0 when caught up). */
-uint64_t feed_lag(struct feed *f, uint64_t pos);
 /* Whether anything was appended at or after pos, without the lock: a reader
  * that is caught up costs one load. */
 static inline bool feed_has_news(struct feed *f, uint64_t pos)

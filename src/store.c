@@ -704,6 +704,14 @@ enum store_result store_append_async(struct store_job *job)
     return submit((struct job){.kind = JOB_APPEND, .message = &job->message, .async = job});
 }
 
+bool store_write_queue_full(void)
+{
+    pthread_mutex_lock(&S.lock);
+    bool full = S.count == CHAT_WRITE_QUEUE;
+    pthread_mutex_unlock(&S.lock);
+    return full;
+}
+
 enum store_result store_delete_message(int64_t id, const char *author, int64_t *room_id)
 {
     struct waiter w;

@@ -80,6 +80,8 @@ enum store_result store_append_message(struct store_message *message);
 /* Queues the append and returns: STORE_OK (done() will be called) or
  * STORE_BUSY (the write queue is full; done() will not be called). */
 enum store_result store_append_async(struct store_job *job);
+/* Whether the write queue is full now (a hint: it may change at once). */
+bool store_write_queue_full(void);
 enum store_result store_delete_message(int64_t id, const char *author, int64_t *room_id);
 enum store_result store_add_room(const char *name, int64_t *room_id);
 enum store_result store_add_user(const char *name, const char *password_hash);

@@ -70,22 +70,22 @@ static int on_connect(const struct mg_connection *const_conn, void *data)
     return 0;
 }
 
-/* civetweb does not expose a connection's socket: find ours by its peer and
- * local port, skipping the sockets deliver already owns. Done on the
- * connection's own worker, while the socket is certainly open. */
-static int find_socket(const struct mg_connection *conn)
+/* The first descriptor below max_fd that is our connection, looking no
+ * further than `run` unused numbers in a row. */
+static int match_socket(const struct mg_request_info *ri, int max_fd, int run)
 {
-    const struct mg_request_info *ri = mg_get_request_info(conn);
-    struct rlimit lim;
-    int max_fd =
-        getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < 65536 ? (int)lim.rlim_cur : 65536;
-    for (int fd = 0; fd < max_fd; fd++) {
-        if (deliver_owns_fd(fd))
+    for (int fd = 0, unused = 0; fd < max_fd && unused < run; fd++) {
+        if (deliver_owns_fd(fd)) {
+            unused = 0;
             continue;
+        }
         struct sockaddr_storage remote, local;
         socklen_t len = sizeof remote;
-        if (getpeername(fd, (struct sockaddr *)&remote, &len) != 0)
+        if (getpeername(fd, (struct sockaddr *)&remote, &len) != 0) {
+            unused = errno == EBADF ? unused + 1 : 0;
             continue;
+        }
+        unused = 0;
         len = sizeof local;
         if (getsockname(fd, (struct sockaddr *)&local, &len) != 0)
             continue;
@@ -106,6 +106,29 @@ static int find_socket(const struct mg_connection *conn)
         }
         if (remote_port == ri->remote_port && local_port == ri->server_port &&
             strcmp(addr, ri->remote_addr) == 0)
+            return fd;
+    }
+    return -1;
+}
+
+/* A descriptor number past this many unused ones in a row: a new socket
+ * takes the lowest free number, so the first pass stops there. */
+#define UNUSED_RUN 256
+
+/* civetweb does not expose a connection's socket: find ours by its peer and
+ * local port, skipping the sockets deliver already owns. Done on the
+ * connection's own worker, while the socket is certainly open. The first
+ * pass stops after UNUSED_RUN unused numbers; should descriptors have been
+ * closed below ours meanwhile, the second one goes to the limit. */
+static int find_socket(const struct mg_connection *conn)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    struct rlimit lim;
+    int max_fd =
+        getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < 65536 ? (int)lim.rlim_cur : 65536;
+    for (int pass = 0; pass < 2; pass++) {
+        int fd = match_socket(ri, max_fd, pass == 0 ? UNUSED_RUN : max_fd);
+        if (fd >= 0)
             return fd;
     }
     return -1;
@@ -194,23 +217,24 @@ static void send_error(struct deliver_conn *c, struct chat_error e, const char *
     deliver_reply(c, frame, n);
 }
 
-static void handle_send(struct deliver_conn *c, const cJSON *doc)
+/* False when the send must wait: no job is free, or the write queue is
+ * full. Nothing was done then (the rate limit was not asked), and the same
+ * message is tried again once a job is handed back. */
+static bool handle_send(struct deliver_conn *c, const cJSON *doc)
 {
     const char *cid = json_get_string(doc, "cid");
-    struct store_job *job = deliver_send_job(c);
-    if (!job) {
-        metrics_add(refused, 1);
-        send_error(c, CHAT_ERROR(UNAVAILABLE, "the server is busy; try again"), cid);
-        return;
-    }
+    struct store_job *job = store_write_queue_full() ? NULL : deliver_send_job(c);
+    if (!job)
+        return false;
     struct chat_error e = hub_post_prepare(c->user, json_get_string(doc, "room"),
                                            json_get_string(doc, "body"), cid, &job->message);
     enum store_result queued = e.kind ? STORE_ERROR : store_append_async(job);
     deliver_send_queued(c, job, queued == STORE_OK);
     if (e.kind)
         send_error(c, e, cid);
-    else if (queued != STORE_OK)
+    else if (queued != STORE_OK) /* REST posts filled the queue since: rare */
         send_error(c, hub_storage_error(queued), cid);
+    return true;
 }
 
 static void handle_join(struct deliver_conn *c, const cJSON *doc)
@@ -230,11 +254,13 @@ static void handle_join(struct deliver_conn *c, const cJSON *doc)
     deliver_join(c, index, has == 1 ? since : -1);
 }
 
-/* text[len] must be writable: it is set to NUL for the parser. */
+/* A whole message. text[len] must be writable: it is set to NUL for the
+ * parser. A send that must wait is kept in the assembly buffer. */
 static void handle_text(struct deliver_conn *c, char *text, size_t len)
 {
     char saved = text[len];
     text[len] = '\0';
+    bool done = true;
     if (!http_enter()) {
         send_error(c, CHAT_ERROR(UNAVAILABLE, "the server is shutting down"), NULL);
     } else {
@@ -243,7 +269,7 @@ static void handle_text(struct deliver_conn *c, char *text, size_t len)
         if (!doc || !cJSON_IsObject(doc))
             send_error(c, CHAT_ERROR(BAD_REQUEST, "frame is not a JSON object"), NULL);
         else if (type && strcmp(type, "send") == 0)
-            handle_send(c, doc);
+            done = handle_send(c, doc);
         else if (type && strcmp(type, "join") == 0)
             handle_join(c, doc);
         else
@@ -252,6 +278,13 @@ static void handle_text(struct deliver_conn *c, char *text, size_t len)
         http_leave();
     }
     text[len] = saved;
+    if (done)
+        return;
+    if (text != c->buf->assembly) {
+        memcpy(c->buf->assembly, text, len);
+        c->assembled = len;
+    }
+    deliver_send_wait(c);
 }
 
 /* ---- RFC 6455 framing of what the client sends ------------------------------------- */
@@ -416,7 +449,7 @@ void ws_received(struct deliver_conn *c)
 {
     unsigned char *in = (unsigned char *)c->buf->in;
     size_t at = 0;
-    while (c->state == CONN_OPEN && at < c->in_len) {
+    while (c->state == CONN_OPEN && !c->send_waiting && at < c->in_len) {
         size_t used = one_frame(c, in + at, c->in_len - at);
         if (used == 0)
             break;
@@ -426,4 +459,13 @@ void ws_received(struct deliver_conn *c)
         at = c->in_len; /* nothing more is read from a closing connection */
     memmove(in, in + at, c->in_len - at);
     c->in_len -= at;
+}
+
+void ws_resume(struct deliver_conn *c)
+{
+    if (c->state != CONN_OPEN)
+        return;
+    handle_text(c, c->buf->assembly, c->assembled);
+    if (!c->send_waiting)
+        ws_received(c);
 }

@@ -17,7 +17,10 @@
 struct deliver_conn;
 
 int ws_start(struct mg_context *ctx);
-/* Handles the whole frames among c's received bytes; keeps a partial one. */
+/* Handles the whole frames among c's received bytes; keeps a partial one.
+ * Stops at a send that must wait for a job (deliver_send_wait). */
 void ws_received(struct deliver_conn *c);
+/* Tries the waiting send again, then the bytes received after it. */
+void ws_resume(struct deliver_conn *c);
 
 #endif

@@ -551,7 +551,9 @@ static void test_every_connection_slot_taken_refuses_the_next_and_counts_it(void
     deliver_unreserve(held[0]);
 }
 
-static void test_a_send_without_a_free_job_is_refused_unavailable(void **state)
+/* No job free: the send waits in its connection, which is not read, and goes
+ * through once a job is back. Slowed down, not refused. */
+static void test_a_send_without_a_free_job_waits_for_one(void **state)
 {
     struct peer *a = open_peer(0, "alice", 1);
     struct frame f;
@@ -562,16 +564,49 @@ static void test_a_send_without_a_free_job_is_refused_unavailable(void **state)
     while (taken < CHAT_WRITE_QUEUE && (jobs[taken] = pool_take_raw(POOL_job)))
         taken++;
     client_text(a, "{\"type\":\"send\",\"room\":\"general\",\"body\":\"hi\",\"cid\":\"j1\"}");
+    client_text(a, "{\"type\":\"send\",\"room\":\"general\",\"body\":\"hi\",\"cid\":\"j2\"}");
     pump();
-    expect_type(a, "error", &f);
-    assert_non_null(strstr(f.text, "\"code\":\"unavailable\""));
-    assert_non_null(strstr(f.text, "\"cid\":\"j1\""));
+    assert_true(nothing_more(a)); /* no error, no ack */
+    assert_true(a->conn->send_waiting);
     assert_int_equal(a->conn->inflight, 0);
     for (int i = 0; i < taken; i++)
         pool_give(POOL_job, jobs[i]);
-    client_text(a, "{\"type\":\"send\",\"room\":\"general\",\"body\":\"hi\",\"cid\":\"j1\"}");
+    now += 1000; /* the I/O thread looks again at its next tick */
+    pump();
+    assert_false(a->conn->send_waiting);
     settle();
-    expect_type(a, "ack", &f); /* the same cid, now stored */
+    expect_type(a, "ack", &f);
+    assert_non_null(strstr(f.text, "\"cid\":\"j1\""));
+    expect_type(a, "ack", &f); /* and the frame behind it, read after it */
+    assert_non_null(strstr(f.text, "\"cid\":\"j2\""));
+}
+
+/* A burst from one connection larger than every job: all stored, all acked,
+ * the jobs handed back wake the sends that wait. */
+static void test_a_burst_larger_than_the_job_pool_is_slowed_not_refused(void **state)
+{
+    struct peer *a = open_peer(0, "alice", 1);
+    struct frame f;
+    while (next_frame(a, &f))
+        ;
+    static void *jobs[CHAT_WRITE_QUEUE];
+    int taken = 0; /* leave 2 jobs free */
+    while (taken < CHAT_WRITE_QUEUE - 2 && (jobs[taken] = pool_take_raw(POOL_job)))
+        taken++;
+    for (int i = 0; i < 20; i++)
+        client_text(a, "{\"type\":\"send\",\"room\":\"general\",\"body\":\"b\",\"cid\":\"b%d\"}",
+                    i);
+    int acks = 0;
+    for (int round = 0; round < 100 && acks < 20; round++) {
+        settle();
+        while (next_frame(a, &f)) {
+            assert_null(strstr(f.text, "\"error\""));
+            acks += strstr(f.text, "\"ack\"") != NULL;
+        }
+    }
+    assert_int_equal(acks, 20);
+    for (int i = 0; i < taken; i++)
+        pool_give(POOL_job, jobs[i]);
 }
 
 static void test_client_frames_follow_rfc_6455(void **state)
@@ -686,7 +721,8 @@ int main(void)
         T(test_a_burst_to_a_slow_reader_cuts_nobody),
         T(test_replies_to_a_client_that_reads_nothing_are_bounded),
         T(test_every_connection_slot_taken_refuses_the_next_and_counts_it),
-        T(test_a_send_without_a_free_job_is_refused_unavailable),
+        T(test_a_send_without_a_free_job_waits_for_one),
+        T(test_a_burst_larger_than_the_job_pool_is_slowed_not_refused),
         T(test_client_frames_follow_rfc_6455),
         T(test_logging_out_closes_that_sessions_connections_only),
         T(test_two_creates_at_the_last_free_room_slot_commit_one_room),
