@@ -243,6 +243,7 @@ static int start_all(void **state)
             return -1;
     }
     hub_set_rate(0, 0);
+    json_init(); /* parses go to the I/O thread's arena, as in main */
     if (store_open(path, CHAT_SQLITE_HEAP_LIMIT, 0) != 0 || pool_init() != 0 || hub_start() != 0 ||
         deliver_start(0) != 0 || store_start(&hooks) != 0)
         return -1;

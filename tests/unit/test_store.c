@@ -787,7 +787,8 @@ static void test_async_appends_are_handed_back_after_their_commit_in_order(void 
         struct store_message out;
         assert_int_equal(store_get_message(jobs[i].message.id, &out), STORE_OK); /* durable */
     }
-    assert_true(handed_back.hooks_seen_at_done >= 1); /* fan-out ran before the hand-back */
+    assert_true(handed_back.hooks_seen_at_done >= 1);   /* fan-out ran before the hand-back */
+    assert_int_equal(store_check_writable(), STORE_OK); /* after every earlier batch_done */
     assert_true(seen.batches >= 1);
 
     /* a repeated cid is handed back as STORE_DUPLICATE with the original */
