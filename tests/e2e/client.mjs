@@ -24,6 +24,10 @@ const EXPECTED = [
   /Failed to load resource: net::ERR_CONNECTION_REFUSED/,
   /WebSocket connection to .* failed/, // chromium
   /can.t establish a connection to the server at ws:/, // firefox
+  // firefox, when a test reloads a page whose link is retrying a server that
+  // is down: the reload cuts the attempt short (Firefox delays attempts after
+  // failures, so one may be pending)
+  /The connection to ws:.* was interrupted while the page was loading/,
   // Firefox reports the <style> playwright adds to take a screenshot (it
   // hides the caret) as the page's CSP violation; chromium lets it through.
   /blocked an inline style \(style-src-elem\)/,
