@@ -557,8 +557,10 @@ function render() {
   document.title = total ? `(${total}) lanchat` : 'lanchat';
   renderBanner();
   saveSoon();
-  // A page that does not fill the screen has no scrollbar to pull older ones.
-  if (r.hasMore && box.scrollHeight <= box.clientHeight + TOP_SLACK_PX) loadOlder(r);
+  // A page that does not fill the screen has no scrollbar to pull older ones;
+  // not while a join's replay is still coming in (after a gap the room starts
+  // again from it, and what it will hold is not known until "joined").
+  if (r.joined && r.hasMore && box.scrollHeight <= box.clientHeight + TOP_SLACK_PX) loadOlder(r);
 }
 
 function markRead(r) {
