@@ -281,15 +281,11 @@ void hub_client_close(struct hub_client *c, hub_announce_fn *announce, void *ctx
     pthread_mutex_unlock(&H.lock);
 }
 
-struct chat_error hub_join(struct hub_client *c, const char *room, int *index)
+struct chat_error hub_join(const char *room, int *index)
 {
     if (!room)
         return CHAT_ERROR(BAD_REQUEST, "\"room\" must be a string");
-    pthread_mutex_lock(&H.lock);
-    int found = room_find_locked(room, false);
-    if (found >= 0)
-        c->rooms |= UINT64_C(1) << found;
-    pthread_mutex_unlock(&H.lock);
+    int found = hub_room_find(room);
     if (found < 0)
         return CHAT_ERROR(NOT_FOUND, "no such room");
     *index = found;

@@ -1,7 +1,7 @@
 /*
  * hub - the chat's decisions, whatever the protocol: rooms (a creation
  * reserves its slot first, so two creates at the last free slot cannot both
- * commit), the connected clients and the rooms they joined, who is online
+ * commit), the connected clients and which room a join may enter, who is online
  * (a user's first and last connection), per-user rate limits, and posting
  * (validation, then the durable append). Errors are chat_error values; no
  * HTTP, no frames, no sockets. It keeps its own registry of clients and
@@ -33,7 +33,6 @@ struct hub_room {
 struct hub_client {
     char user[CHAT_NAME_MAX + 1];
     unsigned char token_hash[32];
-    uint64_t rooms;  /* bit i: joined room index i */
     uint32_t handle; /* the delivery module's name for the connection */
     size_t registry; /* position in the hub's list of clients */
 };
@@ -60,8 +59,9 @@ struct chat_error hub_room_create(const char *name, int *index);
 struct hub_client *hub_client_open(const char *user, const unsigned char token_hash[32],
                                    uint32_t handle, hub_announce_fn *announce, void *ctx);
 void hub_client_close(struct hub_client *c, hub_announce_fn *announce, void *ctx);
-/* Joins the room by name: NOT_FOUND, BAD_REQUEST (no name) or OK with *index. */
-struct chat_error hub_join(struct hub_client *c, const char *room, int *index);
+/* Whether a join may enter the room by name: NOT_FOUND, BAD_REQUEST (no
+ * name) or OK with *index; the connection keeps what it joined (deliver). */
+struct chat_error hub_join(const char *room, int *index);
 /* The handles of the session's connections, at most cap; their count. */
 size_t hub_session_clients(const unsigned char token_hash[32], uint32_t *handles, size_t cap);
 /* Users with at least one connection, sorted, each once. */

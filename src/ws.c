@@ -240,7 +240,7 @@ static bool handle_send(struct deliver_conn *c, const cJSON *doc)
 static void handle_join(struct deliver_conn *c, const cJSON *doc)
 {
     int index;
-    struct chat_error e = hub_join(c->client, json_get_string(doc, "room"), &index);
+    struct chat_error e = hub_join(json_get_string(doc, "room"), &index);
     if (e.kind) {
         send_error(c, e, NULL);
         return;
