@@ -28,7 +28,8 @@ void feed_destroy(struct feed *f)
     f->ring = NULL;
 }
 
-size_t feed_max_frame(const struct feed *f)
+/* The largest frame that fits (a record must fit the ring four times). */
+static size_t max_frame(const struct feed *f)
 {
     return f->capacity / 4 - sizeof(struct record);
 }
@@ -36,7 +37,7 @@ size_t feed_max_frame(const struct feed *f)
 bool feed_append(struct feed *f, const void *frame, size_t len, uint32_t except, int64_t id)
 {
     size_t need = sizeof(struct record) + ALIGN8(len);
-    if (len > feed_max_frame(f))
+    if (len > max_frame(f))
         return false;
     pthread_mutex_lock(&f->lock);
     uint64_t head = atomic_load_explicit(&f->head, memory_order_relaxed);

@@ -42,10 +42,9 @@ enum feed_copy_result {
  * newest message already stored before the feed began. */
 void feed_init(struct feed *f, void *storage, size_t capacity, int64_t last_id);
 void feed_destroy(struct feed *f);
-/* The largest frame that fits (a record must fit the ring four times). */
-size_t feed_max_frame(const struct feed *f);
 /* Appends one frame; except (nonzero) names the one reader that must not get
- * it; id (nonzero) becomes last_id. False when the frame is too large. */
+ * it; id (nonzero) becomes last_id. False when the frame is larger than a
+ * quarter of the ring. */
 bool feed_append(struct feed *f, const void *frame, size_t len, uint32_t except, int64_t id);
 /* The head and last_id, read together: where a new reader starts. */
 uint64_t feed_head(struct feed *f, int64_t *last_id);
