@@ -51,6 +51,7 @@
 #ifndef CHAT_WITH_TLS
 #define CHAT_WITH_TLS 1
 #endif
+/* Default of --tls-port (the package sets 443 in /etc/lanchat.conf). */
 #ifndef CHAT_TLS_PORT
 #define CHAT_TLS_PORT 8443
 #endif
