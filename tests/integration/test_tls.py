@@ -222,14 +222,15 @@ def test_tls_wss_frame_announcing_1GiB_is_closed_1009_from_its_header_without_gr
 
 @requires("tls")
 def test_tls_wss_reader_that_stalls_gets_every_message_once_in_order_after_partial_records():
-    # 200 messages of 1.9 KB against a 4 KiB receive window: OpenSSL's writes
-    # stop in the middle of records many times (the retried-record path).
+    # 100 messages of 1.9 KB against a 4 KiB receive window: OpenSSL's writes
+    # stop in the middle of records many times (the retried-record path), and
+    # the reader stays within a feed (256 KiB on rpi-zero) of the newest.
     srv = shared(*NO_REDIRECT, tls=True)
     writer = srv.session(uname("ws"))
     token = srv.session(uname("wr"))
     ws = harness_wss_small_window(srv, token)
     join(ws, "general")
-    bodies = ["%03d " % i + "z" * 1900 for i in range(200)]
+    bodies = ["%03d " % i + "z" * 1900 for i in range(100)]
     posted = bulk_post(srv, writer, "general", bodies, threads=4)
     want = sorted(m["id"] for m in posted)
     got = []
