@@ -95,6 +95,7 @@ struct deliver_conn {
     size_t assembled;
     bool assembling; /* a fragmented text message is being read */
     bool discarding; /* a fragmented binary message is being skipped */
+    size_t checked;  /* bytes of the assembly known to be whole UTF-8 sequences */
 
     /* what leaves */
     size_t out_start, out_end;
