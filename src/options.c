@@ -18,6 +18,7 @@ void options_defaults(struct options *o)
     o->rate = CHAT_RATE_PER_S;
     o->burst = CHAT_RATE_BURST;
     o->max_messages_per_room = CHAT_MAX_MESSAGES_PER_ROOM;
+    o->ws_frame_ms = CHAT_WS_FRAME_MS;
 }
 
 static void usage(FILE *to)
@@ -26,7 +27,7 @@ static void usage(FILE *to)
             "usage: lanchat [--port N] [--listen ADDR] [--db PATH] [--web-root DIR]\n"
             "               [--config FILE] [--session-idle SECONDS] [--session-max-age SECONDS]\n"
             "               [--rate-limit MSGS_PER_S[:BURST]] [--max-messages-per-room N]\n"
-            "               [--debug] [--version] [--help]\n");
+            "               [--ws-frame-timeout SECONDS] [--debug] [--version] [--help]\n");
 }
 
 static bool parse_count(const char *text, int64_t min, int64_t max, int64_t *out)
@@ -115,6 +116,10 @@ static bool apply(struct options *o, const char *name, const char *value, bool *
         ok = parse_rate(value, o);
     } else if (strcmp(name, "max-messages-per-room") == 0) {
         ok = parse_count(value, 0, INT64_MAX, &o->max_messages_per_room);
+    } else if (strcmp(name, "ws-frame-timeout") == 0) {
+        ok = parse_count(value, 1, 3600, &n);
+        if (ok)
+            o->ws_frame_ms = n * 1000;
     } else if (strcmp(name, "config") == 0) {
         ok = load_file(o, value) == OPTIONS_RUN;
         if (!ok)

@@ -488,9 +488,13 @@ static size_t one_frame(struct deliver_conn *c, unsigned char *bytes, size_t len
         control_frame(c, &h, payload);
     else
         data_frame(c, &h, (char *)payload);
+    if (!c->assembling && !c->discarding)
+        c->partial_since = 0; /* a message (or a control frame) is complete */
     return h.size + (size_t)h.length;
 }
 
+/* Whatever is left over, a frame begun or a fragmented message, is timed
+ * from here (deliver's tick enforces the deadline). */
 void ws_received(struct deliver_conn *c)
 {
     unsigned char *in = (unsigned char *)c->buf->in;
@@ -505,6 +509,9 @@ void ws_received(struct deliver_conn *c)
         at = c->in_len; /* nothing more is read from a closing connection */
     memmove(in, in + at, c->in_len - at);
     c->in_len -= at;
+    bool partial = c->in_len > 0 || c->assembling || c->discarding;
+    if (c->state == CONN_OPEN && partial && !c->partial_since)
+        c->partial_since = deliver_now(c);
 }
 
 void ws_resume(struct deliver_conn *c)

@@ -2,7 +2,8 @@
 64-bit lengths, minimal encoding), masking, reserved bits, opcodes,
 fragmentation, control frames, the close handshake and its codes (section 7.4
 and IANA's registry), UTF-8 of text messages and close reasons (section 8.1),
-binary messages.
+binary messages; then the bounds on memory and time that any frame meets
+(docs/SECURITY.md, "WebSocket input").
 
 Frames are built by hand (a client that could only send valid frames would
 prove nothing). Each case is its own test function, made from a table, so
@@ -14,12 +15,16 @@ import os
 import re
 import socket
 import struct
+import threading
 import time
 
 import harness
 from harness import shared, uname
 from wsclient import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, ConnectionClosed,
                       _mask_fast)
+
+FRAME_TIMEOUT_S = 2  # --ws-frame-timeout of the servers of the deadline tests
+
 
 def _limit(name):
     """A figure of the binary's `--version` "limits:" line."""
@@ -436,3 +441,168 @@ _case("fragmented_binary_message_gets_one_error_frame_and_the_connection_stays",
        frame(OP_CONT, b"\x02", fin=False), frame(OP_CONT, b"\xff")],
       lambda ws: (binary_error(ws), expect_pong(ws, b"between"), expect_open(ws)))
 
+
+# ------------------------------------------------------------------ bounds on memory and time
+# docs/SECURITY.md, "WebSocket input": a frame is refused from its header when
+# it announces more than the limit, read into the connection's fixed buffers
+# otherwise, and a message must be complete within --ws-frame-timeout.
+IN_BYTES = MAX + 15         # DELIVER_IN_MAX: one frame of the largest message
+CONN_INPUT_BYTES = IN_BYTES + MAX + 1  # the in and assembly buffers of a connection
+SLACK_BYTES = 4 << 20       # malloc arenas, stacks and page tables that may grow meanwhile
+
+
+def _status_kib(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError("no %s in /proc/%d/status" % (field, pid))
+
+
+def _reset_peak(pid):
+    """From here on VmHWM is the peak RSS (proc(5), clear_refs "5")."""
+    with open("/proc/%d/clear_refs" % pid, "w") as f:
+        f.write("5")
+    return _status_kib(pid, "VmHWM")
+
+
+def _bounds_server():
+    return shared("--ws-frame-timeout", str(FRAME_TIMEOUT_S))
+
+
+def _ws_on(srv):
+    return srv.ws(srv.session(uname("bnd")))
+
+
+def test_rfc6455_frame_announcing_1GiB_streamed_fast_is_closed_1009_and_rss_stays_bounded():
+    srv = _bounds_server()
+    pid = srv.proc.pid
+    ws = _ws_on(srv)
+    base = _reset_peak(pid)
+    ws.sock.sendall(frame(OP_TEXT, b"", length=1 << 30))
+    chunk = bytes(1 << 20)
+    sent = [0]
+
+    out = ws.sock.dup()  # its own timeout, apart from the reader's
+
+    def stream():  # as fast as the server takes it, up to the GiB announced
+        try:
+            out.settimeout(30)
+            while sent[0] < 1 << 30:
+                out.sendall(chunk)
+                sent[0] += len(chunk)
+        except OSError:
+            pass  # the server ended the connection
+        finally:
+            out.close()
+
+    sender = threading.Thread(target=stream, daemon=True)
+    sender.start()
+    expect_close(ws, 1009, timeout=30)  # the payload goes on behind the close, read and dropped
+    sender.join(60)
+    assert not sender.is_alive(), "still sending after 60 s"
+    grown = (_status_kib(pid, "VmHWM") - base) * 1024
+    assert grown <= CONN_INPUT_BYTES + SLACK_BYTES, \
+        "peak RSS grew %d KiB while a GiB frame was streamed (%d MiB sent)" % (
+            grown // 1024, sent[0] >> 20)
+    assert srv.get("/healthz").status == 200
+
+
+def test_rfc6455_frame_announcing_1GiB_then_nothing_is_closed_1009_from_its_header():
+    srv = _bounds_server()
+    ws = _ws_on(srv)
+    ws.sock.sendall(frame(OP_TEXT, b"", length=1 << 30))
+    expect_close(ws, 1009)  # a timeout would close 1008
+
+
+def _drip(ws, data, gap, stop):
+    """Sends data a byte at a time, one every `gap` seconds, until stop is set."""
+    def run():
+        try:
+            for b in data:
+                if stop.wait(gap):
+                    return
+                ws.sock.sendall(bytes([b]))
+        except OSError:
+            pass
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def test_rfc6455_messages_stuck_or_dripped_are_closed_1008_after_the_frame_timeout():
+    srv = _bounds_server()
+    stuck = {
+        "half a payload": frame(OP_TEXT, join_text(1000))[:500],
+        "one byte of a header": frame(OP_TEXT, _J)[:1],
+        "a header without its mask": frame(OP_TEXT, _J)[:2],
+        "a fragmented message without its end": frame(OP_TEXT, _J[:5], fin=False),
+        "a ping cut short": frame(OP_PING, b"0123456789")[:8],
+    }
+    dripped = {
+        "a frame a byte at a time": frame(OP_TEXT, join_text(1000)),
+        "fragments a byte each": b"".join(
+            [frame(OP_TEXT, _J[:1], fin=False)] +
+            [frame(OP_CONT, _J[i:i + 1], fin=False) for i in range(1, len(_J))]),
+    }
+    idle = _ws_on(srv)
+    conns = {}
+    stop = threading.Event()
+    threads = []
+    for what, data in stuck.items():
+        ws = _ws_on(srv)
+        ws.sock.sendall(data)
+        conns[what] = (ws, time.monotonic())
+    for what, data in dripped.items():
+        ws = _ws_on(srv)
+        ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        ws.sock.sendall(data[:1])
+        conns[what] = (ws, time.monotonic())
+        threads.append(_drip(ws, data[1:], 0.1, stop))
+    try:
+        for what, (ws, began) in conns.items():
+            try:
+                expect_close(ws, 1008, timeout=FRAME_TIMEOUT_S + 15)
+            except AssertionError as e:
+                raise AssertionError("%s: %s" % (what, e))
+            took = time.monotonic() - began
+            assert took >= FRAME_TIMEOUT_S - 0.1, "%s: closed after %.2f s, before the " \
+                "%d s frame timeout" % (what, took, FRAME_TIMEOUT_S)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(5)
+    expect_open(idle)  # a connection that sends nothing is not timed
+    idle.sock.sendall(frame(OP_TEXT, _J))
+    joins(idle)
+
+
+def test_rfc6455_a_message_sent_slowly_within_the_frame_timeout_is_read():
+    srv = _bounds_server()
+    ws = _ws_on(srv)
+    ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    data = frame(OP_TEXT, _J)
+    gap = FRAME_TIMEOUT_S / 4 / len(data)  # the whole message in a quarter of the timeout
+    for b in data:
+        ws.sock.sendall(bytes([b]))
+        time.sleep(gap)  # the pace of a slow client, not a wait for an event
+    joins(ws)
+
+
+def test_rfc6455_fifty_connections_mid_message_stay_within_the_memory_bound():
+    srv = _bounds_server()
+    pid = srv.proc.pid
+    count = 50
+    conns = [_ws_on(srv) for _ in range(count)]
+    base = _reset_peak(pid)
+    half = MAX // 2 - 100
+    # a fragment in the assembly buffer, and most of the next one in the in buffer
+    data = frame(OP_TEXT, b"x" * half, fin=False) + frame(OP_CONT, b"y" * half)[:-100]
+    for ws in conns:
+        ws.sock.sendall(data)
+    for ws in conns:
+        expect_close(ws, 1008, timeout=FRAME_TIMEOUT_S + 20)
+    grown = (_status_kib(pid, "VmHWM") - base) * 1024
+    bound = count * CONN_INPUT_BYTES + SLACK_BYTES
+    assert grown <= bound, "peak RSS grew %d KiB with %d connections mid-message (bound %d " \
+        "KiB)" % (grown // 1024, count, bound // 1024)
