@@ -589,10 +589,10 @@ def test_rfc6455_a_message_sent_slowly_within_the_frame_timeout_is_read():
     ws = _ws_on(srv)
     ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     data = frame(OP_TEXT, _J)
-    gap = FRAME_TIMEOUT_S / 4 / len(data)  # the whole message in a quarter of the timeout
-    for b in data:
-        ws.sock.sendall(bytes([b]))
-        time.sleep(gap)  # the pace of a slow client, not a wait for an event
+    pieces = [data[:1], data[1:2], data[2:6], data[6:20], data[20:]]
+    for piece in pieces:  # in a quarter of the timeout, at the pace of a slow client
+        ws.sock.sendall(piece)
+        time.sleep(FRAME_TIMEOUT_S / 4 / len(pieces))
     joins(ws)
 
 
