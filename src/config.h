@@ -275,6 +275,20 @@
 #define CHAT_WS_LINGER_MS 2000
 #endif
 
+/* WebSocket input: milliseconds a client has for one message, from the
+ * first byte of its first frame to the last byte of its last (control frames
+ * between fragments included); --ws-frame-timeout SECONDS overrides. Longer
+ * is closed with 1008, checked once a second. A half-sent message holds only
+ * its connection's fixed buffers, so this bounds time, not memory: the slot
+ * that a client which sends half a frame and stops would hold until it is
+ * idle for CHAT_WS_IDLE_MS, and one that sends a byte at a time for ever. A
+ * browser sends a message in one write. Costs 405 bytes of code (deliver.o
+ * +265, options.o +127, main.o +13: gcc 12 -Os, x86-64), 8 bytes per
+ * connection slot and one comparison per connection a second. */
+#ifndef CHAT_WS_FRAME_MS
+#define CHAT_WS_FRAME_MS 10000
+#endif
+
 /* argon2id cost for account passwords (libsodium crypto_pwhash). */
 #ifndef CHAT_PWHASH_OPSLIMIT
 #define CHAT_PWHASH_OPSLIMIT 2

@@ -103,6 +103,7 @@ static struct {
     atomic_int inflight;                  /* sends in flight, all connections */
     atomic_int send_waiters;              /* connections whose send waits for a job */
     atomic_int unwritten;                 /* connections with bytes waiting */
+    int64_t frame_ms;                     /* deliver_set_frame_timeout */
     char writer_frame[FRAME_MESSAGE_MAX]; /* the store writer's */
 } D;
 
@@ -726,6 +727,12 @@ void deliver_join(struct deliver_conn *c, int room, int64_t since)
 /* ---- sends
  * ---------------------------------------------------------------------------------------------- */
 
+int64_t deliver_now(const struct deliver_conn *c)
+{
+    int64_t now = thread_of(c)->now;
+    return now ? now : 1;
+}
+
 struct json_arena *deliver_arena(struct deliver_conn *c)
 {
     return &thread_of(c)->arena;
@@ -1124,6 +1131,14 @@ static void tick(struct io_thread *t)
             i--;
             continue;
         }
+        if (c->partial_since && (c->send_waiting || c->read_paused)) {
+            c->partial_since = t->now; /* the server is not reading: not the client's time */
+        } else if (c->partial_since && t->now - c->partial_since > D.frame_ms) {
+            log_warn("ws: %s took over %lld ms for one message; closing 1008", c->user,
+                     (long long)D.frame_ms);
+            deliver_close(c, 1008, "message too slow");
+            continue;
+        }
         if (t->now - c->last_rx > CHAT_WS_IDLE_MS) {
             log_info("ws: %s answered no ping; dropping it", c->user);
             conn_close(c, 1001, "no answer to pings", true);
@@ -1244,8 +1259,15 @@ static int thread_init(struct io_thread *t, int index, bool loop)
     return 0;
 }
 
+void deliver_set_frame_timeout(int64_t ms)
+{
+    D.frame_ms = ms;
+}
+
 int deliver_start(int count)
 {
+    if (D.frame_ms <= 0)
+        D.frame_ms = CHAT_WS_FRAME_MS;
     atomic_store(&D.stopping, false);
     for (int i = 0; i <= CHAT_MAX_ROOMS; i++) {
         void *storage = pool_take_raw(POOL_feed);

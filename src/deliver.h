@@ -7,17 +7,19 @@
  *  - the I/O threads (CHAT_IO_THREADS epoll loops): each connection belongs to
  *    one of them, which alone reads its socket, writes it and frees it;
  *  - per connection: its place in each feed, a small private queue (acks,
- *    errors, replies), the replay of each join, its sends in flight, and the
- *    slow-consumer rule (bytes behind a feed, time without progress).
+ *    errors, replies), the replay of each join, its sends in flight, the
+ *    slow-consumer rule (bytes behind a feed, time without progress) and the
+ *    deadline of a message begun (CHAT_WS_FRAME_MS).
  * Whatever waits for a connection leaves in one sendmsg per wake.
  * Calls feed, frame, hub, store (replay reads), ws (bytes received), auth,
  * pool, metrics, log.
- * Thread rules: deliver_start/drain/stop from main; deliver_reserve/attach
- * from a civetweb worker; deliver_message_added/deleted/batch_done and
- * deliver_send_done from the store writer; deliver_close_session from any
- * thread; the rest (called by ws) on the connection's own I/O thread. Each
- * thread's inbox has a mutex; nothing on the per-frame path takes a lock
- * shared with other connections but the feed being copied.
+ * Thread rules: deliver_set_frame_timeout, deliver_start/drain/stop from
+ * main; deliver_reserve/attach from a civetweb worker;
+ * deliver_message_added/deleted/batch_done and deliver_send_done from the
+ * store writer; deliver_close_session from any thread; the rest (called by
+ * ws) on the connection's own I/O thread. Each thread's inbox has a mutex;
+ * nothing on the per-frame path takes a lock shared with other connections
+ * but the feed being copied.
  */
 #ifndef LANCHAT_DELIVER_H
 #define LANCHAT_DELIVER_H
@@ -116,6 +118,10 @@ struct deliver_conn {
     size_t assembled;
     bool assembling; /* a fragmented text message is being read */
     bool discarding; /* a fragmented binary message is being skipped */
+    size_t checked;  /* bytes of the assembly known to be whole UTF-8 sequences */
+    /* Since when a frame or a fragmented message is begun and not complete
+     * (ms, as deliver_now); 0: none. Set by ws, enforced by deliver's tick. */
+    int64_t partial_since;
 
     /* what leaves */
     size_t out_start, out_end;
@@ -147,6 +153,9 @@ struct deliver_conn {
 /* threads: I/O threads to start; 0 (unit tests) starts none, and
  * deliver_pump runs their work on the caller. */
 int deliver_start(int threads);
+/* Milliseconds a client has for a message once its first byte arrived
+ * (default CHAT_WS_FRAME_MS); before deliver_start. */
+void deliver_set_frame_timeout(int64_t ms);
 /* Waits at most timeout_ms until no send is in flight and every connection
  * is written out; true when so. */
 bool deliver_drain(int timeout_ms);
@@ -180,6 +189,9 @@ bool deliver_reply(struct deliver_conn *c, const char *frame, size_t len);
 void deliver_join(struct deliver_conn *c, int room, int64_t since);
 void deliver_close(struct deliver_conn *c, int code, const char *reason);
 struct json_arena *deliver_arena(struct deliver_conn *c);
+/* The thread's time (ms of CLOCK_MONOTONIC, never 0) of the wake that is
+ * being handled. */
+int64_t deliver_now(const struct deliver_conn *c);
 /* A job for a send, or NULL when all are in use; submitted by ws. */
 struct store_job *deliver_send_job(struct deliver_conn *c);
 void deliver_send_queued(struct deliver_conn *c, struct store_job *job, bool queued);

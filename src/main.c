@@ -191,6 +191,7 @@ int main(int argc, char **argv)
         pool_shutdown();
         return 1;
     }
+    deliver_set_frame_timeout(o.ws_frame_ms);
     if (deliver_start(CHAT_IO_THREADS) != 0 || store_start(&hooks) != 0) {
         deliver_stop();
         store_close();

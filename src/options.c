@@ -20,6 +20,7 @@ void options_defaults(struct options *o)
     o->max_messages_per_room = CHAT_MAX_MESSAGES_PER_ROOM;
     o->tls_port = CHAT_WITH_TLS ? CHAT_TLS_PORT : 0;
     o->http_redirect = true;
+    o->ws_frame_ms = CHAT_WS_FRAME_MS;
 }
 
 static void usage(FILE *to)
@@ -28,6 +29,7 @@ static void usage(FILE *to)
             "usage: lanchat [--port N] [--listen ADDR] [--db PATH] [--web-root DIR]\n"
             "               [--config FILE] [--session-idle SECONDS] [--session-max-age SECONDS]\n"
             "               [--rate-limit MSGS_PER_S[:BURST]] [--max-messages-per-room N]\n"
+            "               [--ws-frame-timeout SECONDS]\n"
             "               [--tls-port N] [--tls-cert FILE --tls-key FILE] [--tls-dir DIR]\n"
             "               [--http-redirect on|off] [--debug] [--version] [--help]\n");
 }
@@ -134,6 +136,10 @@ static bool apply(struct options *o, const char *name, const char *value, bool *
         if (ok)
             o->http_redirect = strcmp(value, "on") == 0;
 #endif
+    } else if (strcmp(name, "ws-frame-timeout") == 0) {
+        ok = parse_count(value, 1, 3600, &n);
+        if (ok)
+            o->ws_frame_ms = n * 1000;
     } else if (strcmp(name, "config") == 0) {
         ok = load_file(o, value) == OPTIONS_RUN;
         if (!ok)

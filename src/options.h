@@ -18,6 +18,7 @@ struct options {
     int64_t session_max_age; /* seconds */
     double rate, burst;      /* messages per second per user; 0 = off */
     int64_t max_messages_per_room;
+    int64_t ws_frame_ms; /* --ws-frame-timeout SECONDS, in ms */
     bool debug;
     int tls_port;       /* 0: no HTTPS */
     char tls_cert[512]; /* "" = generated */

@@ -105,3 +105,46 @@ const char *text_body_problem(enum text_body_verdict verdict)
     }
     return "invalid message body";
 }
+
+/* Whether the len < need bytes at s can still become a valid sequence: the
+ * second byte's range depends on the first (RFC 3629's table), so that an
+ * overlong, a surrogate or a code point past U+10FFFF is refused as soon as
+ * its first two bytes are seen. */
+static bool utf8_could_complete(const unsigned char *s, size_t len)
+{
+    unsigned char c = s[0], low = 0x80, high = 0xBF;
+    if (c == 0xE0)
+        low = 0xA0;
+    else if (c == 0xED)
+        high = 0x9F;
+    else if (c == 0xF0)
+        low = 0x90;
+    else if (c == 0xF4)
+        high = 0x8F;
+    else if (c < 0xC2 || c > 0xF4)
+        return false;
+    size_t need = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    if (len >= need)
+        return false;
+    for (size_t i = 1; i < len; i++) {
+        if (s[i] < (i == 1 ? low : 0x80) || s[i] > (i == 1 ? high : 0xBF))
+            return false;
+    }
+    return true;
+}
+
+size_t text_utf8_span(const char *s, size_t len, bool *invalid)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    *invalid = false;
+    while (i < len) {
+        size_t n = utf8_sequence(u + i, len - i);
+        if (n == 0) {
+            *invalid = !utf8_could_complete(u + i, len - i);
+            break;
+        }
+        i += n;
+    }
+    return i;
+}

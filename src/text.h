@@ -22,6 +22,12 @@ enum text_body_verdict {
 };
 enum text_body_verdict text_check_body(const char *body, size_t len);
 const char *text_body_problem(enum text_body_verdict verdict);
+/* How many bytes at the start of s are whole, valid UTF-8 sequences (RFC
+ * 3629: no overlongs, surrogates or code points past U+10FFFF). It stops
+ * at the first sequence that is invalid (*invalid set) or that the end of s
+ * cuts short while it may still become valid (*invalid clear): for text
+ * that arrives in parts. */
+size_t text_utf8_span(const char *s, size_t len, bool *invalid);
 /* Case-insensitive ASCII comparison of names. */
 bool text_same_name(const char *a, const char *b);
 /* Copies src into dst of cap bytes, cut to fit and NUL-terminated (for

@@ -309,7 +309,8 @@ struct header {
     size_t size; /* of the header itself */
 };
 
-/* 1 parsed, 0 more bytes needed. */
+/* 1 parsed, 0 more bytes needed, -1 a length RFC 6455 5.2 forbids: not in
+ * the fewest bytes, or 64 bits with the most significant one set. */
 static int parse_header(const unsigned char *b, size_t len, struct header *h)
 {
     if (len < 2)
@@ -325,6 +326,8 @@ static int parse_header(const unsigned char *b, size_t len, struct header *h)
             return 0;
         n = (uint64_t)b[2] << 8 | b[3];
         at = 4;
+        if (n < 126)
+            return -1;
     } else if (n == 127) {
         if (len < 10)
             return 0;
@@ -332,6 +335,8 @@ static int parse_header(const unsigned char *b, size_t len, struct header *h)
         for (int i = 0; i < 8; i++)
             n = n << 8 | b[2 + i];
         at = 10;
+        if (n < 65536 || n >> 63)
+            return -1;
     }
     if (h->masked) {
         if (len < at + 4)
@@ -356,11 +361,34 @@ static void too_big(struct deliver_conn *c)
     deliver_close(c, 1009, "message too big");
 }
 
+static void bad_utf8(struct deliver_conn *c)
+{
+    log_warn("ws: %s sent text that is not UTF-8; closing 1007", c->user);
+    deliver_close(c, 1007, "invalid UTF-8");
+}
+
+/* Close codes a peer may send (RFC 6455 7.4.1, 7.4.2 and IANA's registry,
+ * which added 1012-1014); 1004 is reserved, 1005, 1006 and 1015 never
+ * travel in a frame, 1016-2999 are unassigned. */
+static bool valid_close_code(int code)
+{
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
+}
+
 /* The peer's close: answered with its code (1000 when it gave none). */
 static void peer_closed(struct deliver_conn *c, const unsigned char *payload, size_t len)
 {
     int code = len >= 2 ? payload[0] << 8 | payload[1] : 1000;
-    deliver_close(c, code, "");
+    bool invalid = false;
+    if (len == 1 || !valid_close_code(code)) {
+        protocol_error(c, "an invalid close code");
+    } else if (len > 2 &&
+               (text_utf8_span((const char *)payload + 2, len - 2, &invalid) != len - 2)) {
+        bad_utf8(c);
+    } else {
+        deliver_close(c, code, "");
+    }
 }
 
 static void control_frame(struct deliver_conn *c, const struct header *h, unsigned char *payload)
@@ -374,41 +402,54 @@ static void control_frame(struct deliver_conn *c, const struct header *h, unsign
     /* a pong only shows the peer is there: c->last_rx was set on reading */
 }
 
-/* A data frame: whole messages go to the chat, fragments are assembled. */
+/* A data frame: whole messages go to the chat, fragments are assembled and
+ * their UTF-8 checked as they come (a code point may straddle two). A binary
+ * message is answered with an error and skipped; it counts against the size
+ * limit all the same. */
 static void data_frame(struct deliver_conn *c, const struct header *h, char *payload)
 {
     size_t len = (size_t)h->length;
     struct deliver_buffers *b = c->buf;
-    if (h->opcode == OP_TEXT || h->opcode == OP_BINARY) {
+    bool invalid;
+    if (h->opcode != OP_CONTINUATION) {
         if (c->assembling || c->discarding) {
             protocol_error(c, "a new message inside a fragmented one");
             return;
         }
         if (h->opcode == OP_BINARY) {
-            c->discarding = !h->fin;
             send_error(c, CHAT_ERROR(BAD_REQUEST, "frames are JSON text"), NULL);
+        } else if (h->fin) {
+            if (text_utf8_span(payload, len, &invalid) != len)
+                bad_utf8(c);
+            else
+                handle_text(c, payload, len);
             return;
         }
-        if (h->fin) {
-            handle_text(c, payload, len);
+        if (h->fin)
             return;
-        }
-        c->assembling = true;
-        c->assembled = 0;
+        c->assembling = h->opcode == OP_TEXT;
+        c->discarding = h->opcode == OP_BINARY;
+        c->assembled = c->checked = 0;
     } else if (!c->assembling && !c->discarding) {
         protocol_error(c, "a continuation without a message");
-        return;
-    }
-    if (c->discarding) {
-        c->discarding = !h->fin;
         return;
     }
     if (len > CHAT_MAX_REQUEST - c->assembled) {
         too_big(c);
         return;
     }
+    if (c->discarding) {
+        c->assembled += len;
+        c->discarding = !h->fin;
+        return;
+    }
     memcpy(b->assembly + c->assembled, payload, len);
     c->assembled += len;
+    c->checked += text_utf8_span(b->assembly + c->checked, c->assembled - c->checked, &invalid);
+    if (invalid || (h->fin && c->checked != c->assembled)) {
+        bad_utf8(c);
+        return;
+    }
     if (h->fin) {
         c->assembling = false;
         handle_text(c, b->assembly, c->assembled);
@@ -420,8 +461,13 @@ static void data_frame(struct deliver_conn *c, const struct header *h, char *pay
 static size_t one_frame(struct deliver_conn *c, unsigned char *bytes, size_t len)
 {
     struct header h;
-    if (!parse_header(bytes, len, &h))
+    int parsed = parse_header(bytes, len, &h);
+    if (parsed == 0)
         return 0;
+    if (parsed < 0) {
+        protocol_error(c, "a malformed payload length");
+        return len;
+    }
     bool control = h.opcode >= 8;
     if (h.rsv) {
         protocol_error(c, "reserved bits set");
@@ -452,9 +498,13 @@ static size_t one_frame(struct deliver_conn *c, unsigned char *bytes, size_t len
         control_frame(c, &h, payload);
     else
         data_frame(c, &h, (char *)payload);
+    if (!c->assembling && !c->discarding)
+        c->partial_since = 0; /* a message (or a control frame) is complete */
     return h.size + (size_t)h.length;
 }
 
+/* Whatever is left over, a frame begun or a fragmented message, is timed
+ * from here (deliver's tick enforces the deadline). */
 void ws_received(struct deliver_conn *c)
 {
     unsigned char *in = (unsigned char *)c->buf->in;
@@ -469,6 +519,9 @@ void ws_received(struct deliver_conn *c)
         at = c->in_len; /* nothing more is read from a closing connection */
     memmove(in, in + at, c->in_len - at);
     c->in_len -= at;
+    bool partial = c->in_len > 0 || c->assembling || c->discarding;
+    if (c->state == CONN_OPEN && partial && !c->partial_since)
+        c->partial_since = deliver_now(c);
 }
 
 void ws_resume(struct deliver_conn *c)

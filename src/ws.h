@@ -3,10 +3,11 @@
  * (a live session, a same-host Origin), then the socket is taken over from
  * civetweb, so no thread waits on an idle WebSocket. On the connection's I/O
  * thread: RFC 6455 framing of what the client sends (masking, fragments,
- * control frames, the close handshake) and the chat frames join and send.
- * Every reply goes out through deliver; frame writes them.
- * Calls deliver, hub, auth, http, json, frame, store, tls (a WSS connection's
- * SSL), civetweb, log, metrics.
+ * control frames, the close handshake and its codes, UTF-8 of text) and the
+ * chat frames join and send. Every reply goes out through deliver; frame
+ * writes them.
+ * Calls deliver, hub, auth, http, json, frame, text, store, tls (a WSS
+ * connection's SSL), civetweb, log, metrics.
  * Thread rules: ws_start at boot; the civetweb callbacks on its workers;
  * ws_received on the connection's own I/O thread.
  */

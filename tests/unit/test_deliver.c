@@ -649,6 +649,41 @@ static void test_client_frames_follow_rfc_6455(void **state)
     assert_int_equal((unsigned char)f.text[0] << 8 | (unsigned char)f.text[1], 1009);
 }
 
+/* The close code of the next close frame the peer was sent, or 0. */
+static int close_code(struct peer *p)
+{
+    struct frame f;
+    while (next_frame(p, &f))
+        if (f.opcode == FRAME_CLOSE)
+            return (unsigned char)f.text[0] << 8 | (unsigned char)f.text[1];
+    return 0;
+}
+
+/* Time: a message begun has CHAT_WS_FRAME_MS to be complete, whatever else
+ * comes meanwhile; a connection that sends nothing is not timed. */
+static void test_a_message_not_complete_within_the_frame_time_is_closed_1008(void **state)
+{
+    struct peer *slow = open_peer(0, "alice", 1), *idle = open_peer(1, "bob", 2);
+    struct peer *cut = open_peer(2, "carol", 3);
+    pump();
+    client_frame(slow, 1, false, true, "{\"type\":", 8); /* a first fragment, no end */
+    memcpy(cut->conn->buf->in, "\x81\x8f\x12", 3);       /* a masked header, cut in its mask */
+    cut->conn->in_len = 3;
+    ws_received(cut->conn);
+    now += CHAT_WS_FRAME_MS - 500;
+    pump();
+    client_frame(slow, 9, true, true, "x", 1); /* a ping between fragments restarts nothing */
+    pump();
+    assert_int_equal(slow->conn->state, CONN_OPEN);
+    assert_int_equal(cut->conn->state, CONN_OPEN);
+    now += 1500;
+    pump();
+    assert_int_equal(close_code(slow), 1008);
+    assert_int_equal(close_code(cut), 1008);
+    assert_int_equal(idle->conn->state, CONN_OPEN);
+    assert_int_equal(close_code(idle), 0);
+}
+
 static void test_logging_out_closes_that_sessions_connections_only(void **state)
 {
     struct frame f;
@@ -725,6 +760,7 @@ int main(void)
         T(test_a_send_without_a_free_job_waits_for_one),
         T(test_a_burst_larger_than_the_job_pool_is_slowed_not_refused),
         T(test_client_frames_follow_rfc_6455),
+        T(test_a_message_not_complete_within_the_frame_time_is_closed_1008),
         T(test_logging_out_closes_that_sessions_connections_only),
         T(test_two_creates_at_the_last_free_room_slot_commit_one_room),
 #undef T

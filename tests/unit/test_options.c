@@ -82,6 +82,7 @@ static void test_defaults_come_from_config_h(void **state)
     assert_true(o.rate == (double)CHAT_RATE_PER_S);
     assert_true(o.burst == (double)CHAT_RATE_BURST);
     assert_int_equal(o.max_messages_per_room, CHAT_MAX_MESSAGES_PER_ROOM);
+    assert_int_equal(o.ws_frame_ms, CHAT_WS_FRAME_MS);
     assert_false(o.debug);
 }
 
@@ -180,6 +181,18 @@ static void test_session_times_must_be_at_least_one_second(void **state)
     assert_int_equal(o.session_idle, 1);
     assert_int_equal(o.session_max_age, 1);
     assert_int_equal(PARSE(&o, "--session-idle", "2147483648"), OPTIONS_EXIT_ERROR);
+}
+
+static void test_ws_frame_timeout_is_whole_seconds_from_1_to_3600(void **state)
+{
+    struct options o;
+    assert_int_equal(PARSE(&o, "--ws-frame-timeout", "2"), OPTIONS_RUN);
+    assert_int_equal(o.ws_frame_ms, 2000);
+    assert_int_equal(PARSE(&o, "--ws-frame-timeout", "3600"), OPTIONS_RUN);
+    assert_int_equal(o.ws_frame_ms, 3600000);
+    assert_int_equal(PARSE(&o, "--ws-frame-timeout", "0"), OPTIONS_EXIT_ERROR);
+    assert_int_equal(PARSE(&o, "--ws-frame-timeout", "3601"), OPTIONS_EXIT_ERROR);
+    assert_int_equal(PARSE(&o, "--ws-frame-timeout", "1.5"), OPTIONS_EXIT_ERROR);
 }
 
 static void test_max_messages_per_room_accepts_zero_for_unlimited(void **state)
@@ -398,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_unknown_options_and_bare_arguments_are_errors),
         cmocka_unit_test(test_session_times_must_be_at_least_one_second),
         cmocka_unit_test(test_max_messages_per_room_accepts_zero_for_unlimited),
+        cmocka_unit_test(test_ws_frame_timeout_is_whole_seconds_from_1_to_3600),
         cmocka_unit_test(test_rate_limit_without_burst_makes_burst_twice_the_rate),
         cmocka_unit_test(test_rate_limit_burst_is_at_least_one),
         cmocka_unit_test(test_rate_limit_zero_turns_the_limit_off),

@@ -171,6 +171,55 @@ static void test_body_rejects_utf16_surrogates(void **state)
     assert_int_equal(check("\xED\xA0\xBD\xED\xB8\x80"), TEXT_BODY_BAD_UTF8); /* CESU pair */
 }
 
+static size_t span(const char *s, bool *invalid)
+{
+    return text_utf8_span(s, strlen(s), invalid);
+}
+
+static void test_utf8_span_covers_whole_valid_sequences(void **state)
+{
+    bool invalid = true;
+    assert_int_equal(span("caf\xC3\xA9 \xF0\x9F\x98\x80", &invalid), 10);
+    assert_false(invalid);
+    assert_int_equal(span("", &invalid), 0);
+    assert_false(invalid);
+}
+
+/* Text that arrives in parts: a sequence the end cuts short is not an error
+ * as long as what came of it may still become valid. */
+static void test_utf8_span_stops_before_a_sequence_cut_short(void **state)
+{
+    bool invalid = true;
+    assert_int_equal(span("ab\xE2\x82", &invalid), 2); /* U+20AC without its last byte */
+    assert_false(invalid);
+    assert_int_equal(span("ab\xF0\x9D\x84", &invalid), 2); /* U+1D11E, three of four */
+    assert_false(invalid);
+    assert_int_equal(span("\xF4\x8F", &invalid), 0); /* may become U+10FFFF */
+    assert_false(invalid);
+}
+
+static void test_utf8_span_refuses_a_bad_sequence_from_its_first_bytes(void **state)
+{
+    bool invalid = false;
+    assert_int_equal(span("ab\xED\xA0", &invalid), 2); /* a surrogate, whatever follows */
+    assert_true(invalid);
+    assert_int_equal(span("\xE0\x80", &invalid), 0); /* an overlong */
+    assert_true(invalid);
+    assert_int_equal(span("\xF4\x90", &invalid), 0); /* past U+10FFFF */
+    assert_true(invalid);
+    assert_int_equal(span("\xC3"
+                          "A",
+                          &invalid),
+                     0); /* no continuation */
+    assert_true(invalid);
+    assert_int_equal(span("x\x80", &invalid), 1); /* a lone continuation byte */
+    assert_true(invalid);
+    assert_int_equal(span("\xF5", &invalid), 0);
+    assert_true(invalid);
+    assert_int_equal(span("\xE2\x82\xAC\xE2\x82\xE2", &invalid), 3); /* cut, then more */
+    assert_true(invalid);
+}
+
 static void test_body_rejects_code_points_above_u10ffff(void **state)
 {
     assert_int_equal(check("\xF4\x90\x80\x80"), TEXT_BODY_BAD_UTF8); /* U+110000 */
@@ -255,6 +304,9 @@ int main(void)
         cmocka_unit_test(test_body_with_a_nul_byte_is_a_control_character),
         cmocka_unit_test(test_body_rejects_the_delete_control_character),
         cmocka_unit_test(test_body_problem_names_each_verdict),
+        cmocka_unit_test(test_utf8_span_covers_whole_valid_sequences),
+        cmocka_unit_test(test_utf8_span_stops_before_a_sequence_cut_short),
+        cmocka_unit_test(test_utf8_span_refuses_a_bad_sequence_from_its_first_bytes),
     };
     return cmocka_run_group_tests(text, NULL, NULL);
 }
