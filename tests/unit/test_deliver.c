@@ -707,6 +707,22 @@ static void test_two_creates_at_the_last_free_room_slot_commit_one_room(void **s
     assert_int_equal(hub_room_create("room1", &index).kind, CHAT_E_CONFLICT);
 }
 
+/* Found by ThreadSanitizer under `make test-tsan`: at shutdown deliver_stop
+ * tore down the feeds and threads while the store writer could still be in
+ * a hook (a REST post that committed late, the end of a batch). Hooks after
+ * the stop now do nothing; before, this appended to a freed feed. */
+static void test_store_hooks_after_deliver_stop_touch_nothing(void **state)
+{
+    deliver_stop();
+    struct store_message m = {.room_id = 1, .id = 99, .ts = 1};
+    snprintf(m.author, sizeof m.author, "late");
+    snprintf(m.body, sizeof m.body, "committed after the stop");
+    deliver_message_added(&m);
+    deliver_message_deleted(1, 99);
+    deliver_batch_done();
+    assert_int_equal(deliver_start(0), 0); /* as stop_all expects */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -727,6 +743,7 @@ int main(void)
         T(test_client_frames_follow_rfc_6455),
         T(test_logging_out_closes_that_sessions_connections_only),
         T(test_two_creates_at_the_last_free_room_slot_commit_one_room),
+        T(test_store_hooks_after_deliver_stop_touch_nothing),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
