@@ -1294,14 +1294,25 @@ void deliver_stop(void)
     struct timespec tick = {0, 1000 * 1000};
     while (atomic_load(&D.in_hooks) > 0) /* a hook is short and never blocks */
         nanosleep(&tick, NULL);
+    /* Every thread ends before any is torn down: one that is still closing
+     * its connections wakes the others (presence), and would write to an
+     * eventfd already closed, or to whatever socket took its number. */
     for (int i = 0; i < D.thread_count; i++) {
         struct io_thread *t = &threads[i];
         if (t->started) {
             atomic_store(&t->wake_requested, false);
             wake(t);
+        }
+    }
+    for (int i = 0; i < D.thread_count; i++) {
+        struct io_thread *t = &threads[i];
+        if (t->started) {
             pthread_join(t->thread, NULL);
             t->started = false;
         }
+    }
+    for (int i = 0; i < D.thread_count; i++) {
+        struct io_thread *t = &threads[i];
         if (t->epoll >= 0)
             close(t->epoll);
         if (t->wake >= 0)
