@@ -135,6 +135,18 @@ def _server_env():
     return env
 
 
+# Starting and stopping a sanitizer build take several times longer: TSan
+# maps shadow memory for every pool at start, which took 20 s on the 2-core
+# machine under load (1 s for the plain build). Only these two bounds grow;
+# no test's own expectation changes.
+def ready_timeout():
+    return READY_TIMEOUT * (6 if sanitizer() else 1)
+
+
+def stop_timeout():
+    return STOP_TIMEOUT * (3 if sanitizer() else 1)
+
+
 _reports_seen = set()
 _server_labels = {}  # pid -> label, to name the server in a report
 # Reports that reach the server's output instead (UBSan's, under ASan, do).
@@ -177,7 +189,7 @@ _lock = threading.RLock()
 def wait_reapers():
     """Wait until every asynchronously closed server has exited and been cleaned up."""
     while _reapers:
-        _reapers.pop().join(STOP_TIMEOUT + 10)
+        _reapers.pop().join(stop_timeout() + 10)
 
 
 @atexit.register
@@ -365,12 +377,12 @@ class Server:
         with _lock:
             _live_servers.append(self)
         try:
-            m = self.wait_log(READY_RE, timeout=READY_TIMEOUT)
+            m = self.wait_log(READY_RE, timeout=ready_timeout())
         except AssertionError:
             self._terminate()
             raise AssertionError("server did not print 'listening on http://127.0.0.1:PORT' "
                                  "within %.0f s; exit=%r; log:\n%s"
-                                 % (READY_TIMEOUT, self.proc.poll(), self.log_tail(40)))
+                                 % (ready_timeout(), self.proc.poll(), self.log_tail(40)))
         self.port = int(m.group(1))
         assert self.port > 0, "server reported port 0"
         return self
@@ -423,7 +435,7 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(STOP_TIMEOUT)
+                self.proc.wait(stop_timeout())
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
@@ -485,7 +497,7 @@ class Server:
             rc = self._terminate()
             if rc == "killed":
                 unclean_stops.append("%s: did not exit within %.0f s of SIGTERM (killed)"
-                                     % (self.label, STOP_TIMEOUT))
+                                     % (self.label, stop_timeout()))
         finally:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             with _lock:
