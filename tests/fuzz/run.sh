@@ -19,7 +19,7 @@ passed=0
 failed=0
 mkdir -p "$dir/artifacts"
 for bin in "$dir"/fuzz_*; do
-    [ -x "$bin" ] || continue
+    [ -f "$bin" ] && [ -x "$bin" ] || continue
     name=${bin##*/fuzz_}
     seeds=$here/corpus/$name
     log=$dir/$name.log
