@@ -10,9 +10,10 @@
 #   boards          every board profile builds for its CPU (make cross-all)
 #   package         the Debian packages (amd64, arm64) and the rpi-zero bundle
 #   emulated:BOARD  BOARD's unit and integration suites under qemu-user
-#   sanitizers      the integration suite against the ASan+UBSan and the TSan
-#                   builds (make test-asan, test-tsan), while the fuzz targets
-#                   run beside them (make fuzz, FUZZ_SECONDS each)
+#   sanitizers      the unit suite under ASan+UBSan, the integration suite
+#                   against the ASan+UBSan and the TSan builds (make
+#                   test-asan, test-tsan), while the fuzz targets run beside
+#                   them (make fuzz, FUZZ_SECONDS each)
 # A group whose build fails counts as one failure; the others still run.
 set -eu
 cd "$(dirname "$0")/.."
@@ -81,6 +82,7 @@ sanitizers() {
     fuzz_log=$(mktemp)
     $MAKE -s fuzz >"$fuzz_log" 2>&1 &
     fuzz_pid=$!
+    run_suite unit-asan $MAKE -s SANITIZE=address unit
     run_suite integration-asan $MAKE -s test-asan
     run_suite integration-tsan $MAKE -s test-tsan
     wait "$fuzz_pid" || true
