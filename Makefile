@@ -1,6 +1,7 @@
 # lanchat - see README.md. Everything a build needs is named here.
 #   make [BOARD=desktop] [FLAGS=minimal]   build build/<board>[-minimal]/lanchat
 #   make run | test | test-desktop | unit | integration | e2e | format | lint | clean
+#   make test-asan | test-tsan | fuzz [FUZZ_SECONDS=30] | fuzz-replay | test-sanitizers
 #   make BOARD=rpi4 test-emulated | package | bundle     (boards: board/*/board.mk)
 #   make cross-all | bench | bench-instr | ram-budget
 
@@ -21,6 +22,30 @@ FEATURE_DEFINES :=
 OUT := build/$(BOARD)
 else
 $(error FLAGS must be empty or minimal)
+endif
+
+# ---- sanitizer builds (make test-asan / test-tsan): SANITIZE=address builds
+# with AddressSanitizer and UndefinedBehaviorSanitizer, SANITIZE=thread with
+# ThreadSanitizer (clang), each into its own build/<board>-<asan|tsan>/.
+# Every report stops the process with a failure (no recovery); the options
+# the test harness sets at run time are in tests/integration/harness.py.
+SANITIZE ?=
+ifeq ($(SANITIZE),address)
+OUT := $(OUT)-asan
+SAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else ifeq ($(SANITIZE),thread)
+OUT := $(OUT)-tsan
+SAN_CFLAGS := -O1 -g -fsanitize=thread
+else ifeq ($(SANITIZE),fuzzer)
+# The libFuzzer targets (make fuzz): every module with coverage, ASan and
+# UBSan; argon2id at its cheapest, so that a login costs the fuzzer
+# microseconds, not a tenth of a second.
+OUT := $(OUT)-fuzz
+SAN_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer
+FEATURE_DEFINES += -DCHAT_PWHASH_OPSLIMIT=1 -DCHAT_PWHASH_MEMLIMIT=8192
+else ifneq ($(SANITIZE),)
+$(error SANITIZE must be empty, address, thread or fuzzer)
 endif
 
 VERSION := $(shell sed -n 's/^\#define CHAT_VERSION "\(.*\)"$$/\1/p' src/config.h)
@@ -46,14 +71,28 @@ EMULATOR :=
 endif
 
 CC := $(CROSS)gcc
+# TSan and the fuzz targets are built with clang (libFuzzer is clang's);
+# its -Wextra includes -Wstring-concatenation, which flags store.c's SQL,
+# concatenated on purpose.
+ifneq ($(filter thread fuzzer,$(SANITIZE)),)
+CC := clang
+SAN_WARNINGS := -Wno-string-concatenation
+endif
 STRIP := $(CROSS)strip
 HOSTCC ?= cc
 # Hardening as Debian builds its packages (dpkg-buildflags): fortified libc
 # calls, read-only GOT after start.
-CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Isrc $(BOARD_DEFINES) $(FEATURE_DEFINES)
+# (Not under a sanitizer: the fortified variants of libc calls bypass its
+# checks of the same calls.)
+FORTIFY := $(if $(SANITIZE),,-D_FORTIFY_SOURCE=2)
+CPPFLAGS += -D_GNU_SOURCE $(FORTIFY) -Isrc $(BOARD_DEFINES) $(FEATURE_DEFINES)
 CFLAGS ?= -Os -g
+ifneq ($(SANITIZE),)
+CFLAGS := $(SAN_CFLAGS)
+LDFLAGS += $(filter -fsanitize=%,$(SAN_CFLAGS))
+endif
 CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -pthread \
-          -ffunction-sections -fdata-sections $(BOARD_CFLAGS)
+          -ffunction-sections -fdata-sections $(BOARD_CFLAGS) $(SAN_WARNINGS)
 LDFLAGS += -pthread -Wl,--gc-sections -Wl,-z,relro,-z,now
 LDLIBS := -lcivetweb -lsqlite3 -lsodium -lcjson
 
@@ -93,7 +132,7 @@ LOADGEN := build/loadgen
 
 .PHONY: all run test unit integration e2e format lint clean bench cross-all test-desktop board-info \
         ram-budget test-emulated unit-emulated integration-emulated package bundle test-package FORCE \
-        bench-instr
+        bench-instr test-asan test-tsan test-sanitizers fuzz fuzz-replay fuzz-targets
 all: $(BIN) $(LOADGEN)
 
 build/.deps-build: tools/deps.sh
@@ -200,24 +239,64 @@ e2e: build/.deps-e2e $(BIN)
 	@node tests/e2e/run.mjs --bin $(BIN)
 	@node tests/e2e/run.mjs --bin $(BIN) --browser firefox
 
-# Every suite: desktop (full and minimal builds), every board's build, the
-# packages, and the boards in TEST_BOARDS under qemu-user; ends with one line
+# ---- sanitizers and fuzzing (docs/SECURITY.md, "Sanitizers and fuzzing") ----
+# test-asan / test-tsan: the whole integration suite against a server built
+# with ASan+UBSan / TSan; the harness fails a test during which a server
+# wrote a sanitizer report.
+test-asan: build/.deps-test
+	@$(MAKE) -s SANITIZE=address all
+	@python3 tests/integration/run.py --bin build/$(BOARD)-asan/lanchat
+
+test-tsan: build/.deps-test
+	@$(MAKE) -s SANITIZE=thread all
+	@python3 tests/integration/run.py --bin build/$(BOARD)-tsan/lanchat
+
+# The libFuzzer targets tests/fuzz/fuzz_<name>.c, linked with every module
+# built by SANITIZE=fuzzer (never into the server). `make fuzz` replays the
+# seed corpus and the regression inputs (tests/fuzz/corpus/<name>/), then
+# runs each target for FUZZ_SECONDS; `make fuzz-replay` only replays.
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(OUT)/fuzz/%: tests/fuzz/%.c $(OBJECTS) $(wildcard tests/fuzz/*.h)
+	@mkdir -p $(@D)
+	@echo "  FUZZ    $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(OBJECTS) $(LDFLAGS) $(LDLIBS)
+
+fuzz-targets: $(FUZZ_TARGETS)
+
+fuzz: build/.deps-test
+	@$(MAKE) -s SANITIZE=fuzzer fuzz-targets
+	@sh tests/fuzz/run.sh build/$(BOARD)-fuzz/fuzz $(FUZZ_SECONDS)
+
+fuzz-replay: build/.deps-test
+	@$(MAKE) -s SANITIZE=fuzzer fuzz-targets
+	@sh tests/fuzz/run.sh build/$(BOARD)-fuzz/fuzz 0
+
+# Every suite: desktop (full and minimal builds), the sanitizer builds and
+# the fuzz targets, every board's build, the packages, and the boards in
+# TEST_BOARDS under qemu-user; ends with one line
 # "N passed, N failed". `make test-desktop` runs the desktop suites alone.
 TEST_BOARDS ?= rpi4 rpi-zero
 test: build/.deps-test build/.deps-cross
-	@tools/test-all.sh desktop boards package $(TEST_BOARDS:%=emulated:%)
+	@tools/test-all.sh desktop sanitizers boards package $(TEST_BOARDS:%=emulated:%)
 
 test-desktop: build/.deps-test
 	@tools/test-all.sh desktop
 
-C_FILES := src/*.c src/*.h src/compat/*.c src/compat/*.h tools/*.c tools/loadgen/*.c tools/loadgen/*.h tests/unit/*.c
+test-sanitizers: build/.deps-test
+	@tools/test-all.sh sanitizers
+
+C_FILES := src/*.c src/*.h src/compat/*.c src/compat/*.h tools/*.c tools/loadgen/*.c tools/loadgen/*.h \
+           tests/unit/*.c tests/fuzz/*.c
 
 format:
 	clang-format -i $(C_FILES)
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --std=c11 --inline-suppr -D_GNU_SOURCE -Isrc --suppress=missingIncludeSystem src tools/embed.c
+	  --std=c11 --inline-suppr -D_GNU_SOURCE -Isrc --suppress=missingIncludeSystem src tools/embed.c \
+	  tests/fuzz
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --std=c11 --inline-suppr -D_GNU_SOURCE --suppress=missingIncludeSystem tools/loadgen
 	clang-format --dry-run --Werror $(C_FILES)

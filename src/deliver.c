@@ -97,6 +97,7 @@ static struct {
     int thread_count; /* started, or 1 for deliver_pump */
     atomic_uint next_thread;
     atomic_bool stopping;
+    atomic_int in_hooks; /* the store writer inside a hook (hook_enter) */
     struct feed feeds[CHAT_MAX_ROOMS + 1];
     uint16_t generations[CHAT_MAX_CLIENTS];
     atomic_uint_fast64_t owned_fds[1024]; /* bit per fd below 65536 */
@@ -799,8 +800,28 @@ static void retry_waiting(struct io_thread *t)
     }
 }
 
+/* The writer keeps committing until store_close, after deliver_stop (a REST
+ * post still in flight): a hook then does nothing, and deliver_stop waits
+ * for one already running before it tears the feeds and threads down.
+ * Counted first, then the flag read, as http_enter does. */
+static bool hook_enter(void)
+{
+    atomic_fetch_add(&D.in_hooks, 1);
+    if (!atomic_load(&D.stopping))
+        return true;
+    atomic_fetch_sub(&D.in_hooks, 1);
+    return false;
+}
+
+static void hook_leave(void)
+{
+    atomic_fetch_sub(&D.in_hooks, 1);
+}
+
 void deliver_send_done(struct store_job *job)
 {
+    if (!hook_enter())
+        return; /* its thread is gone; the job goes with the pool */
     struct deliver_conn *c = job->owner;
     struct io_thread *t = thread_of(c);
     job->next = NULL;
@@ -811,6 +832,7 @@ void deliver_send_done(struct store_job *job)
         t->done_head = job;
     t->done_tail = job;
     pthread_mutex_unlock(&t->inbox_lock);
+    hook_leave();
     /* woken by deliver_batch_done, once per batch */
 }
 
@@ -845,7 +867,7 @@ void deliver_message_added(const struct store_message *m)
 {
     metrics_add(messages, 1);
     int room = hub_room_index(m->room_id);
-    if (room < 0)
+    if (room < 0 || !hook_enter())
         return;
     char name[CHAT_NAME_MAX + 1];
     hub_room_name(room, name);
@@ -854,23 +876,28 @@ void deliver_message_added(const struct store_message *m)
         feed_changed(room);
     else
         log_error("deliver: message %lld does not fit a frame", (long long)m->id);
+    hook_leave();
 }
 
 void deliver_message_deleted(int64_t room_id, int64_t id)
 {
     int room = hub_room_index(room_id);
-    if (room < 0)
+    if (room < 0 || !hook_enter())
         return;
     char name[CHAT_NAME_MAX + 1];
     hub_room_name(room, name);
     size_t n = frame_deleted(D.writer_frame, sizeof D.writer_frame, name, id);
     if (n && feed_append(&D.feeds[room], D.writer_frame, n, 0, 0))
         feed_changed(room);
+    hook_leave();
 }
 
 void deliver_batch_done(void)
 {
+    if (!hook_enter())
+        return;
     wake_all();
+    hook_leave();
 }
 
 /* ---- opening
@@ -1338,14 +1365,28 @@ bool deliver_drain(int timeout_ms)
 void deliver_stop(void)
 {
     atomic_store(&D.stopping, true);
+    struct timespec tick = {0, 1000 * 1000};
+    while (atomic_load(&D.in_hooks) > 0) /* a hook is short and never blocks */
+        nanosleep(&tick, NULL);
+    /* Every thread ends before any is torn down: one that is still closing
+     * its connections wakes the others (presence), and would write to an
+     * eventfd already closed, or to whatever socket took its number. */
     for (int i = 0; i < D.thread_count; i++) {
         struct io_thread *t = &threads[i];
         if (t->started) {
             atomic_store(&t->wake_requested, false);
             wake(t);
+        }
+    }
+    for (int i = 0; i < D.thread_count; i++) {
+        struct io_thread *t = &threads[i];
+        if (t->started) {
             pthread_join(t->thread, NULL);
             t->started = false;
         }
+    }
+    for (int i = 0; i < D.thread_count; i++) {
+        struct io_thread *t = &threads[i];
         if (t->epoll >= 0)
             close(t->epoll);
         if (t->wake >= 0)

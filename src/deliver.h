@@ -159,7 +159,9 @@ void deliver_set_frame_timeout(int64_t ms);
 /* Waits at most timeout_ms until no send is in flight and every connection
  * is written out; true when so. */
 bool deliver_drain(int timeout_ms);
-void deliver_stop(void); /* closes every connection (1001) and ends the threads */
+/* Closes every connection (1001) and ends the threads; the store writer's
+ * hooks do nothing from then on (it commits until store_close). */
+void deliver_stop(void);
 
 /* A civetweb worker, after the handshake: reserve (NULL when the pool is
  * full), then attach the socket, which the connection owns from then on. */

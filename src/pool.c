@@ -6,6 +6,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Under AddressSanitizer (make test-asan, make fuzz) a block that is not
+ * taken is poisoned, so that a use after pool_give is reported as a use
+ * after free would be; nothing changes in other builds. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define POOL_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(POOL_ASAN)
+#include <sanitizer/asan_interface.h>
+#define POOL_POISON(block, size) ASAN_POISON_MEMORY_REGION(block, size)
+#define POOL_UNPOISON(block, size) ASAN_UNPOISON_MEMORY_REGION(block, size)
+#else
+#define POOL_POISON(block, size) ((void)(block), (void)(size))
+#define POOL_UNPOISON(block, size) ((void)(block), (void)(size))
+#endif
+
 struct pool {
     const char *name;
     const char *description;
@@ -50,6 +67,7 @@ int pool_init(void)
         }
         for (size_t k = 0; k < p->capacity; k++)
             p->free_stack[k] = p->capacity - 1 - k; /* block 0 is taken first */
+        POOL_POISON(p->storage, p->capacity * p->element_size);
         p->free_count = p->capacity;
         p->peak = 0;
         p->exhausted = 0;
@@ -60,6 +78,8 @@ int pool_init(void)
 void pool_shutdown(void)
 {
     for (int i = 0; i < POOL_COUNT; i++) {
+        if (pools[i].storage)
+            POOL_UNPOISON(pools[i].storage, pools[i].capacity * pools[i].element_size);
         free(pools[i].storage);
         free(pools[i].used);
         free(pools[i].free_stack);
@@ -80,6 +100,7 @@ void *pool_take_raw(enum pool_id id)
         size_t index = p->free_stack[--p->free_count];
         p->used[index] = 1;
         block = p->storage + index * p->element_size;
+        POOL_UNPOISON(block, p->element_size);
         size_t in_use = p->capacity - p->free_count;
         if (in_use > p->peak)
             p->peak = in_use;
@@ -112,6 +133,7 @@ void pool_give(enum pool_id id, void *block)
     if (index < p->capacity && p->used[index]) {
         p->used[index] = 0;
         p->free_stack[p->free_count++] = index;
+        POOL_POISON(block, p->element_size);
     } else {
         log_error("pool %s: block %zu given back twice or foreign", p->name, index);
     }

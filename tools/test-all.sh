@@ -2,13 +2,18 @@
 # Runs test suites of lanchat and ends with one line "N passed, N failed"
 # totalling them; each suite ends with "<suite>: N passed, N failed".
 #   tools/test-all.sh [GROUP...]      no GROUP: desktop (`make test-desktop`);
-#   `make test` runs: desktop boards package emulated:rpi4 emulated:rpi-zero
+#   `make test` runs: desktop sanitizers boards package emulated:rpi4
+#   emulated:rpi-zero
 # Groups:
 #   desktop         unit, flags, integration and browser (e2e) suites of the
 #                   desktop builds
 #   boards          every board profile builds for its CPU (make cross-all)
 #   package         the Debian packages (amd64, arm64) and the rpi-zero bundle
 #   emulated:BOARD  BOARD's unit and integration suites under qemu-user
+#   sanitizers      the unit suite under ASan+UBSan, the integration suite
+#                   against the ASan+UBSan and the TSan builds (make
+#                   test-asan, test-tsan), while the fuzz targets run beside
+#                   them (make fuzz, FUZZ_SECONDS each)
 # A group whose build fails counts as one failure; the others still run.
 set -eu
 cd "$(dirname "$0")/.."
@@ -71,6 +76,20 @@ emulated() { # board
     run_suite "integration-$1" python3 tests/integration/run.py --bin build/"$1"/emulated/lanchat
 }
 
+# The fuzzers are CPU-bound, one core each; the integration suites mostly
+# wait for their servers: on two cores they share the time well.
+sanitizers() {
+    fuzz_log=$(mktemp)
+    $MAKE -s fuzz >"$fuzz_log" 2>&1 &
+    fuzz_pid=$!
+    run_suite unit-asan $MAKE -s SANITIZE=address unit
+    run_suite integration-asan $MAKE -s test-asan
+    run_suite integration-tsan $MAKE -s test-tsan
+    wait "$fuzz_pid" || true
+    run_suite fuzz cat "$fuzz_log"
+    rm -f "$fuzz_log"
+}
+
 [ $# -gt 0 ] || set -- desktop
 for group in "$@"; do
     case "$group" in
@@ -78,9 +97,10 @@ for group in "$@"; do
     boards) run_suite boards sh tests/package/boards.sh ;;
     package) package ;;
     emulated:?*) emulated "${group#emulated:}" ;;
+    sanitizers) sanitizers ;;
     *)
         echo "tools/test-all.sh: unknown group '$group'" \
-            "(desktop, boards, package, emulated:BOARD)" >&2
+            "(desktop, sanitizers, boards, package, emulated:BOARD)" >&2
         exit 2
         ;;
     esac

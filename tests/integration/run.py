@@ -51,7 +51,9 @@ def main():
         traceback.print_exc()
         print("integration: 0 passed, 1 failed")
         return 1
-    print("# %s  features: %s" % (binary, " ".join(sorted(feats)) or "none"))
+    print("# %s  features: %s%s" % (binary, " ".join(sorted(feats)) or "none",
+                                    "  sanitizer: " + harness.sanitizer()
+                                    if harness.sanitizer() else ""))
 
     passed = failed = 0
     seen = {}
@@ -80,6 +82,13 @@ def main():
                 t0 = time.monotonic()
                 try:
                     fn()
+                    if harness.sanitizer():
+                        # The test's own servers have exited (a leak is reported
+                        # at exit) before its reports are read.
+                        harness.wait_reapers()
+                        reports = harness.sanitizer_reports()
+                        if reports:
+                            raise AssertionError("sanitizer reports:\n" + reports)
                 except BaseException as e:  # noqa: B902 - report everything, go on
                     if isinstance(e, KeyboardInterrupt):
                         raise
@@ -89,6 +98,9 @@ def main():
                     logs = harness.failure_logs()
                     if logs:
                         print(logs)
+                    if harness.sanitizer():
+                        harness.wait_reapers()
+                        print(harness.sanitizer_reports())
                 else:
                     passed += 1
                     print("ok   %s%s" % (name, "  (%.2f s)" % (time.monotonic() - t0)
@@ -101,7 +113,17 @@ def main():
                 sys.stdout.flush()
         finally:
             harness.stop_shared()
+            if harness.sanitizer():
+                harness.wait_reapers()
+                reports = harness.sanitizer_reports()
+                if reports:
+                    failed += 1
+                    print("FAIL %s (its shared servers)\n%s" % (modname, reports))
     harness.wait_reapers()
+    reports = harness.sanitizer_reports()
+    if reports:
+        failed += 1
+        print("FAIL sanitizer reports after the last test\n%s" % reports)
     for line in harness.unclean_stops:
         print("# warning: %s" % line)
     if args.v:
