@@ -258,7 +258,7 @@ test-tsan: build/.deps-test
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-$(OUT)/fuzz/%: tests/fuzz/%.c $(OBJECTS) $(wildcard tests/fuzz/*.h)
+$(OUT)/fuzz/%: tests/fuzz/%.c $(OBJECTS) $(COMPAT_LIBS) $(wildcard tests/fuzz/*.h)
 	@mkdir -p $(@D)
 	@echo "  FUZZ    $@"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(OBJECTS) $(LDFLAGS) $(LDLIBS)
