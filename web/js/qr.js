@@ -362,13 +362,15 @@ export function qrPath(modules, border = 4) {
 /**
  * An <svg> element of a qrEncode result, dark on white whatever the page's
  * colours (scanners want that), with a quiet zone of `border` modules
- * (the standard asks for 4). It scales to its box: give it a size in CSS.
+ * (the standard asks for 4), `scale` pixels per module (CSS may shrink it).
  */
-export function qrSvg(code, { border = 4, label = '' } = {}) {
+export function qrSvg(code, { border = 4, scale = 6, label = '' } = {}) {
   const NS = 'http://www.w3.org/2000/svg';
   const side = code.size + 2 * border;
   const svg = document.createElementNS(NS, 'svg');
   svg.setAttribute('viewBox', `0 0 ${side} ${side}`);
+  svg.setAttribute('width', side * scale);
+  svg.setAttribute('height', side * scale);
   svg.setAttribute('shape-rendering', 'crispEdges');
   svg.setAttribute('role', 'img');
   if (label) svg.setAttribute('aria-label', label);
