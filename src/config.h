@@ -38,12 +38,17 @@
 #define CHAT_WITH_EMBEDDED_WEB 1
 #endif
 
-/* HTTPS listener. Reserved for a later release: must stay 0. */
+/* HTTPS and WSS (--tls-port, default CHAT_TLS_PORT; docs/SECURITY.md,
+ * "HTTPS"): a local CA and a server certificate made at first start, the
+ * plain-HTTP redirect, GET /ca.crt and /api/v1/trust. WSS connections are
+ * served by the I/O threads like plain ones. Needs OpenSSL 3 (libssl3) and
+ * lanchat's two small compatibility libraries (src/compat/). Costs: see
+ * the measured figures below. Off: no OpenSSL at all. */
 #ifndef CHAT_WITH_TLS
-#define CHAT_WITH_TLS 0
+#define CHAT_WITH_TLS 1
 #endif
-#if CHAT_WITH_TLS
-#error "CHAT_WITH_TLS is not implemented yet"
+#ifndef CHAT_TLS_PORT
+#define CHAT_TLS_PORT 8443
 #endif
 
 /* ---- Pool and buffer sizes (all reserved once, at boot) --------------- */
