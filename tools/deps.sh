@@ -11,13 +11,15 @@
 set -eu
 
 build="gcc make libc6-dev libcivetweb-dev libsqlite3-dev libsodium-dev libcjson-dev"
-# zbar-tools: zbarimg reads the trust page's QR codes (tests/web, tests/e2e).
-test="libcmocka-dev python3 sqlite3 binutils zbar-tools"
+test="libcmocka-dev python3 sqlite3 binutils"
 # playwright-core drives these browsers (chromium over CDP, firefox-esr over
 # WebDriver BiDi) and never downloads one. node and
 # npm may come from elsewhere (NodeSource's nodejs includes npm and conflicts
 # with Debian's npm): Debian's are installed only when the command is missing.
-e2e="chromium firefox-esr fonts-dejavu-core"
+# zbarimg (zbar-tools) reads the trust page's QR codes (tests/web too),
+# certutil (libnss3-tools) makes the browsers' certificate stores, openssl
+# prints the CA's fingerprint.
+e2e="chromium firefox-esr fonts-dejavu-core zbar-tools libnss3-tools openssl"
 command -v node >/dev/null 2>&1 || e2e="$e2e nodejs"
 command -v npm >/dev/null 2>&1 || e2e="$e2e npm"
 package="binutils file dpkg-dev lintian systemd"

@@ -4,7 +4,7 @@
 
 import { assert, joinAs, watch } from './client.mjs';
 
-// Options that start the server without TLS.
+// The server without TLS (lib.startServer's default: --tls-port 0).
 const NO_TLS = [];
 
 export async function test_trust_page_without_tls_says_so_in_words(t) {

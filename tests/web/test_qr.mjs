@@ -75,7 +75,7 @@ function decode(modules) {
   const file = join(dir, `${++shots}.png`);
   writeFileSync(file, png(modules));
   try {
-    const out = execFileSync('zbarimg', ['--raw', '-q', '-Sdisable', '-Sqrcode.enable', file],
+    const out = execFileSync('zbarimg', ['--raw', '-q', '--nodbus', '-Sdisable', '-Sqrcode.enable', file],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     return out.toString('utf8').replace(/\n$/, '');
   } catch (e) {
