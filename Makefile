@@ -34,7 +34,9 @@ ifneq ($(CROSS_TRIPLE),)
 CROSS := $(CROSS_TRIPLE)-
 SYSROOT := build/sysroot/$(DEB_ARCH)
 SYSROOT_LIBDIRS := $(SYSROOT)/usr/lib/$(CROSS_TRIPLE) $(SYSROOT)/lib/$(CROSS_TRIPLE)
-CPPFLAGS += -isystem $(SYSROOT)/usr/include
+# The multiarch directory first, as a native gcc searches (OpenSSL's
+# opensslconf.h lives there).
+CPPFLAGS += -isystem $(SYSROOT)/usr/include/$(CROSS_TRIPLE) -isystem $(SYSROOT)/usr/include
 LDFLAGS += $(SYSROOT_LIBDIRS:%=-L%) -Wl,-rpath-link,$(subst $() ,:,$(SYSROOT_LIBDIRS))
 # Runs a target program on this host: the loader and libraries from the sysroot.
 EMULATOR := $(QEMU) -L $(abspath $(SYSROOT))
@@ -266,10 +268,13 @@ DEB := $(OUT)/lanchat_$(VERSION)_$(DEB_ARCH).deb
 BUNDLE := $(OUT)/lanchat-$(VERSION)-$(BOARD).tar.gz
 DIST_FILES := $(wildcard dist/*.* dist/debian/* board/$(BOARD)/*)
 
-$(STRIPPED): $(BIN)
+$(STRIPPED): $(BIN) $(COMPAT_LIBS)
 	@mkdir -p $(@D)
 	@echo "  STRIP   $@"
 	@$(STRIP) --remove-section=.comment --remove-section=.note -o $@ $<
+	@rm -rf $(@D)/lib
+	@set -e; for lib in $(COMPAT_LIBS); do mkdir -p $(@D)/lib; \
+	  $(STRIP) --remove-section=.comment --remove-section=.note -o $(@D)/lib/$${lib##*/} $$lib; done
 
 ifeq ($(BOARD_PACKAGE)$(filter package,$(MAKECMDGOALS)),bundlepackage)
 $(error $(BOARD) is installed from a bundle, not a Debian package: make BOARD=$(BOARD) bundle)

@@ -42,11 +42,16 @@
  * "HTTPS"): a local CA and a server certificate made at first start, the
  * plain-HTTP redirect, GET /ca.crt and /api/v1/trust. WSS connections are
  * served by the I/O threads like plain ones. Needs OpenSSL 3 (libssl3) and
- * lanchat's two small compatibility libraries (src/compat/). Costs: see
- * the measured figures below. Off: no OpenSSL at all. */
+ * lanchat's two small compatibility libraries (src/compat/). Off: no
+ * OpenSSL at all. Measured (x86-64): +17.6 KB text, +1 KB data, +10 KB bss
+ * (armel: +14.8 KB text); a tlsconn pool block per client slot (16 KiB of
+ * address space, a page touched); idle RSS +1.6 MB with TLS built in and
+ * +5.1 MB with HTTPS on; 23.7 KiB of RSS per WSS connection against 2.2 KiB
+ * plain; 0.82 ms of server CPU per full handshake (P-256). */
 #ifndef CHAT_WITH_TLS
 #define CHAT_WITH_TLS 1
 #endif
+/* Default of --tls-port (the package sets 443 in /etc/lanchat.conf). */
 #ifndef CHAT_TLS_PORT
 #define CHAT_TLS_PORT 8443
 #endif

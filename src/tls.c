@@ -73,7 +73,7 @@ static int name_cmp(const void *a, const void *b)
 
 static void add_name(char names[][NAME_LEN], int *count, const char *kind, const char *value)
 {
-    char name[NAME_LEN];
+    char name[NAME_LEN] = "";
     if (snprintf(name, sizeof name, "%s:%s", kind, value) >= (int)sizeof name)
         return;
     for (char *p = name; *p; p++)
@@ -335,7 +335,10 @@ static const char *server_stale(X509 *cert, EVP_PKEY *key, X509 *ca)
         return "about to expire";
     char have[NAMES_MAX][NAME_LEN];
     int count = cert_names(cert, have);
-    if (count != T.name_count || memcmp(have, T.names, (size_t)count * NAME_LEN) != 0)
+    bool same = count == T.name_count;
+    for (int i = 0; same && i < count; i++)
+        same = strcmp(have[i], T.names[i]) == 0;
+    if (!same)
         return "the box's names changed";
     return NULL;
 }

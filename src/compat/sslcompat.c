@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Connections between SSL_set_fd and SSL_free: at most one per civetweb
  * worker (each serves one connection), so the table is small. */
@@ -27,6 +28,7 @@ static struct {
     int (*shutdown)(SSL *);
     void (*free)(SSL *);
     X509 *(*get1_peer)(const SSL *);
+    uint64_t (*ctx_set_options)(SSL_CTX *, uint64_t);
 } real;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -45,6 +47,7 @@ static void resolve(void)
     real.shutdown = (int (*)(SSL *))dlsym(h, "SSL_shutdown");
     real.free = (void (*)(SSL *))dlsym(h, "SSL_free");
     real.get1_peer = (X509 * (*)(const SSL *)) dlsym(h, "SSL_get1_peer_certificate");
+    real.ctx_set_options = (uint64_t(*)(SSL_CTX *, uint64_t))dlsym(h, "SSL_CTX_set_options");
     dlclose(h); /* still loaded: it is our dependency */
 }
 
@@ -58,7 +61,7 @@ int sslcompat_loaded(const void *callers_get_error)
     init();
     return callers_get_error == (const void *)real.get_error && real.set_fd && real.read &&
            real.write && real.pending && real.get_error && real.shutdown && real.free &&
-           real.get1_peer;
+           real.get1_peer && real.ctx_set_options;
 }
 
 static struct slot *find(const SSL *ssl)
@@ -162,4 +165,17 @@ X509 *SSL_get_peer_certificate(const SSL *ssl)
 {
     init();
     return real.get1_peer(ssl);
+}
+
+/* OpenSSL 3 widened the options to uint64_t; CivetWeb, built for 1.1, passes
+ * and expects an unsigned long. Where that is 32 bits (armel, armhf) the
+ * 64-bit argument would be read from the wrong registers and turn off every
+ * protocol ("no protocols available"): this takes the 1.1 form. Exported
+ * as SSL_CTX_set_options; OpenSSL's header declares that name otherwise. */
+unsigned long sslcompat_ctx_set_options(SSL_CTX *ctx,
+                                        unsigned long options) __asm__("SSL_CTX_set_options");
+unsigned long sslcompat_ctx_set_options(SSL_CTX *ctx, unsigned long options)
+{
+    init();
+    return (unsigned long)real.ctx_set_options(ctx, options);
 }

@@ -9,7 +9,8 @@
 // restart() starts it again on that same port and database. Servers are
 // stopped by PID (SIGTERM, then SIGKILL after 10 s). A build with TLS runs
 // with --tls-port 0 (off) unless the test asks for HTTPS ({tls: true}: on a
-// free port, its material in <dir>/tls beside the database).
+// free port, its material in <dir>/tls beside the database): servers in
+// parallel do not meet on 8443, and plain HTTP is not redirected.
 
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';

@@ -15,7 +15,7 @@ export async function test_trust_page_without_tls_says_so_in_words(t) {
   assert(response.status() === 200, `GET /trust answered ${response.status()}`);
   const off = page.locator('#trust-off');
   await off.waitFor();
-  assert(/does not offer HTTPS/.test(await off.textContent()), `#trust-off says ${await off.textContent()}`);
+  assert(/no certificate to install: either it runs without HTTPS/.test(await off.textContent()), `#trust-off says ${await off.textContent()}`);
   assert(await page.locator('#trust-on').isHidden(), 'the steps show although there is no certificate');
   assert(await page.locator('#trust-status').isHidden(), 'the "asking" status still shows');
   await t.screenshot(page, 'trust-off');

@@ -637,6 +637,7 @@ FEATURE_ROUTES = {
     "rooms": ("POST", "/api/v1/rooms", {"name": "probe404"}, True),
     "metrics": ("GET", "/metrics", None, False),
     "embedded-web": ("GET", "/", None, False),
+    "tls": ("GET", "/api/v1/trust", None, False),
 }
 
 

@@ -1,7 +1,8 @@
 // trust - the trust page (/trust, served over plain HTTP): the local CA's
 // fingerprint, a QR code of the HTTPS address, the CA for download, and how
 // to install it on the reader's platform (opened first). Everything comes
-// from GET /api/v1/trust; a 404 there means the server runs without TLS.
+// from GET /api/v1/trust; a 404 there means no local CA (no TLS, or the
+// operator's own certificate).
 
 import { qrEncode, qrSvg } from './qr.js';
 
