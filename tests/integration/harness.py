@@ -612,14 +612,15 @@ class Server:
 _shared = {}
 
 
-def shared(*extra_args):
-    """A server with these extra args, shared until the runner's stop_shared()."""
-    key = tuple(extra_args)
+def shared(*extra_args, tls=False):
+    """A server with these extra args (and HTTPS if tls), shared until the runner's
+    stop_shared()."""
+    key = tuple(extra_args) + (("tls",) if tls else ())
     srv = _shared.get(key)
     if srv is None or not srv.running():
         if srv is not None:
             srv.close()
-        srv = Server(list(extra_args), label="shared " + (" ".join(key) or "default"))
+        srv = Server(list(extra_args), label="shared " + (" ".join(key) or "default"), tls=tls)
         _shared[key] = srv
     return srv
 
