@@ -111,9 +111,19 @@ static bool etag_matches(const char *header, const char *etag)
     return false;
 }
 
+/* Addresses that name a page without its file name. */
+static const char *page_of(const char *uri)
+{
+    if (strcmp(uri, "/") == 0)
+        return "/index.html";
+    if (strcmp(uri, "/trust") == 0)
+        return "/trust.html";
+    return uri;
+}
+
 static const struct web_asset *find_asset(const char *uri)
 {
-    const char *path = strcmp(uri, "/") == 0 ? "/index.html" : uri;
+    const char *path = page_of(uri);
     for (size_t i = 0; i < web_asset_count; i++)
         if (strcmp(web_assets[i].path, path) == 0)
             return &web_assets[i];
@@ -164,17 +174,25 @@ static int serve_asset(struct mg_connection *conn, void *data)
     return 1;
 }
 
-int web_start(struct mg_context *ctx, const char *root)
-{
-    if (!root[0])
-        mg_set_request_handler(ctx, "/", serve_asset, NULL);
-    return 0;
-}
-#else
-int web_start(struct mg_context *ctx, const char *root)
-{
-    (void)ctx; /* civetweb's document_root serves root (web_settings) */
-    (void)root;
-    return 0;
-}
 #endif
+
+/* From disk civetweb knows files only: /trust is sent on to its file. */
+static int trust_to_file(struct mg_connection *conn, void *data)
+{
+    (void)data;
+    http_send(conn, 302, &(struct http_header){"Location", "/trust.html"}, 1, NULL, 0);
+    return 1;
+}
+
+int web_start(struct mg_context *ctx, const char *root)
+{
+#if CHAT_WITH_EMBEDDED_WEB
+    if (!root[0]) {
+        mg_set_request_handler(ctx, "/", serve_asset, NULL);
+        return 0;
+    }
+#endif
+    (void)root; /* civetweb's document_root serves it (web_settings) */
+    mg_set_request_handler(ctx, "/trust$", trust_to_file, NULL);
+    return 0;
+}

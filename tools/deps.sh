@@ -16,7 +16,10 @@ test="libcmocka-dev python3 sqlite3 binutils curl openssl"
 # WebDriver BiDi) and never downloads one. node and
 # npm may come from elsewhere (NodeSource's nodejs includes npm and conflicts
 # with Debian's npm): Debian's are installed only when the command is missing.
-e2e="chromium firefox-esr fonts-dejavu-core"
+# zbarimg (zbar-tools) reads the trust page's QR codes (tests/web too),
+# certutil (libnss3-tools) makes the browsers' certificate stores, openssl
+# prints the CA's fingerprint.
+e2e="chromium firefox-esr fonts-dejavu-core zbar-tools libnss3-tools openssl"
 command -v node >/dev/null 2>&1 || e2e="$e2e nodejs"
 command -v npm >/dev/null 2>&1 || e2e="$e2e npm"
 package="binutils file dpkg-dev lintian systemd"

@@ -6,7 +6,7 @@
 #   emulated:rpi-zero
 # Groups:
 #   desktop         unit, flags, integration and browser (e2e) suites of the
-#                   desktop builds
+#                   desktop builds, and the QR encoder against zbarimg (qr)
 #   boards          every board profile builds for its CPU (make cross-all)
 #   package         the Debian packages (amd64, arm64) and the rpi-zero bundle
 #   emulated:BOARD  BOARD's unit and integration suites under qemu-user
@@ -58,6 +58,7 @@ desktop() {
     run_suite flags sh tests/build/test_flags.sh build/desktop/lanchat build/desktop-minimal/lanchat
     run_suite integration python3 tests/integration/run.py --bin build/desktop/lanchat
     run_suite integration-minimal python3 tests/integration/run.py --bin build/desktop-minimal/lanchat
+    run_suite qr node tests/web/test_qr.mjs
     run_suite e2e node tests/e2e/run.mjs --bin build/desktop/lanchat
     run_suite e2e-firefox node tests/e2e/run.mjs --bin build/desktop/lanchat --browser firefox
 }

@@ -2,9 +2,12 @@
 // scripts, icons) so the page opens even while the server is unreachable.
 // Network first: a reachable server always gives the current files (they are
 // revalidated with their ETags), the copy is only the fallback. The API,
-// the WebSocket, /healthz and /metrics never go through the cache.
+// the WebSocket, /healthz and /metrics never go through the cache, nor the
+// trust page (a page of its own for plain HTTP: as a navigation it would
+// replace the shell's copy of '/') and the CA certificate.
 
 const CACHE = 'lanchat-shell-v1';
+const UNCACHED = ['/healthz', '/metrics', '/trust', '/trust.html', '/js/trust.js', '/js/qr.js', '/ca.crt'];
 const SHELL = [
   '/',
   '/app.css',
@@ -31,7 +34,7 @@ self.addEventListener('activate', (event) => {
 self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== 'GET' || url.origin !== location.origin) return;
-  if (url.pathname.startsWith('/api/') || url.pathname === '/healthz' || url.pathname === '/metrics') return;
+  if (url.pathname.startsWith('/api/') || UNCACHED.includes(url.pathname)) return;
   const key = event.request.mode === 'navigate' ? '/' : event.request;
   event.respondWith(fetch(event.request).then((response) => {
     if (response.ok) {

@@ -7,11 +7,15 @@
 // with --port 0: the kernel picks a free port and the server names it in its
 // "listening on http://127.0.0.1:PORT" log line; then /healthz must answer.
 // restart() starts it again on that same port and database. Servers are
-// stopped by PID (SIGTERM, then SIGKILL after 10 s).
+// stopped by PID (SIGTERM, then SIGKILL after 10 s). A build with TLS runs
+// with --tls-port 0 (off) unless the test asks for HTTPS ({tls: true}: on a
+// free port, its material in <dir>/tls beside the database): servers in
+// parallel do not meet on 8443, and plain HTTP is not redirected.
 
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -82,16 +86,23 @@ async function waitHealthy(url, deadline) {
   throw new Error(`${url}/healthz did not answer 200 (${last})`);
 }
 
-// A build with HTTPS (feature "tls") listens on 8443 unless told otherwise:
-// tests that do not ask for HTTPS run it with --tls-port 0, so that servers
-// in parallel do not meet on one port and plain HTTP is not redirected.
-const tlsBuilt = new Map();
-function hasTls(bin) {
-  if (!tlsBuilt.has(bin)) {
-    const version = execFileSync(bin, ['--version'], { encoding: 'utf8' });
-    tlsBuilt.set(bin, /^features:.* tls\b/m.test(version));
+// The features a binary was built with (the "features:" line of --version).
+const builtWith = new Map();
+export function features(bin) {
+  if (!builtWith.has(bin)) {
+    const out = execFileSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+    builtWith.set(bin, new Set((/^features: (.*)$/m.exec(out)?.[1] || '').split(' ')));
   }
-  return tlsBuilt.get(bin);
+  return builtWith.get(bin);
+}
+
+// A TCP port of 127.0.0.1 that nobody listens on now (for the HTTPS listener).
+async function freePort() {
+  const s = createServer();
+  await new Promise((res, rej) => s.once('error', rej).listen(0, '127.0.0.1', res));
+  const { port } = s.address();
+  await new Promise((res) => s.close(res));
+  return port;
 }
 
 function hasOption(args, name) {
@@ -102,10 +113,11 @@ function hasOption(args, name) {
  * Starts `bin` on 127.0.0.1 with a fresh database and waits until /healthz
  * answers 200. `args` are added to the command line; --listen, --port, --db
  * and --rate-limit (default 0: off) are given unless args name them.
- * Returns {url, port, dbPath, dir, pid, stop(), kill9(), restart(), close(),
+ * {tls: true} serves HTTPS too (a build without TLS: an error).
+ * Returns {url, port, httpsPort, caPath, dbPath, dir, pid, stop(), kill9(), restart(), close(),
  * logTail(n)}; pid is the current process's.
  */
-export async function startServer({ bin, args = [] } = {}) {
+export async function startServer({ bin, args = [], tls = false } = {}) {
   if (!bin) throw new Error('startServer: no bin');
   const dir = mkdtempSync(join(tmpdir(), 'lanchat-e2e-'));
   const dbPath = join(dir, 'chat.db');
@@ -113,7 +125,10 @@ export async function startServer({ bin, args = [] } = {}) {
   let logLines = [];
   let run = null; // {child, exited}
   let port = 0;
+  let httpsPort = 0;
   let closed = false;
+  const withTls = features(bin).has('tls') && !hasOption(args, '--tls-port');
+  if (tls && !features(bin).has('tls')) throw new Error(`startServer: ${bin} is built without TLS`);
 
   const argv = (p) => {
     const out = [];
@@ -121,7 +136,7 @@ export async function startServer({ bin, args = [] } = {}) {
     if (!hasOption(args, '--port')) out.push('--port', String(p));
     if (!hasOption(args, '--db')) out.push('--db', dbPath);
     if (!hasOption(args, '--rate-limit')) out.push('--rate-limit', '0');
-    if (!hasOption(args, '--tls-port') && hasTls(bin)) out.push('--tls-port', '0');
+    if (withTls) out.push('--tls-port', String(tls ? httpsPort : 0));
     return out.concat(args);
   };
 
@@ -189,7 +204,16 @@ export async function startServer({ bin, args = [] } = {}) {
   }
 
   try {
-    port = await startOnce(0);
+    // The free port may be taken before the server binds it: another one then.
+    for (let attempt = 1; ; attempt++) {
+      if (tls && withTls) httpsPort = await freePort();
+      try {
+        port = await startOnce(0);
+        break;
+      } catch (e) {
+        if (!(tls && withTls && e.exited && attempt < 3)) throw e;
+      }
+    }
   } catch (e) {
     logFile.end();
     rmSync(dir, { recursive: true, force: true });
@@ -199,6 +223,9 @@ export async function startServer({ bin, args = [] } = {}) {
   const server = {
     url: `http://127.0.0.1:${port}`,
     port,
+    /** With {tls: true}: the HTTPS port (listening once /healthz answers) and the CA. */
+    httpsPort,
+    caPath: join(dir, 'tls', 'ca.crt'),
     dbPath,
     dir,
     get pid() {

@@ -11,12 +11,13 @@
 // defaults to $LANCHAT_BIN, else build/desktop/lanchat.
 // Each test is `export async function test_<behaviour>(t)`, where t has
 //   name, bin, browser, browserName, repo
-//   startServer({args}) -> lib.startServer's server, of the --bin binary
+//   startServer({args, tls}) -> lib.startServer's server, of the --bin binary
 //   newContext(options) / newPage(options)   a fresh browser context (and page)
 //   screenshot(page, name), watchErrors(page), request, login, post, history
 //                                            (lib.mjs)
 // The servers and browser contexts a test opens are closed after it, pass,
-// fail or time out (default 60 s: a timeout fails the test); a promise it
+// fail or time out (default 60 s, or the function's own `timeout` property in
+// seconds when that is longer: a timeout fails the test); a promise it
 // leaves rejected unawaited fails it too. One browser serves the whole run.
 // Prints "ok   <name> (1.2 s)" or "FAIL <name>: <error>" with the stack and
 // the server log tails, and ends with "e2e: N passed, M failed" (chromium)
@@ -202,6 +203,7 @@ async function reap() {
 }
 
 async function runTest(name, fn) {
+  const limit = Math.max(opts.timeout, fn.timeout || 0);
   const test = { name, servers: [], contexts: [], stray: [], over: false };
   current = test;
   const t0 = performance.now();
@@ -210,10 +212,10 @@ async function runTest(name, fn) {
   const running = Promise.resolve().then(() => fn(makeContext(test)));
   const timeout = new Promise((_, rej) => {
     timer = setTimeout(() => {
-      const e = new Error(`timed out after ${opts.timeout} s`);
+      const e = new Error(`timed out after ${limit} s`);
       e.stack = e.message; // where the timer fired says nothing
       rej(e);
-    }, opts.timeout * 1000);
+    }, limit * 1000);
   });
   try {
     await Promise.race([running, timeout]);

@@ -217,14 +217,18 @@ def test_other_methods_are_405_with_allow():
         assert r.header("Allow") == "GET, HEAD", r.headers
 
 
+# The trust page's own files: the chat page never fetches them.
+TRUST_PAGE = ("trust.html", "js/trust.js", "js/qr.js")
+
+
 @requires("embedded-web")
 def test_first_visit_is_at_most_40_kib_gzip():
     """Every file a first visit may fetch (all but the 512-pixel icons, which only
-    an installed app asks for), counted as sent: gzip bytes."""
+    an installed app asks for, and the trust page's), counted as sent: gzip bytes."""
     srv = shared()
     total, counted = 0, []
     for path in web_files():
-        if "512" in path:
+        if "512" in path or path in TRUST_PAGE:
             continue
         r, _ = get_gzip(srv, "/" + path)
         total += int(r.header("Content-Length"))
@@ -232,6 +236,23 @@ def test_first_visit_is_at_most_40_kib_gzip():
     print("first visit: %d bytes gzip (%d files: %s)" % (total, len(counted), " ".join(counted)))
     assert total <= FIRST_VISIT_LIMIT, "first visit %d bytes gzip > %d" % (total,
                                                                            FIRST_VISIT_LIMIT)
+
+
+@requires("embedded-web")
+def test_trust_is_the_trust_page_and_small():
+    """/trust is trust.html, as / is index.html; with its script, the QR encoder
+    and the stylesheet it is at most 16 KiB gzip."""
+    srv = shared()
+    trust, body = get_gzip(srv, "/trust")
+    page, _ = get_gzip(srv, "/trust.html")
+    assert body == read("trust.html"), stale_hint("trust.html")
+    assert trust.raw == page.raw and trust.header("ETag") == page.header("ETag")
+    assert trust.header("Content-Type") == "text/html; charset=utf-8", trust.headers
+    check_security_headers(trust)
+    total = sum(int(get_gzip(srv, "/" + p)[0].header("Content-Length"))
+                for p in TRUST_PAGE + ("app.css",))
+    print("trust page: %d bytes gzip (%s app.css)" % (total, " ".join(TRUST_PAGE)))
+    assert total <= 16 * 1024, total
 
 
 # ---------------------------------------------------------------- --web-root (every build)
@@ -311,6 +332,14 @@ def test_web_root_runs_no_cgi_or_server_side_includes():
         assert r.status == 200 and r.raw == cgi, r
         r = srv.get("/t.shtml")
         assert r.status == 200 and r.raw == ssi, r
+
+
+def test_web_root_sends_trust_on_to_trust_html():
+    srv = shared("--web-root", WEB)
+    r = srv.get("/trust")
+    assert r.status == 302 and r.header("Location") == "/trust.html", (r, r.headers)
+    r = srv.get("/trust.html")
+    assert r.status == 200 and r.raw == read("trust.html"), r
 
 
 def test_web_root_serves_every_web_file_with_the_types_of_the_embedded_client():
