@@ -236,11 +236,13 @@ def check_message(m, room=None, author=None, body=None, cid=None, cid_given=True
 class Server:
     """One lanchat process with its own temp dir and database."""
 
-    def __init__(self, extra_args=(), label=None, preexec_fn=None, start=True):
+    def __init__(self, extra_args=(), label=None, preexec_fn=None, start=True, env=None,
+                 tmpdir=None):
         self.extra_args = list(extra_args)
+        self.env = env  # variables added to this process's environment for the server
         self.label = label or ("lanchat " + " ".join(self.extra_args)).strip()
         self.preexec_fn = preexec_fn
-        self.tmpdir = tempfile.mkdtemp(prefix="lanchat-it-")
+        self.tmpdir = tempfile.mkdtemp(prefix="lanchat-it-", dir=tmpdir)
         self.db = os.path.join(self.tmpdir, "chat.db")
         self.log_path = os.path.join(self.tmpdir, "server.log")
         self.proc = None
@@ -280,7 +282,8 @@ class Server:
             self.lines = []
         self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     cwd=self.tmpdir, preexec_fn=self.preexec_fn)
+                                     cwd=self.tmpdir, preexec_fn=self.preexec_fn,
+                                     env=dict(os.environ, **self.env) if self.env else None)
         self._reader = threading.Thread(target=self._read_output, args=(self.proc, log),
                                         daemon=True)
         self._reader.start()
@@ -369,6 +372,12 @@ class Server:
         assert self.running(), "server is not running"
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
+        self._after_exit()
+        return self.proc.returncode
+
+    def wait_exit(self, timeout):
+        """Wait for the server to end by itself (it was told to); returns its status."""
+        self.proc.wait(timeout)
         self._after_exit()
         return self.proc.returncode
 
