@@ -10,6 +10,8 @@
  * in $LANCHAT_POWERLOSS_STATE, for the test to remove after the kill.
  * With $LANCHAT_POWERLOSS_AFTER_SYNCS=N the process kills itself (SIGKILL)
  * on entering its N-th sync: a cut between a write and its sync.
+ * Another process sees only what was synced, which SQLite does not expect of
+ * a file system: read the files only while the shimmed process is down.
  * Calls sqlite3 and libc. Thread rules: any thread; one mutex guards it all.
  */
 #include <limits.h>
