@@ -14,7 +14,7 @@ include board/$(BOARD)/board.mk
 
 ifeq ($(FLAGS),minimal)
 FEATURE_DEFINES := -DCHAT_WITH_ACCOUNTS=0 -DCHAT_WITH_ROOMS=0 -DCHAT_WITH_METRICS=0 \
-                   -DCHAT_WITH_EMBEDDED_WEB=0
+                   -DCHAT_WITH_EMBEDDED_WEB=0 -DCHAT_WITH_TLS=0
 OUT := build/$(BOARD)-minimal
 else ifeq ($(FLAGS),)
 FEATURE_DEFINES :=
@@ -34,7 +34,9 @@ ifneq ($(CROSS_TRIPLE),)
 CROSS := $(CROSS_TRIPLE)-
 SYSROOT := build/sysroot/$(DEB_ARCH)
 SYSROOT_LIBDIRS := $(SYSROOT)/usr/lib/$(CROSS_TRIPLE) $(SYSROOT)/lib/$(CROSS_TRIPLE)
-CPPFLAGS += -isystem $(SYSROOT)/usr/include
+# The multiarch directory first, as a native gcc searches (OpenSSL's
+# opensslconf.h lives there).
+CPPFLAGS += -isystem $(SYSROOT)/usr/include/$(CROSS_TRIPLE) -isystem $(SYSROOT)/usr/include
 LDFLAGS += $(SYSROOT_LIBDIRS:%=-L%) -Wl,-rpath-link,$(subst $() ,:,$(SYSROOT_LIBDIRS))
 # Runs a target program on this host: the loader and libraries from the sysroot.
 EMULATOR := $(QEMU) -L $(abspath $(SYSROOT))
@@ -54,6 +56,19 @@ CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -pthread \
           -ffunction-sections -fdata-sections $(BOARD_CFLAGS)
 LDFLAGS += -pthread -Wl,--gc-sections -Wl,-z,relro,-z,now
 LDLIBS := -lcivetweb -lsqlite3 -lsodium -lcjson
+
+# HTTPS (CHAT_WITH_TLS, docs/SECURITY.md "HTTPS"): OpenSSL 3 by its sonames,
+# then our two compatibility libraries, whose SONAMEs are the names Debian's
+# civetweb dlopen()s ("libssl.so", "libcrypto.so"). Real libssl first: our own
+# SSL calls must reach it, not the wrappers civetweb gets. They live in lib/
+# beside the binary (/usr/lib/lanchat in the package), found by RUNPATH.
+TLS := $(if $(findstring -DCHAT_WITH_TLS=0,$(FEATURE_DEFINES) $(BOARD_DEFINES)),,yes)
+COMPAT_LIBS :=
+ifeq ($(TLS),yes)
+COMPAT_LIBS := $(OUT)/lib/libssl.so $(OUT)/lib/libcrypto.so
+LDLIBS += -l:libssl.so.3 -l:libcrypto.so.3 -Wl,--no-as-needed $(COMPAT_LIBS) \
+          -Wl,-rpath,'$$ORIGIN/lib:$$ORIGIN/../lib:$$ORIGIN/../lib/lanchat'
+endif
 
 SOURCES := $(filter-out src/main.c,$(wildcard src/*.c))
 OBJECTS := $(SOURCES:src/%.c=$(OUT)/obj/%.o)
@@ -102,7 +117,7 @@ $(SYSROOT)/.packages: tools/sysroot.sh | build/.deps-build build/.deps-cross
 	@tools/sysroot.sh $(DEB_ARCH)
 endif
 
-$(OUT)/obj/%.o: src/%.c $(wildcard src/*.h) src/pools.def $(DEPS_STAMP) board/$(BOARD)/board.mk Makefile
+$(OUT)/obj/%.o: src/%.c $(wildcard src/*.h src/compat/*.h) src/pools.def $(DEPS_STAMP) board/$(BOARD)/board.mk Makefile
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
@@ -128,9 +143,21 @@ $(OUT)/obj/web_assets.o: $(OUT)/web_assets.c src/web.h
 	@echo "  CC      $@"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(BIN): $(OUT)/obj/main.o $(OBJECTS)
+$(OUT)/lib/libssl.so: src/compat/sslcompat.c src/compat/sslcompat.h $(DEPS_STAMP) Makefile
+	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -shared -Wl,-soname,libssl.so $(LDFLAGS) -o $@ $< \
+	  -Wl,--no-as-needed -l:libssl.so.3 -l:libcrypto.so.3 -ldl
+
+$(OUT)/lib/libcrypto.so: src/compat/libcrypto.c $(DEPS_STAMP) Makefile
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -shared -Wl,-soname,libcrypto.so $(LDFLAGS) -o $@ $< \
+	  -Wl,--no-as-needed -l:libcrypto.so.3
+
+$(BIN): $(OUT)/obj/main.o $(OBJECTS) $(COMPAT_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $(OUT)/obj/main.o $(OBJECTS) $(LDLIBS)
 
 $(LOADGEN): $(wildcard tools/loadgen/*.c tools/loadgen/*.h) Makefile
 	@mkdir -p $(@D)
@@ -150,7 +177,7 @@ run: $(BIN)
 # ---- tests: every suite, then one line "N passed, N failed" -------------------
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test_*.c))
 
-$(OUT)/tests/%: tests/unit/%.c $(OBJECTS) $(wildcard tests/unit/*.h)
+$(OUT)/tests/%: tests/unit/%.c $(OBJECTS) $(COMPAT_LIBS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -o $@ $< $(OBJECTS) $(LDFLAGS) $(LDLIBS) -lcmocka
@@ -192,7 +219,7 @@ test: build/.deps-test build/.deps-cross
 test-desktop: build/.deps-test
 	@tools/test-all.sh desktop
 
-C_FILES := src/*.c src/*.h tools/*.c tools/loadgen/*.c tools/loadgen/*.h tests/unit/*.c \
+C_FILES := src/*.c src/*.h src/compat/*.c src/compat/*.h tools/*.c tools/loadgen/*.c tools/loadgen/*.h tests/unit/*.c \
            tests/vfs/*.c
 
 format:
@@ -253,10 +280,13 @@ DEB := $(OUT)/lanchat_$(VERSION)_$(DEB_ARCH).deb
 BUNDLE := $(OUT)/lanchat-$(VERSION)-$(BOARD).tar.gz
 DIST_FILES := $(wildcard dist/*.* dist/debian/* board/$(BOARD)/*)
 
-$(STRIPPED): $(BIN)
+$(STRIPPED): $(BIN) $(COMPAT_LIBS)
 	@mkdir -p $(@D)
 	@echo "  STRIP   $@"
 	@$(STRIP) --remove-section=.comment --remove-section=.note -o $@ $<
+	@rm -rf $(@D)/lib
+	@set -e; for lib in $(COMPAT_LIBS); do mkdir -p $(@D)/lib; \
+	  $(STRIP) --remove-section=.comment --remove-section=.note -o $(@D)/lib/$${lib##*/} $$lib; done
 
 ifeq ($(BOARD_PACKAGE)$(filter package,$(MAKECMDGOALS)),bundlepackage)
 $(error $(BOARD) is installed from a bundle, not a Debian package: make BOARD=$(BOARD) bundle)

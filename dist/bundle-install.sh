@@ -41,4 +41,4 @@ fi
 systemctl daemon-reload
 systemctl enable lanchat.service
 systemctl restart lanchat.service
-echo "lanchat is running: open http://$(hostname).local:${port:-8080}"
+echo "lanchat is running: open http://$(hostname).local:${port:-80} (trust the local CA at /trust)"

@@ -64,6 +64,13 @@ loader=$(basename "$interp")
 cp -L "$sysroot$interp" "$top/lib/$loader"
 todo="$(needed "$bin") libgcc_s.so.1"
 sources="$sysroot$interp"
+# lanchat's own libssl.so and libcrypto.so (HTTPS: see src/compat/), never the
+# sysroot's files of those names.
+for own in "$(dirname "$bin")/lib"/*.so; do
+    [ -e "$own" ] || continue
+    cp "$own" "$top/lib/$(basename "$own")"
+    todo="$todo $(needed "$own")"
+done
 while [ -n "$todo" ]; do
     set -- $todo
     lib=$1

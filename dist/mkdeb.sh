@@ -7,7 +7,9 @@
 # board/BOARD/lanchat.service.d/), /etc/lanchat.conf (board/BOARD/lanchat.conf
 # if the board has one) and the Avahi announcement. Depends: is worked out from
 # the binary's NEEDED entries; the lower bounds are the versions it was linked
-# against (the sysroot's, or this host's for a native build).
+# against (the sysroot's, or this host's for a native build). With HTTPS built
+# in, lanchat's own libssl.so and libcrypto.so (lib/ beside the stripped
+# binary) go to /usr/lib/lanchat, where the binary's RUNPATH finds them.
 set -eu
 
 if [ $# -ne 5 ]; then
@@ -29,6 +31,8 @@ package_of() {
     libsqlite3.so.0) echo libsqlite3-0 ;;
     libsodium.so.23) echo libsodium23 ;;
     libcjson.so.1) echo libcjson1 ;;
+    libssl.so.3 | libcrypto.so.3) echo libssl3 ;;
+    libssl.so | libcrypto.so) echo lanchat ;; # ours, in /usr/lib/lanchat
     *) return 1 ;;
     esac
 }
@@ -54,6 +58,7 @@ for lib in $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
             "add it to package_of() in $0" >&2
         exit 1
     fi
+    [ "$pkg" = lanchat ] && continue
     case ", $depends, " in
     *", $pkg "*) ;;
     *) depends="$depends, $pkg (>= $(linked_version "$pkg"))" ;;
@@ -68,6 +73,10 @@ rm -rf "$stage"
 mkdir -p "$stage/DEBIAN" "$stage/usr/bin" "$stage/lib/systemd/system" \
     "$stage/etc/avahi/services" "$stage/usr/share/doc/lanchat"
 install -m 0755 "$bin" "$stage/usr/bin/lanchat"
+if [ -d "$(dirname "$bin")/lib" ]; then
+    mkdir -p "$stage/usr/lib/lanchat"
+    install -m 0644 "$(dirname "$bin")/lib"/*.so "$stage/usr/lib/lanchat/"
+fi
 install -m 0644 "$dist/lanchat.service" "$stage/lib/systemd/system/lanchat.service"
 if [ -d "$boarddir/lanchat.service.d" ]; then
     mkdir -p "$stage/lib/systemd/system/lanchat.service.d"
@@ -107,9 +116,10 @@ Priority: optional
 Description: chat server for a home, school or workshop LAN
  lanchat serves a chat to every browser on the local network: nicknames or
  accounts, rooms, history, presence; no cloud and nothing to install on the
- phones. This package runs it as the systemd service lanchat on port 8080
- (/etc/lanchat.conf), keeps its database in /var/lib/lanchat and announces it
- with Avahi as http://<hostname>.local:8080.
+ phones. This package runs it as the systemd service lanchat on ports 80
+ and 443 (HTTPS with a local CA it makes; /etc/lanchat.conf), keeps its
+ database in /var/lib/lanchat and announces it with Avahi as
+ http://<hostname>.local.
 EOF
 # conffiles have their own checksums in dpkg's database, as with dh_md5sums
 (cd "$stage" && find . -path ./DEBIAN -prune -o -path ./etc -prune -o -type f -print | sed 's|^\./||' | sort |

@@ -12,6 +12,7 @@
 #include "pool.h"
 #include "store.h"
 #include "text.h"
+#include "tls.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -48,6 +49,10 @@ static void feature_absent(struct api_request *r);
 #if CHAT_WITH_METRICS
 static void metrics_export(struct api_request *r);
 #endif
+#if CHAT_WITH_TLS
+static void trust_get(struct api_request *r);
+static void ca_get(struct api_request *r);
+#endif
 
 static const struct route {
     const char *method;
@@ -78,6 +83,10 @@ static const struct route {
     {"GET", "/healthz", PUBLIC, health_get},
 #if CHAT_WITH_METRICS
     {"GET", "/metrics", PUBLIC, metrics_export},
+#endif
+#if CHAT_WITH_TLS
+    {"GET", "/api/v1/trust", PUBLIC, trust_get},
+    {"GET", "/ca.crt", PUBLIC, ca_get},
 #endif
 };
 
@@ -153,14 +162,57 @@ static void reply_user(struct api_request *r, int status, const char *name, cons
         http_json(r->conn, status, json);
         return;
     }
+    /* Under TLS the browser must never send it over plain HTTP. */
+    const char *secure = mg_get_request_info(r->conn)->is_ssl ? "; Secure" : "";
     if (registered)
         snprintf(cookie, sizeof cookie,
-                 "session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%" PRId64, token,
-                 cookie_max_age);
+                 "session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%" PRId64 "%s", token,
+                 cookie_max_age, secure);
     else
-        snprintf(cookie, sizeof cookie, "session=%s; HttpOnly; SameSite=Strict; Path=/", token);
+        snprintf(cookie, sizeof cookie, "session=%s; HttpOnly; SameSite=Strict; Path=/%s", token,
+                 secure);
     http_reply(r->conn, status, "application/json", json, strlen(json), "Set-Cookie", cookie);
 }
+
+/* ---- trusting the local CA (over plain HTTP too) ------------------------------ */
+
+#if CHAT_WITH_TLS
+static void trust_get(struct api_request *r)
+{
+    size_t len;
+    if (!tls_ca_pem(&len)) {
+        fail(r, CHAT_E_NOT_FOUND, "HTTPS is off, or its certificate is not from a local CA");
+        return;
+    }
+    char url[160], json[512];
+    tls_https_url(r->conn, url, sizeof url);
+    struct jw w;
+    jw_init(&w, json, sizeof json);
+    jw_raw(&w, "{\"fingerprint\":");
+    jw_str(&w, tls_ca_fingerprint());
+    jw_raw(&w, ",\"https_url\":");
+    jw_str(&w, url);
+    jw_raw(&w, ",\"ca_url\":\"/ca.crt\"}");
+    http_json(r->conn, 200, jw_finish(&w) ? json : "{}");
+}
+
+static void ca_get(struct api_request *r)
+{
+    size_t len;
+    const char *pem = tls_ca_pem(&len);
+    if (!pem) {
+        fail(r, CHAT_E_NOT_FOUND, "HTTPS is off, or its certificate is not from a local CA");
+        return;
+    }
+    const struct http_header headers[] = {
+        {"Content-Type", "application/x-x509-ca-cert"},
+        {"Content-Disposition", "attachment; filename=\"lanchat-ca.crt\""},
+        {"X-Content-Type-Options", "nosniff"},
+        {"Cache-Control", "no-cache"},
+    };
+    http_send(r->conn, 200, headers, sizeof headers / sizeof headers[0], pem, len);
+}
+#endif
 
 /* ---- sessions and users --------------------------------------------------------- */
 
@@ -212,7 +264,10 @@ static void session_delete(struct api_request *r)
     deliver_close_session(r->who.token_hash, 1000);
     mg_response_header_start(r->conn, 204);
     mg_response_header_add(r->conn, "Set-Cookie",
-                           "session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0", -1);
+                           mg_get_request_info(r->conn)->is_ssl
+                               ? "session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure"
+                               : "session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
+                           -1);
     mg_response_header_add(r->conn, "Content-Length", "0", -1);
     mg_response_header_send(r->conn);
 }
@@ -632,5 +687,8 @@ int api_start(struct mg_context *ctx, int64_t session_max_age)
     mg_set_request_handler(ctx, "/api", dispatch, NULL);
     mg_set_request_handler(ctx, "/healthz$", dispatch, NULL);
     mg_set_request_handler(ctx, "/metrics$", dispatch, NULL);
+#if CHAT_WITH_TLS
+    mg_set_request_handler(ctx, "/ca.crt$", dispatch, NULL);
+#endif
     return 0;
 }

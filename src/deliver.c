@@ -228,6 +228,8 @@ static struct io_thread *thread_of(const struct deliver_conn *c)
 
 /* ---- socket state ------------------------------------------------------------------- */
 
+static void check_buffered(struct deliver_conn *c);
+
 static void watch(struct deliver_conn *c)
 {
     struct io_thread *t = thread_of(c);
@@ -238,6 +240,8 @@ static void watch(struct deliver_conn *c)
     ev.events = (reading ? EPOLLIN | EPOLLRDHUP : 0) | (c->want_out ? EPOLLOUT : 0);
     if (epoll_ctl(t->epoll, EPOLL_CTL_MOD, c->fd, &ev) != 0)
         log_warn("deliver: epoll_ctl: %s", strerror(errno));
+    if (reading)
+        check_buffered(c);
 }
 
 static void set_want_out(struct deliver_conn *c, bool want)
@@ -253,6 +257,31 @@ static ssize_t socket_write(int fd, const struct iovec *iov, int count)
 {
     struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)count};
     return sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static ssize_t conn_write(struct deliver_conn *c, const struct iovec *iov, int count)
+{
+    if (c->io.write)
+        return c->io.write(c->io.ctx, c->fd, iov, count, &c->io_held);
+    return count > 0 ? c->write(c->fd, iov, count) : 0;
+}
+
+static ssize_t conn_read(struct deliver_conn *c, void *buf, size_t len)
+{
+    if (c->io.read)
+        return c->io.read(c->io.ctx, c->fd, buf, len);
+    return recv(c->fd, buf, len, MSG_DONTWAIT);
+}
+
+/* Bytes the transport read from the socket but has not handed out: epoll
+ * will not wake for them, so the dirty list reads again. */
+static void check_buffered(struct deliver_conn *c)
+{
+    if (c->io.buffered && c->state == CONN_OPEN && !c->read_paused && !c->send_waiting &&
+        c->in_len < DELIVER_IN_MAX - 1 && c->io.buffered(c->io.ctx)) {
+        c->read_more = true;
+        mark_dirty(thread_of(c), c);
+    }
 }
 
 /* ---- closing ---------------------------------------------------------------------------- */
@@ -290,6 +319,9 @@ static void finalize(struct deliver_conn *c)
         own_fd(c->fd, false);
         close(c->fd);
         c->fd = -1;
+        if (c->io.done)
+            c->io.done(c->io.ctx);
+        c->io = (struct deliver_io){0};
     }
     struct deliver_conn *last = t->conns[--t->conn_count];
     t->conns[c->thread_pos] = last;
@@ -622,13 +654,14 @@ static void flush(struct io_thread *t, struct deliver_conn *c)
             return;
         }
         size_t queued = c->out_end - c->out_start;
-        if (queued == 0 && f.used == 0) {
+        if (queued == 0 && f.used == 0 && !c->io_held) {
             c->stalled_since = 0;
             set_want_out(c, false);
             break;
         }
         struct iovec iov[2] = {{c->buf->out + c->out_start, queued}, {t->out, f.used}};
-        ssize_t n = c->write(c->fd, queued ? iov : iov + 1, queued ? (f.used ? 2 : 1) : 1);
+        int count = (queued ? 1 : 0) + (f.used ? 1 : 0);
+        ssize_t n = conn_write(c, queued ? iov : iov + 1, count);
         metrics_add(ws_writes, 1);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             conn_close(c, 0, "", true); /* the peer is gone */
@@ -643,7 +676,7 @@ static void flush(struct io_thread *t, struct deliver_conn *c)
         }
         if (sent > 0)
             c->stalled_since = 0;
-        if (sent < queued + f.used) { /* the socket is full: wait for EPOLLOUT */
+        if (sent < queued + f.used || c->io_held) { /* the socket is full: wait for EPOLLOUT */
             if (c->stalled_since == 0)
                 c->stalled_since = t->now ? t->now : 1;
             set_want_out(c, true);
@@ -869,6 +902,12 @@ static int place(void)
     return best;
 }
 
+uint32_t deliver_attach_io(struct deliver_conn *c, int fd, const struct deliver_io *io)
+{
+    c->io = *io;
+    return deliver_attach(c, fd, NULL);
+}
+
 uint32_t deliver_attach(struct deliver_conn *c, int fd, deliver_write_fn *write)
 {
     c->fd = fd;
@@ -1008,6 +1047,8 @@ static void run_inbox(struct io_thread *t)
         retry_waiting(t);
 }
 
+static void readable(struct io_thread *t, struct deliver_conn *c);
+
 static void flush_dirty(struct io_thread *t)
 {
     while (t->dirty) {
@@ -1016,18 +1057,22 @@ static void flush_dirty(struct io_thread *t)
         if (!t->dirty)
             t->dirty_tail = NULL;
         c->dirty = false;
+        if (c->read_more && c->state != CONN_DEAD) {
+            c->read_more = false;
+            readable(t, c);
+        }
         if (c->state != CONN_DEAD)
             flush(t, c);
     }
 }
 
 /* Reads what the socket has and hands it to ws. */
-static void readable(struct io_thread *t, struct deliver_conn *c)
+static void read_some(struct io_thread *t, struct deliver_conn *c)
 {
     for (int reads = 0; reads < 4 && c->fd >= 0; reads++) {
         if (c->state == CONN_LINGER || c->state == CONN_CLOSING) {
             char discard[4096];
-            ssize_t n = recv(c->fd, discard, sizeof discard, MSG_DONTWAIT);
+            ssize_t n = conn_read(c, discard, sizeof discard);
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
                 finalize(c);
             if (n <= 0)
@@ -1037,7 +1082,7 @@ static void readable(struct io_thread *t, struct deliver_conn *c)
         size_t space = DELIVER_IN_MAX - 1 - c->in_len;
         if (c->send_waiting || space == 0)
             return; /* not read until its send gets a job */
-        ssize_t n = recv(c->fd, c->buf->in + c->in_len, space, MSG_DONTWAIT);
+        ssize_t n = conn_read(c, c->buf->in + c->in_len, space);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
             conn_close(c, 0, "", true); /* the peer left without a close frame */
             return;
@@ -1050,6 +1095,13 @@ static void readable(struct io_thread *t, struct deliver_conn *c)
         if (c->state != CONN_OPEN || c->read_paused || c->send_waiting || (size_t)n < space)
             return;
     }
+}
+
+static void readable(struct io_thread *t, struct deliver_conn *c)
+{
+    read_some(t, c);
+    if (c->fd >= 0)
+        check_buffered(c);
 }
 
 /* Once a second: pings, the stall rule, idle peers and lingering closes;

@@ -79,6 +79,24 @@ struct deliver_replay {
  * with errno EAGAIN when none). */
 typedef ssize_t deliver_write_fn(int fd, const struct iovec *iov, int count);
 
+/* A transport other than the plain socket (TLS: tls.c), called on the
+ * connection's I/O thread only.
+ * write: bytes taken, or -1 with errno (EAGAIN: none now). *held is set true
+ *   while the transport keeps some bytes it took (the socket filled up in the
+ *   middle of a record): deliver then waits for EPOLLOUT and calls write
+ *   again, with nothing new (count 0) when nothing else waits.
+ * read: bytes read, 0 at the peer's end, -1 with errno (EAGAIN: none now).
+ * buffered: bytes already read from the socket that read has not returned
+ *   (the socket may not wake epoll for them).
+ * done: the socket was closed; the transport frees what it holds. */
+struct deliver_io {
+    ssize_t (*write)(void *ctx, int fd, const struct iovec *iov, int count, bool *held);
+    ssize_t (*read)(void *ctx, int fd, void *buf, size_t len);
+    bool (*buffered)(void *ctx);
+    void (*done)(void *ctx);
+    void *ctx;
+};
+
 struct deliver_conn {
     uint32_t handle; /* slot, thread and generation */
     int fd;
@@ -89,6 +107,9 @@ struct deliver_conn {
     unsigned char token_hash[32];
     struct deliver_buffers *buf;
     deliver_write_fn *write;
+    struct deliver_io io; /* io.write NULL: the plain socket (or write) */
+    bool io_held;         /* the transport holds bytes it took */
+    bool read_more;       /* the transport holds bytes read: read again */
 
     /* ws's reading state */
     size_t in_len;
@@ -138,6 +159,8 @@ void deliver_unreserve(struct deliver_conn *c);
 /* Returns the connection's handle (below 2^31); c is not the caller's any
  * more. */
 uint32_t deliver_attach(struct deliver_conn *c, int fd, deliver_write_fn *write);
+/* The same over another transport (copied). */
+uint32_t deliver_attach_io(struct deliver_conn *c, int fd, const struct deliver_io *io);
 bool deliver_owns_fd(int fd);
 
 /* The store writer (store_hooks). */

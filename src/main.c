@@ -15,6 +15,7 @@
 #include "options.h"
 #include "pool.h"
 #include "store.h"
+#include "tls.h"
 #include "web.h"
 #include "ws.h"
 
@@ -68,10 +69,41 @@ static void set_limits(void)
     }
 }
 
+#if CHAT_WITH_TLS
+/* HTTPS: the certificate ready before civetweb starts; its tls/ directory
+ * beside the database unless --tls-dir says otherwise. */
+static int prepare_tls(const struct options *o)
+{
+    if (o->tls_port == 0)
+        return 0;
+    char dir[600];
+    if (o->tls_dir[0]) {
+        snprintf(dir, sizeof dir, "%s", o->tls_dir);
+    } else {
+        const char *slash = strrchr(o->db, '/');
+        snprintf(dir, sizeof dir, "%.*stls", slash ? (int)(slash - o->db + 1) : 0, o->db);
+    }
+    struct tls_settings s = {.port = o->tls_port,
+                             .cert = o->tls_cert[0] ? o->tls_cert : NULL,
+                             .key = o->tls_key[0] ? o->tls_key : NULL,
+                             .dir = dir,
+                             .redirect = o->http_redirect};
+    return tls_setup(&s);
+}
+#endif
+
 static struct mg_context *start_http(const struct options *o)
 {
-    char ports[96], threads[16], timeout[16], keep_alive[16];
-    snprintf(ports, sizeof ports, "%s%s%d", o->listen, o->listen[0] ? ":" : "", o->port);
+    char ports[192], threads[16], timeout[16], keep_alive[16];
+    int used_ports =
+        snprintf(ports, sizeof ports, "%s%s%d", o->listen, o->listen[0] ? ":" : "", o->port);
+#if CHAT_WITH_TLS
+    if (o->tls_port)
+        snprintf(ports + used_ports, sizeof ports - (size_t)used_ports, ",%s%s%ds", o->listen,
+                 o->listen[0] ? ":" : "", o->tls_port);
+#else
+    (void)used_ports;
+#endif
     snprintf(threads, sizeof threads, "%d", CHAT_HTTP_THREADS);
     snprintf(timeout, sizeof timeout, "%d", CHAT_SEND_TIMEOUT_MS);
     snprintf(keep_alive, sizeof keep_alive, "%d", CHAT_KEEP_ALIVE_MS);
@@ -94,6 +126,12 @@ static struct mg_context *start_http(const struct options *o)
         used++;
     web_settings(o->web_root, settings + used);
     struct mg_callbacks callbacks = {.log_message = log_civetweb};
+#if CHAT_WITH_TLS
+    if (o->tls_port) {
+        callbacks.init_ssl = tls_init_ssl;
+        callbacks.begin_request = tls_begin_request;
+    }
+#endif
     struct mg_context *ctx = mg_start(&callbacks, NULL, settings);
     if (!ctx) {
         log_error("http: cannot listen on %s", ports);
@@ -107,7 +145,8 @@ static struct mg_context *start_http(const struct options *o)
     struct mg_server_port bound[4];
     int n = mg_get_server_ports(ctx, 4, bound);
     for (int i = 0; i < n; i++)
-        log_info("listening on http://%s:%d", o->listen[0] ? o->listen : "0.0.0.0", bound[i].port);
+        log_info("listening on %s://%s:%d", bound[i].is_ssl ? "https" : "http",
+                 o->listen[0] ? o->listen : "0.0.0.0", bound[i].port);
     return ctx;
 }
 
@@ -158,6 +197,14 @@ int main(int argc, char **argv)
         pool_shutdown();
         return 1;
     }
+#if CHAT_WITH_TLS
+    if (prepare_tls(&o) != 0) {
+        deliver_stop();
+        store_close();
+        pool_shutdown();
+        return 1;
+    }
+#endif
     mg_init_library(0);
     struct mg_context *ctx = start_http(&o);
     if (!ctx) {

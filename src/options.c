@@ -18,6 +18,8 @@ void options_defaults(struct options *o)
     o->rate = CHAT_RATE_PER_S;
     o->burst = CHAT_RATE_BURST;
     o->max_messages_per_room = CHAT_MAX_MESSAGES_PER_ROOM;
+    o->tls_port = CHAT_WITH_TLS ? CHAT_TLS_PORT : 0;
+    o->http_redirect = true;
 }
 
 static void usage(FILE *to)
@@ -26,7 +28,8 @@ static void usage(FILE *to)
             "usage: lanchat [--port N] [--listen ADDR] [--db PATH] [--web-root DIR]\n"
             "               [--config FILE] [--session-idle SECONDS] [--session-max-age SECONDS]\n"
             "               [--rate-limit MSGS_PER_S[:BURST]] [--max-messages-per-room N]\n"
-            "               [--debug] [--version] [--help]\n");
+            "               [--tls-port N] [--tls-cert FILE --tls-key FILE] [--tls-dir DIR]\n"
+            "               [--http-redirect on|off] [--debug] [--version] [--help]\n");
 }
 
 static bool parse_count(const char *text, int64_t min, int64_t max, int64_t *out)
@@ -115,6 +118,22 @@ static bool apply(struct options *o, const char *name, const char *value, bool *
         ok = parse_rate(value, o);
     } else if (strcmp(name, "max-messages-per-room") == 0) {
         ok = parse_count(value, 0, INT64_MAX, &o->max_messages_per_room);
+#if CHAT_WITH_TLS
+    } else if (strcmp(name, "tls-port") == 0) {
+        ok = parse_count(value, 0, 65535, &n);
+        if (ok)
+            o->tls_port = (int)n;
+    } else if (strcmp(name, "tls-cert") == 0) {
+        ok = copy_path(o->tls_cert, sizeof o->tls_cert, value);
+    } else if (strcmp(name, "tls-key") == 0) {
+        ok = copy_path(o->tls_key, sizeof o->tls_key, value);
+    } else if (strcmp(name, "tls-dir") == 0) {
+        ok = copy_path(o->tls_dir, sizeof o->tls_dir, value);
+    } else if (strcmp(name, "http-redirect") == 0) {
+        ok = strcmp(value, "on") == 0 || strcmp(value, "off") == 0;
+        if (ok)
+            o->http_redirect = strcmp(value, "on") == 0;
+#endif
     } else if (strcmp(name, "config") == 0) {
         ok = load_file(o, value) == OPTIONS_RUN;
         if (!ok)
@@ -223,10 +242,11 @@ enum options_outcome options_parse(struct options *o, int argc, char **argv)
 void options_print_version(void)
 {
     printf("lanchat %s\n", CHAT_VERSION);
-    printf("features:%s%s%s%s%s\n", CHAT_WITH_ACCOUNTS ? " accounts" : "",
+    printf("features:%s%s%s%s%s%s\n", CHAT_WITH_ACCOUNTS ? " accounts" : "",
            CHAT_WITH_ROOMS ? " rooms" : "", CHAT_WITH_METRICS ? " metrics" : "",
-           CHAT_WITH_EMBEDDED_WEB ? " embedded-web" : "",
-           CHAT_WITH_ACCOUNTS || CHAT_WITH_ROOMS || CHAT_WITH_METRICS || CHAT_WITH_EMBEDDED_WEB
+           CHAT_WITH_EMBEDDED_WEB ? " embedded-web" : "", CHAT_WITH_TLS ? " tls" : "",
+           CHAT_WITH_ACCOUNTS || CHAT_WITH_ROOMS || CHAT_WITH_METRICS || CHAT_WITH_EMBEDDED_WEB ||
+                   CHAT_WITH_TLS
                ? ""
                : " none");
     printf("limits: body=%d request=%d clients=%d feed=%d client-queue=%d stall-ms=%d "

@@ -19,6 +19,11 @@ struct options {
     double rate, burst;      /* messages per second per user; 0 = off */
     int64_t max_messages_per_room;
     bool debug;
+    int tls_port;       /* 0: no HTTPS */
+    char tls_cert[512]; /* "" = generated */
+    char tls_key[512];
+    char tls_dir[512]; /* "" = tls/ beside the database */
+    bool http_redirect;
 };
 
 enum options_outcome { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_ERROR };

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "text.h"
+#include "tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -171,13 +172,22 @@ static void on_ready(struct mg_connection *conn, void *data)
     }
     int fd = find_socket(conn);
     int ours = fd >= 0 ? take_over(fd) : -1;
+    bool tls = mg_get_request_info(conn)->is_ssl;
+    struct deliver_io io = {0};
+#if CHAT_WITH_TLS
+    /* civetweb's SSL comes along, pointed at our descriptor */
+    if (ours >= 0 && tls && !tls_take(fd, ours, &io)) {
+        close(ours);
+        ours = -1;
+    }
+#endif
     if (ours < 0) {
         log_error("ws: no socket for %s", who.name);
         deliver_unreserve(c);
         refuse_open(conn, 1011, "internal error");
         return;
     }
-    uint32_t handle = deliver_attach(c, ours, NULL);
+    uint32_t handle = tls ? deliver_attach_io(c, ours, &io) : deliver_attach(c, ours, NULL);
     mg_set_user_connection_data(conn, (void *)(TAKEN_TAG | handle));
 }
 

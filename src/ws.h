@@ -5,7 +5,8 @@
  * thread: RFC 6455 framing of what the client sends (masking, fragments,
  * control frames, the close handshake) and the chat frames join and send.
  * Every reply goes out through deliver; frame writes them.
- * Calls deliver, hub, auth, http, json, frame, store, civetweb, log, metrics.
+ * Calls deliver, hub, auth, http, json, frame, store, tls (a WSS connection's
+ * SSL), civetweb, log, metrics.
  * Thread rules: ws_start at boot; the civetweb callbacks on its workers;
  * ws_received on the connection's own I/O thread.
  */

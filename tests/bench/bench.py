@@ -215,7 +215,11 @@ def s7(args):
     db = os.path.join(tmp, "chat.db")
     port = 18000 + os.getpid() % 1000
     t0 = time.perf_counter()
-    proc = subprocess.Popen([args.bin, "--listen", "127.0.0.1", "--port", str(port), "--db", db],
+    # HTTPS off (a build with it would listen on 8443 and redirect plain HTTP)
+    tls_off = ["--tls-port", "0"] if " tls" in subprocess.run(
+        [args.bin, "--version"], capture_output=True, text=True).stdout else []
+    proc = subprocess.Popen([args.bin, "--listen", "127.0.0.1", "--port", str(port), "--db", db]
+                            + tls_off,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         ready = None

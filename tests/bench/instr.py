@@ -45,6 +45,9 @@ def measured_instructions(binary, loadgen, receivers):
             "--callgrind-out-file=" + out,
             binary, "--listen", "127.0.0.1", "--port", str(port),
             "--db", os.path.join(tmp, "chat.db"), "--rate-limit", "0"]
+    # HTTPS off (a build with it would listen on 8443 and redirect plain HTTP)
+    if " tls" in subprocess.run([binary, "--version"], capture_output=True, text=True).stdout:
+        argv += ["--tls-port", "0"]
     server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         for line in server.stderr:  # the server's log: wait until it listens

@@ -15,12 +15,15 @@ check full_build_has_account_registration has_symbol "$full" users_create
 check full_build_has_room_creation has_symbol "$full" rooms_create
 check full_build_has_metrics_exporter has_symbol "$full" metrics_export
 check full_build_has_embedded_web has_symbol "$full" web_assets
+check full_build_has_tls has_symbol "$full" tls_setup
 check minimal_build_lacks_account_registration lacks_symbol "$minimal" users_create
 check minimal_build_lacks_password_hashing lacks_symbol "$minimal" crypto_pwhash_str
 check minimal_build_lacks_room_creation lacks_symbol "$minimal" rooms_create
 check minimal_build_lacks_metrics_exporter lacks_symbol "$minimal" metrics_export
 check minimal_build_lacks_embedded_web lacks_symbol "$minimal" web_assets
+check minimal_build_lacks_tls lacks_symbol "$minimal" tls_setup
+check minimal_build_needs_no_openssl sh -c "! readelf -d '$minimal' | grep -q 'libssl'"
 check minimal_binary_is_smaller smaller "$full" "$minimal"
-check full_version_lists_features features_line "$full" "accounts rooms metrics embedded-web"
+check full_version_lists_features features_line "$full" "accounts rooms metrics embedded-web tls"
 check minimal_version_lists_no_features features_line "$minimal" "none"
 check_summary flags

@@ -9,7 +9,7 @@
 // restart() starts it again on that same port and database. Servers are
 // stopped by PID (SIGTERM, then SIGKILL after 10 s).
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,6 +82,18 @@ async function waitHealthy(url, deadline) {
   throw new Error(`${url}/healthz did not answer 200 (${last})`);
 }
 
+// A build with HTTPS (feature "tls") listens on 8443 unless told otherwise:
+// tests that do not ask for HTTPS run it with --tls-port 0, so that servers
+// in parallel do not meet on one port and plain HTTP is not redirected.
+const tlsBuilt = new Map();
+function hasTls(bin) {
+  if (!tlsBuilt.has(bin)) {
+    const version = execFileSync(bin, ['--version'], { encoding: 'utf8' });
+    tlsBuilt.set(bin, /^features:.* tls\b/m.test(version));
+  }
+  return tlsBuilt.get(bin);
+}
+
 function hasOption(args, name) {
   return args.some((a) => a === name || a.startsWith(name + '='));
 }
@@ -109,6 +121,7 @@ export async function startServer({ bin, args = [] } = {}) {
     if (!hasOption(args, '--port')) out.push('--port', String(p));
     if (!hasOption(args, '--db')) out.push('--db', dbPath);
     if (!hasOption(args, '--rate-limit')) out.push('--rate-limit', '0');
+    if (!hasOption(args, '--tls-port') && hasTls(bin)) out.push('--tls-port', '0');
     return out.concat(args);
   };
 

@@ -20,6 +20,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,7 @@ from wsclient import WSClient, HandshakeError, ConnectionClosed  # noqa: E402
 
 DEFAULT_BIN = "/work/main/build/desktop/lanchat"
 READY_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
+TLS_READY_RE = re.compile(r"listening on https://127\.0\.0\.1:(\d+)")
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 
@@ -61,6 +63,13 @@ def run_loadgen(srv, *args, timeout=180):
 # ---------------------------------------------------------------- features
 _features = None
 _version_text = None
+
+
+def free_port():
+    """A TCP port nobody listens on now (for a second listener: HTTPS)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def features():
@@ -236,10 +245,14 @@ def check_message(m, room=None, author=None, body=None, cid=None, cid_given=True
 class Server:
     """One lanchat process with its own temp dir and database."""
 
-    def __init__(self, extra_args=(), label=None, preexec_fn=None, start=True, env=None,
-                 tmpdir=None):
+    def __init__(self, extra_args=(), label=None, preexec_fn=None, start=True, tls=False,
+                 env=None, tmpdir=None):
+        """tls: HTTPS on a free port (self.tls_port, material in self.tls_dir);
+        otherwise a build with TLS runs with --tls-port 0 (off)."""
         self.extra_args = list(extra_args)
         self.env = env  # variables added to this process's environment for the server
+        self.tls = tls
+        self.tls_port = None
         self.label = label or ("lanchat " + " ".join(self.extra_args)).strip()
         self.preexec_fn = preexec_fn
         self.tmpdir = tempfile.mkdtemp(prefix="lanchat-it-", dir=tmpdir)
@@ -266,6 +279,12 @@ class Server:
     def argv(self):
         defaults = [("--listen", "127.0.0.1"), ("--port", "0"), ("--db", self.db),
                     ("--rate-limit", "0")]
+        if has("tls") and not self.tls:
+            defaults.append(("--tls-port", "0"))
+        elif self.tls:
+            if self.tls_port is None:
+                self.tls_port = free_port()
+            defaults.append(("--tls-port", str(self.tls_port)))
         args = [binary()]
         for opt, val in defaults:
             if opt not in self.extra_args:
@@ -298,7 +317,51 @@ class Server:
                                  % (READY_TIMEOUT, self.proc.poll(), self.log_tail(40)))
         self.port = int(m.group(1))
         assert self.port > 0, "server reported port 0"
+        if self.tls:
+            self.wait_log(TLS_READY_RE, timeout=READY_TIMEOUT)
         return self
+
+    # -- TLS
+    @property
+    def tls_dir(self):
+        return os.path.join(self.tmpdir, "tls")
+
+    def ssl_context(self):
+        """Verifies the server against the CA it made (tls/ca.crt), nothing else."""
+        ctx = ssl.create_default_context(cafile=os.path.join(self.tls_dir, "ca.crt"))
+        return ctx
+
+    def https(self, method, path, body=None, headers=None, host="localhost", timeout=10.0):
+        """One request over HTTPS to 127.0.0.1, verified as `host`."""
+        conn = http.client.HTTPSConnection(host, self.tls_port, timeout=timeout,
+                                           context=self.ssl_context())
+        try:
+            hdrs = dict(headers or {})
+            data = None
+            if body is not None:
+                data = json.dumps(body).encode("utf-8")
+                hdrs["Content-Type"] = "application/json"
+            raw_sock = socket.create_connection(("127.0.0.1", self.tls_port), timeout)
+            conn.sock = self.ssl_context().wrap_socket(raw_sock, server_hostname=host)
+            conn.request(method, path, body=data, headers=hdrs)
+            r = conn.getresponse()
+            raw = r.read()
+            return Response(r.status, r.getheaders(), raw, "%s https:%s" % (method, path))
+        finally:
+            conn.close()
+
+    def wss(self, token, host="localhost", timeout=10.0):
+        """Opens /api/v1/ws over TLS (cookie auth) and reads the hello."""
+        ws = WSClient.connect("127.0.0.1", self.tls_port, "/api/v1/ws",
+                              headers={"Cookie": "session=" + token,
+                                       "Host": "%s:%d" % (host, self.tls_port)},
+                              timeout=timeout, ssl_context=self.ssl_context(),
+                              server_hostname=host)
+        _open_ws.append(ws)
+        f = ws.recv_json(timeout)
+        assert f.get("type") == "hello", "first frame is not hello: %r" % (f,)
+        ws.hello = f
+        return ws
 
     def _read_output(self, proc, log):
         try:
@@ -558,14 +621,15 @@ class Server:
 _shared = {}
 
 
-def shared(*extra_args):
-    """A server with these extra args, shared until the runner's stop_shared()."""
-    key = tuple(extra_args)
+def shared(*extra_args, tls=False):
+    """A server with these extra args (and HTTPS if tls), shared until the runner's
+    stop_shared()."""
+    key = tuple(extra_args) + (("tls",) if tls else ())
     srv = _shared.get(key)
     if srv is None or not srv.running():
         if srv is not None:
             srv.close()
-        srv = Server(list(extra_args), label="shared " + (" ".join(key) or "default"))
+        srv = Server(list(extra_args), label="shared " + (" ".join(key) or "default"), tls=tls)
         _shared[key] = srv
     return srv
 
@@ -583,6 +647,7 @@ FEATURE_ROUTES = {
     "rooms": ("POST", "/api/v1/rooms", {"name": "probe404"}, True),
     "metrics": ("GET", "/metrics", None, False),
     "embedded-web": ("GET", "/", None, False),
+    "tls": ("GET", "/api/v1/trust", None, False),
 }
 
 

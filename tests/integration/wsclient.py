@@ -90,7 +90,8 @@ class WSClient:
     # ------------------------------------------------------------ connect
     @classmethod
     def connect(cls, host, port, path="/", headers=None, rcvbuf=None, timeout=10.0,
-                host_header=None):
+                host_header=None, ssl_context=None, server_hostname=None):
+        """ssl_context: WSS (the handshake verifies against it)."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:
             # Must be set before connect() to affect the advertised window.
@@ -98,6 +99,8 @@ class WSClient:
         sock.settimeout(timeout)
         try:
             sock.connect((host, port))
+            if ssl_context is not None:
+                sock = ssl_context.wrap_socket(sock, server_hostname=server_hostname or host)
             key = base64.b64encode(os.urandom(16)).decode("ascii")
             hdrs = {
                 "Host": host_header or "%s:%d" % (host, port),

@@ -85,6 +85,23 @@ runs_and_stops() {
     start_server "$@" && serves_chat "$port" && stop_server
 }
 
+# HTTPS with the package's own libssl.so (src/compat/): a free port, the CA
+# it made, curl verifying against that CA alone.
+serves_https() { # runner...
+    tls_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    tls_db=$(mktemp -d "$tmp/tls.XXXXXX")/chat.db
+    start_server "$@" --listen 127.0.0.1 --port 0 --tls-port "$tls_port" --db "$tls_db" || return 1
+    i=0
+    until grep -q "listening on https://127.0.0.1:$tls_port" "$tmp/server.log" || [ $i -gt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    out=$(curl -sS --max-time 60 --cacert "$(dirname "$tls_db")/tls/ca.crt" \
+        --resolve "localhost:$tls_port:127.0.0.1" "https://localhost:$tls_port/healthz") ||
+        { stop_server; cat "$tmp/server.log"; return 1; }
+    stop_server && [ "$out" = '{"status":"ok"}' ] || { echo "$out"; return 1; }
+}
+
 has_line() { grep -qx "$2" "$1" || { echo "$1 lacks the line: $2"; return 1; }; }
 
 unit_is_hardened_service() { # unit file, expected ExecStart binary
@@ -122,7 +139,8 @@ EOF
 config_is_accepted() { # binary runner..., config: the server starts with it
     cfg=$1
     shift
-    runs_and_stops "$@" --config "$cfg" --listen 127.0.0.1 --port 0 --db "$(mktemp -u "$tmp/db.XXXXXX")"
+    runs_and_stops "$@" --config "$cfg" --listen 127.0.0.1 --port 0 --tls-port 0 \
+        --db "$(mktemp -u "$tmp/db.XXXXXX")"
 }
 
 # ---- Debian package ------------------------------------------------------------
@@ -191,6 +209,8 @@ check_deb() {
     # shellcheck disable=SC2086 # $run is a command and its arguments
     check "${t}_server_starts_with_the_packaged_config" \
         config_is_accepted "$root/etc/lanchat.conf" $run "$bin"
+    # shellcheck disable=SC2086 # $run is a command and its arguments
+    check "${t}_serves_https_with_its_own_libssl" serves_https $run "$bin"
     check "${t}_lintian_reports_no_error_or_warning" lintian_clean "$deb"
 }
 
@@ -238,7 +258,9 @@ check_bundle() {
     check "${t}_loader_uses_only_bundle_libraries" loader_finds_only_bundle_libraries "$dir" "$emu"
     check "${t}_starts_and_serves_with_no_qemu_prefix_and_no_host_libraries" \
         runs_and_stops env -u QEMU_LD_PREFIX -u LD_LIBRARY_PATH LANCHAT_EMULATOR="$emu" \
-        "$dir/lanchat" --listen 127.0.0.1 --port 0 --db "$(mktemp -u "$tmp/db.XXXXXX")"
+        "$dir/lanchat" --listen 127.0.0.1 --port 0 --tls-port 0 --db "$(mktemp -u "$tmp/db.XXXXXX")"
+    check "${t}_serves_https_with_its_own_libssl" serves_https env -u QEMU_LD_PREFIX \
+        -u LD_LIBRARY_PATH LANCHAT_EMULATOR="$emu" "$dir/lanchat"
     check "${t}_unit_runs_the_launcher_with_dynamic_user_state_dir_hardening" \
         unit_is_hardened_service "$dir/lanchat.service" /opt/lanchat/lanchat
     check "${t}_install_sh_installs_into_a_root" installs_with_destdir "$dir" "$tmp/broot-$board"

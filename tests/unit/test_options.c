@@ -350,6 +350,31 @@ static void test_missing_config_file_is_an_error(void **state)
     assert_int_equal(PARSE(&o, "--config", missing), OPTIONS_EXIT_ERROR);
 }
 
+#if CHAT_WITH_TLS
+static void test_tls_options_from_the_command_line_and_a_config_file(void **state)
+{
+    struct options o;
+    options_defaults(&o);
+    assert_int_equal(o.tls_port, CHAT_TLS_PORT);
+    assert_true(o.http_redirect);
+    assert_string_equal(o.tls_dir, "");
+    assert_int_equal(PARSE(&o, "--tls-port", "0", "--http-redirect", "off"), OPTIONS_RUN);
+    assert_int_equal(o.tls_port, 0);
+    assert_false(o.http_redirect);
+    write_config("tls-port = 443\ntls-cert = /etc/c.pem\ntls-key = /etc/k.pem\n"
+                 "tls-dir = /var/lib/lanchat/tls\nhttp-redirect = on\n");
+    assert_int_equal(PARSE(&o, "--config", config_path), OPTIONS_RUN);
+    assert_int_equal(o.tls_port, 443);
+    assert_string_equal(o.tls_cert, "/etc/c.pem");
+    assert_string_equal(o.tls_key, "/etc/k.pem");
+    assert_string_equal(o.tls_dir, "/var/lib/lanchat/tls");
+    assert_true(o.http_redirect);
+    assert_int_equal(PARSE(&o, "--tls-port", "65536"), OPTIONS_EXIT_ERROR);
+    assert_int_equal(PARSE(&o, "--http-redirect", "yes"), OPTIONS_EXIT_ERROR);
+    assert_int_equal(PARSE(&o, "--tls-cert", ""), OPTIONS_EXIT_ERROR);
+}
+#endif
+
 static void test_empty_config_file_changes_nothing(void **state)
 {
     write_config("# nothing here\n\n   \n");
@@ -389,6 +414,9 @@ int main(void)
         cmocka_unit_test(test_config_file_may_not_include_another_config_file),
         cmocka_unit_test(test_missing_config_file_is_an_error),
         cmocka_unit_test(test_empty_config_file_changes_nothing),
+#if CHAT_WITH_TLS
+        cmocka_unit_test(test_tls_options_from_the_command_line_and_a_config_file),
+#endif
     };
     return cmocka_run_group_tests(options, make_temp_dir, remove_temp_dir);
 }
