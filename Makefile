@@ -129,11 +129,14 @@ DEPS_STAMP := build/.deps-build
 BIN := $(OUT)/lanchat
 # The load generator (tools/loadgen/): a tool of this host, whatever the board.
 LOADGEN := build/loadgen
+# The power-cut shim of the crash tests (tests/vfs/): LD_PRELOADed into a native
+# binary, it makes SQLite's default VFS lose every write not yet synced.
+POWERLOSS := build/powerloss.so
 
 .PHONY: all run test unit integration e2e format lint clean bench cross-all test-desktop board-info \
         ram-budget test-emulated unit-emulated integration-emulated package bundle test-package FORCE \
         bench-instr test-asan test-tsan test-sanitizers fuzz fuzz-replay fuzz-targets
-all: $(BIN) $(LOADGEN)
+all: $(BIN) $(LOADGEN) $(POWERLOSS)
 
 build/.deps-build: tools/deps.sh
 	@tools/deps.sh build
@@ -201,6 +204,12 @@ $(LOADGEN): $(wildcard tools/loadgen/*.c tools/loadgen/*.h) Makefile
 	@$(HOSTCC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	  -pthread -o $@ $(wildcard tools/loadgen/*.c) -lm
 
+$(POWERLOSS): tests/vfs/powerloss.c Makefile
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	@$(HOSTCC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -shared -pthread \
+	  -o $@ $< -lsqlite3
+
 run: $(BIN)
 	$(BIN) --port 8080 --db var/lanchat.db
 
@@ -229,7 +238,7 @@ build/.deps-e2e: tools/deps.sh $(E2E_LOCK)
 unit: build/.deps-test $(UNIT_TESTS)
 	@tools/run-tests.sh unit $(UNIT_TESTS)
 
-integration: build/.deps-test $(BIN) $(LOADGEN)
+integration: build/.deps-test $(BIN) $(LOADGEN) $(POWERLOSS)
 	@python3 tests/integration/run.py --bin $(BIN)
 
 # The browser tests (tests/e2e/): Debian's chromium, then firefox-esr, driven
@@ -288,7 +297,7 @@ test-sanitizers: build/.deps-test
 	@tools/test-all.sh sanitizers
 
 C_FILES := src/*.c src/*.h src/compat/*.c src/compat/*.h tools/*.c tools/loadgen/*.c tools/loadgen/*.h \
-           tests/unit/*.c tests/fuzz/*.c
+           tests/unit/*.c tests/fuzz/*.c tests/vfs/*.c
 
 format:
 	clang-format -i $(C_FILES)
@@ -299,6 +308,8 @@ lint:
 	  tests/fuzz
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --std=c11 --inline-suppr -D_GNU_SOURCE --suppress=missingIncludeSystem tools/loadgen
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --std=c11 --inline-suppr -D_GNU_SOURCE --suppress=missingIncludeSystem tests/vfs
 	clang-format --dry-run --Werror $(C_FILES)
 
 clean:

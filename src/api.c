@@ -538,6 +538,8 @@ static void health_get(struct api_request *r)
 {
     if (store_check_writable() == STORE_OK)
         http_json(r->conn, 200, "{\"status\":\"ok\"}");
+    else if (store_full())
+        http_json(r->conn, 503, "{\"status\":\"unavailable\",\"storage\":\"full\"}");
     else
         http_json(r->conn, 503, "{\"status\":\"unavailable\"}");
 }

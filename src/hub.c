@@ -388,6 +388,8 @@ struct chat_error hub_storage_error(enum store_result r)
         return CHAT_ERROR(UNAVAILABLE, "the server is busy; try again");
     }
     /* logged by the store */
+    if (store_full())
+        return CHAT_ERROR(UNAVAILABLE, "the storage is full; the change was not stored");
     return CHAT_ERROR(UNAVAILABLE, "the change could not be stored; try again later");
 }
 

@@ -135,12 +135,14 @@ static struct {
     pthread_t writer;
     bool writer_running;
     bool stopping;
-    pthread_mutex_t lock; /* queue, waiters' done flags, stats */
+    pthread_mutex_t lock; /* queue, waiters' done flags, stats, full */
     pthread_cond_t queued;
     pthread_cond_t finished;
     struct job queue[CHAT_WRITE_QUEUE];
     size_t head, count;
     struct store_stats stats;
+    bool full;     /* the last batch failed for want of disk space */
+    bool saw_full; /* the writer's, for the batch it runs */
 
     /* Checkpoints: a helper thread copies most of the WAL into the file in
      * parallel (PASSIVE, its own connection, never waiting for the writer);
@@ -442,6 +444,8 @@ static bool step_control(enum statement which)
     sqlite3_stmt *st = writer_statement(which);
     if (sqlite3_step(st) == SQLITE_DONE)
         return true;
+    if ((sqlite3_errcode(S.writer_db) & 0xff) == SQLITE_FULL)
+        S.saw_full = true;
     log_error("store: %s: %s", writer_sql[which], sqlite3_errmsg(S.writer_db));
     return false;
 }
@@ -457,6 +461,7 @@ static bool needs_savepoint(const struct job *job)
 static void commit_batch(struct job *batch, size_t n)
 {
     uint64_t started = monotonic_ns();
+    S.saw_full = false;
     bool ok = step_control(ST_BEGIN);
     for (size_t i = 0; i < n && ok; i++) {
         struct job *job = &batch[i];
@@ -466,6 +471,8 @@ static void commit_batch(struct job *batch, size_t n)
             break;
         job->result = run_job(job);
         if (job->result == STORE_ERROR) {
+            if ((sqlite3_errcode(S.writer_db) & 0xff) == SQLITE_FULL)
+                S.saw_full = true;
             log_error("store: write failed: %s", sqlite3_errmsg(S.writer_db));
             job->added = false;
             if (sqlite3_get_autocommit(S.writer_db)) {
@@ -500,6 +507,12 @@ static void commit_batch(struct job *batch, size_t n)
             S.hooks.message_deleted(job->value, job->id);
         }
     }
+    pthread_mutex_lock(&S.lock);
+    if (S.full != S.saw_full)
+        log_warn("store: %s", S.saw_full ? "the disk is full: writes are refused"
+                                         : "the disk took a write again: writes go on");
+    S.full = S.saw_full; /* before the callers hear of the batch */
+    pthread_mutex_unlock(&S.lock);
     if (ok) {
         pthread_mutex_lock(&S.lock);
         S.stats.commits++;
@@ -761,6 +774,14 @@ enum store_result store_check_writable(void)
 {
     struct waiter w;
     return submit_and_wait((struct job){.kind = JOB_CHECK}, &w);
+}
+
+bool store_full(void)
+{
+    pthread_mutex_lock(&S.lock);
+    bool full = S.full;
+    pthread_mutex_unlock(&S.lock);
+    return full;
 }
 
 void store_get_stats(struct store_stats *out)

@@ -89,6 +89,10 @@ enum store_result store_add_session(const struct store_session *session);
 enum store_result store_drop_session(const unsigned char token_hash[32]);
 enum store_result store_touch_session(const unsigned char token_hash[32], int64_t last_seen);
 enum store_result store_check_writable(void);
+/* Whether a write of the last batch failed for want of disk space
+ * (SQLITE_FULL); a batch with none clears it. Set before that batch's callers
+ * are answered, so their refusal can say why. Any thread. */
+bool store_full(void);
 
 /* Reads. */
 enum store_result store_get_message(int64_t id, struct store_message *out);

@@ -333,15 +333,17 @@ def check_message(m, room=None, author=None, body=None, cid=None, cid_given=True
 class Server:
     """One lanchat process with its own temp dir and database."""
 
-    def __init__(self, extra_args=(), label=None, preexec_fn=None, start=True, tls=False):
+    def __init__(self, extra_args=(), label=None, preexec_fn=None, start=True, tls=False,
+                 env=None, tmpdir=None):
         """tls: HTTPS on a free port (self.tls_port, material in self.tls_dir);
         otherwise a build with TLS runs with --tls-port 0 (off)."""
         self.extra_args = list(extra_args)
+        self.env = env  # variables added to this process's environment for the server
         self.tls = tls
         self.tls_port = None
         self.label = label or ("lanchat " + " ".join(self.extra_args)).strip()
         self.preexec_fn = preexec_fn
-        self.tmpdir = tempfile.mkdtemp(prefix="lanchat-it-")
+        self.tmpdir = tempfile.mkdtemp(prefix="lanchat-it-", dir=tmpdir)
         self.db = os.path.join(self.tmpdir, "chat.db")
         self.log_path = os.path.join(self.tmpdir, "server.log")
         self.proc = None
@@ -362,6 +364,13 @@ class Server:
                 raise
 
     # -- process control
+    def _env(self):
+        """The server's environment: the sanitizer's settings, then the test's own."""
+        env = _server_env()
+        if self.env:
+            env = dict(env or os.environ, **self.env)
+        return env
+
     def argv(self):
         defaults = [("--listen", "127.0.0.1"), ("--port", "0"), ("--db", self.db),
                     ("--rate-limit", "0")]
@@ -388,7 +397,7 @@ class Server:
         self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      cwd=self.tmpdir, preexec_fn=self.preexec_fn,
-                                     env=_server_env())
+                                     env=self._env())
         _server_labels[self.proc.pid] = self.label
         self._reader = threading.Thread(target=self._read_output, args=(self.proc, log),
                                         daemon=True)
@@ -526,6 +535,12 @@ class Server:
         assert self.running(), "server is not running"
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
+        self._after_exit()
+        return self.proc.returncode
+
+    def wait_exit(self, timeout):
+        """Wait for the server to end by itself (it was told to); returns its status."""
+        self.proc.wait(timeout)
         self._after_exit()
         return self.proc.returncode
 
