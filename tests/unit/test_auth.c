@@ -24,6 +24,8 @@
 #include <cmocka.h>
 
 #define CAROL_PASSWORD "correct horse battery"
+/* A login from one client address (each test its own, where limits matter). */
+#define FROM (&(struct auth_attempt){.addr = "127.0.0.1"})
 
 static char dir[] = "/tmp/lanchat-auth-XXXXXX";
 static char db_path[sizeof dir + 16];
@@ -39,7 +41,7 @@ static int start_everything(void **state)
         auth_start(CHAT_SESSION_IDLE_S, CHAT_SESSION_MAX_AGE_S) != 0)
         return -1;
 #if CHAT_WITH_ACCOUNTS
-    if (auth_register("Carol", CAROL_PASSWORD) != AUTH_OK)
+    if (auth_register(FROM, "Carol", CAROL_PASSWORD) != AUTH_OK)
         return -1;
 #endif
     return 0;
@@ -131,7 +133,7 @@ static int rows_in_store(void)
 static void login_ok(const char *name, const char *password, char token[AUTH_TOKEN_LEN + 1],
                      struct auth_identity *who)
 {
-    assert_int_equal(auth_login(name, password, token, who), AUTH_OK);
+    assert_int_equal(auth_login(FROM, name, password, token, who), AUTH_OK);
 }
 
 /* ---- nickname logins --------------------------------------------------------- */
@@ -208,9 +210,9 @@ static void test_nickname_in_use_is_taken_in_any_case(void **state)
 
     char other[AUTH_TOKEN_LEN + 1];
     struct auth_identity someone;
-    assert_int_equal(auth_login("Dave", NULL, other, &someone), AUTH_NAME_TAKEN);
-    assert_int_equal(auth_login("dave", NULL, other, &someone), AUTH_NAME_TAKEN);
-    assert_int_equal(auth_login("DAVE", NULL, other, &someone), AUTH_NAME_TAKEN);
+    assert_int_equal(auth_login(FROM, "Dave", NULL, other, &someone), AUTH_NAME_TAKEN);
+    assert_int_equal(auth_login(FROM, "dave", NULL, other, &someone), AUTH_NAME_TAKEN);
+    assert_int_equal(auth_login(FROM, "DAVE", NULL, other, &someone), AUTH_NAME_TAKEN);
     assert_int_equal(sessions_in_memory(), held);
     assert_int_equal(rows_in_store(), rows);
 }
@@ -219,7 +221,7 @@ static void test_password_for_a_name_without_an_account_is_refused(void **state)
 {
     char token[AUTH_TOKEN_LEN + 1];
     struct auth_identity who;
-    assert_int_equal(auth_login("eve", "some password", token, &who), AUTH_BAD_CREDENTIALS);
+    assert_int_equal(auth_login(FROM, "eve", "some password", token, &who), AUTH_BAD_CREDENTIALS);
     /* the name was not taken by the failed attempt */
     login_ok("eve", NULL, token, &who);
 }
@@ -231,9 +233,9 @@ static void test_registered_name_needs_a_password_in_any_case(void **state)
 {
     char token[AUTH_TOKEN_LEN + 1];
     struct auth_identity who;
-    assert_int_equal(auth_login("Carol", NULL, token, &who), AUTH_BAD_CREDENTIALS);
-    assert_int_equal(auth_login("carol", NULL, token, &who), AUTH_BAD_CREDENTIALS);
-    assert_int_equal(auth_login("CAROL", NULL, token, &who), AUTH_BAD_CREDENTIALS);
+    assert_int_equal(auth_login(FROM, "Carol", NULL, token, &who), AUTH_BAD_CREDENTIALS);
+    assert_int_equal(auth_login(FROM, "carol", NULL, token, &who), AUTH_BAD_CREDENTIALS);
+    assert_int_equal(auth_login(FROM, "CAROL", NULL, token, &who), AUTH_BAD_CREDENTIALS);
 }
 
 static void test_wrong_password_is_refused(void **state)
@@ -241,7 +243,7 @@ static void test_wrong_password_is_refused(void **state)
     char token[AUTH_TOKEN_LEN + 1];
     struct auth_identity who;
     size_t held = sessions_in_memory();
-    assert_int_equal(auth_login("Carol", "correct horse battery!", token, &who),
+    assert_int_equal(auth_login(FROM, "Carol", "correct horse battery!", token, &who),
                      AUTH_BAD_CREDENTIALS);
     assert_int_equal(sessions_in_memory(), held);
 }
@@ -282,15 +284,15 @@ static void test_auth_check_tells_registered_from_nickname_sessions(void **state
 
 static void test_register_refuses_passwords_shorter_than_8_bytes(void **state)
 {
-    assert_int_equal(auth_register("gus", "1234567"), AUTH_WEAK_PASSWORD);
-    assert_int_equal(auth_register("gus", ""), AUTH_WEAK_PASSWORD);
+    assert_int_equal(auth_register(FROM, "gus", "1234567"), AUTH_WEAK_PASSWORD);
+    assert_int_equal(auth_register(FROM, "gus", ""), AUTH_WEAK_PASSWORD);
     char hash[256];
     assert_int_equal(store_get_password_hash("gus", hash, sizeof hash), STORE_NOT_FOUND);
 }
 
 static void test_register_stores_an_argon2id_hash_not_the_password(void **state)
 {
-    assert_int_equal(auth_register("Erin", "12345678"), AUTH_OK);
+    assert_int_equal(auth_register(FROM, "Erin", "12345678"), AUTH_OK);
     char hash[256];
     assert_int_equal(store_get_password_hash("erin", hash, sizeof hash), STORE_OK);
     assert_int_equal(strncmp(hash, "$argon2id$", 10), 0);
@@ -299,7 +301,7 @@ static void test_register_stores_an_argon2id_hash_not_the_password(void **state)
 
 static void test_register_of_an_existing_account_in_any_case_is_taken(void **state)
 {
-    assert_int_equal(auth_register("cAROL", "another password"), AUTH_NAME_TAKEN);
+    assert_int_equal(auth_register(FROM, "cAROL", "another password"), AUTH_NAME_TAKEN);
     /* the original password still works */
     char token[AUTH_TOKEN_LEN + 1];
     struct auth_identity who;
@@ -311,7 +313,7 @@ static void test_register_of_a_name_held_by_a_nickname_session_is_taken(void **s
     char token[AUTH_TOKEN_LEN + 1];
     struct auth_identity who;
     login_ok("Frank", NULL, token, &who);
-    assert_int_equal(auth_register("frank", "long enough"), AUTH_NAME_TAKEN);
+    assert_int_equal(auth_register(FROM, "frank", "long enough"), AUTH_NAME_TAKEN);
     char hash[256];
     assert_int_equal(store_get_password_hash("frank", hash, sizeof hash), STORE_NOT_FOUND);
 }
@@ -388,7 +390,7 @@ static void test_login_reports_full_when_the_session_pool_is_exhausted(void **st
 
     char token[AUTH_TOKEN_LEN + 1];
     struct auth_identity who;
-    assert_int_equal(auth_login("jack", NULL, token, &who), AUTH_FULL);
+    assert_int_equal(auth_login(FROM, "jack", NULL, token, &who), AUTH_FULL);
     assert_int_equal(rows_in_store(), rows);
 
     for (size_t i = 0; i < n; i++)
@@ -450,7 +452,7 @@ static void test_sessions_survive_a_store_close_and_reopen(void **state)
     assert_memory_equal(checked.token_hash, nick_who.token_hash, 32);
     char other[AUTH_TOKEN_LEN + 1];
     struct auth_identity someone;
-    assert_int_equal(auth_login("MIA", NULL, other, &someone), AUTH_NAME_TAKEN);
+    assert_int_equal(auth_login(FROM, "MIA", NULL, other, &someone), AUTH_NAME_TAKEN);
 #if CHAT_WITH_ACCOUNTS
     memset(&checked, 0, sizeof checked);
     assert_true(auth_check(account, &checked));
