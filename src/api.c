@@ -622,20 +622,25 @@ static int dispatch(struct mg_connection *conn, void *data)
 {
     (void)data;
     const struct mg_request_info *ri = mg_get_request_info(conn);
-    char param[64];
+    char param[64], allow[64] = "";
     const struct route *found = NULL;
-    bool path_known = false;
     metrics_add(http_requests, 1);
     for (size_t i = 0; i < sizeof routes / sizeof routes[0] && !found; i++) {
         if (!match(routes[i].pattern, ri->local_uri, param, sizeof param))
             continue;
-        path_known = true;
         if (strcmp(routes[i].method, ri->request_method) == 0)
             found = &routes[i];
+        else if (strlen(allow) + strlen(routes[i].method) + 3 < sizeof allow)
+            snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
+                     allow[0] ? ", " : "", routes[i].method);
+    }
+    /* OPTIONS included: no CORS, so a preflight from another origin fails. */
+    if (!found && allow[0]) {
+        http_error_with(conn, CHAT_ERROR(METHOD_NOT_ALLOWED, "method not allowed"), "Allow", allow);
+        return 1;
     }
     if (!found) {
-        http_error(conn, path_known ? CHAT_ERROR(METHOD_NOT_ALLOWED, "method not allowed")
-                                    : CHAT_ERROR(NOT_FOUND, "no such resource"));
+        http_error(conn, CHAT_ERROR(NOT_FOUND, "no such resource"));
         return 1;
     }
     if (!http_enter()) {

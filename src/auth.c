@@ -29,6 +29,7 @@ static struct {
     pthread_mutex_t lock;
     pthread_mutex_t hashing; /* one argon2id at a time bounds its memory */
     int64_t idle, max_age;
+    int64_t per_addr; /* 0: no cap */
     unsigned char key[crypto_shorthash_KEYBYTES];
     struct attempts by_addr[CHAT_LOGIN_TABLE], by_name[CHAT_LOGIN_TABLE];
 } A = {.lock = PTHREAD_MUTEX_INITIALIZER, .hashing = PTHREAD_MUTEX_INITIALIZER};
@@ -171,12 +172,12 @@ static struct auth_session *must_give_way_locked(const struct newcomer *c, bool 
     bool needed = true;
     if (c->registered && user >= CHAT_SESSIONS_PER_USER)
         out = user_oldest;
-    else if (addr >= CHAT_SESSIONS_PER_ADDR)
+    else if (A.per_addr > 0 && addr >= (size_t)A.per_addr)
         out = addr_lru;
     else if (!c->registered && nicks >= CHAT_NICK_SESSIONS)
         out = nick_idle_lru;
     else if (total >= CHAT_MAX_SESSIONS)
-        out = !c->registered ? nick_idle_lru
+        out = !c->registered  ? nick_idle_lru
               : nick_idle_lru ? nick_idle_lru
               : nick_lru      ? nick_lru
                               : account_lru;
@@ -220,7 +221,8 @@ static struct attempts *attempts_of(struct attempts *table, const char *text, bo
     uint64_t key;
     memcpy(&key, digest, sizeof key);
     struct attempts *a = &table[key % CHAT_LOGIN_TABLE];
-    bool quiet = !a->hashing && (a->failures == 0 || now - a->last_fail > CHAT_LOGIN_FORGET_S * 1000);
+    bool quiet =
+        !a->hashing && (a->failures == 0 || now - a->last_fail > CHAT_LOGIN_FORGET_S * 1000);
     /* A slot under backoff is not given to another key: a collision shares
      * the backoff rather than erasing it. */
     if (a->key != key && (quiet || now >= a->until))
@@ -287,9 +289,8 @@ static void throttle_leave(const char *addr, const char *name, bool failed)
 static bool load_session(void *ctx, const struct store_session *row)
 {
     size_t *kept = ctx;
-    struct auth_session probe = {.registered = row->registered,
-                                 .created = row->created,
-                                 .last_seen = row->last_seen};
+    struct auth_session probe = {
+        .registered = row->registered, .created = row->created, .last_seen = row->last_seen};
     if (expired(&probe, now_seconds()))
         return false;
     struct newcomer c = {.name = row->name, .addr = row->addr, .registered = row->registered};
@@ -311,7 +312,7 @@ static bool load_session(void *ctx, const struct store_session *row)
     return s != NULL;
 }
 
-int auth_start(int64_t idle_seconds, int64_t max_age_seconds)
+int auth_start(int64_t idle_seconds, int64_t max_age_seconds, int64_t per_addr)
 {
     if (sodium_init() < 0) {
         log_error("auth: libsodium failed to initialise");
@@ -319,6 +320,7 @@ int auth_start(int64_t idle_seconds, int64_t max_age_seconds)
     }
     A.idle = idle_seconds;
     A.max_age = max_age_seconds;
+    A.per_addr = per_addr;
     crypto_shorthash_keygen(A.key);
     memset(A.by_addr, 0, sizeof A.by_addr);
     memset(A.by_name, 0, sizeof A.by_name);

@@ -31,8 +31,8 @@ struct auth_session {
     unsigned char token_hash[32];
     char name[CHAT_NAME_MAX + 1];
     char addr[AUTH_ADDR_MAX + 1]; /* the client address it logged in from */
-    int64_t created;   /* seconds since epoch */
-    int64_t last_seen; /* seconds since epoch */
+    int64_t created;              /* seconds since epoch */
+    int64_t last_seen;            /* seconds since epoch */
     int64_t saved_seen;
     int websockets; /* open WebSockets: the session is not idle while > 0 */
 };
@@ -61,8 +61,10 @@ struct auth_attempt {
     unsigned char evicted_hash[AUTH_EVICT_MAX][32];
 };
 
-int auth_start(int64_t idle_seconds, int64_t max_age_seconds); /* sodium + sessions from store */
-void auth_stop(void);                                          /* saves last-seen times */
+/* sodium, and the sessions of the store within the limits (per_addr 0: no
+ * cap per address). */
+int auth_start(int64_t idle_seconds, int64_t max_age_seconds, int64_t per_addr);
+void auth_stop(void); /* saves last-seen times */
 
 /* A new session; the caller closes the WebSockets of the evicted ones. */
 enum auth_result auth_login(struct auth_attempt *from, const char *name, const char *password,

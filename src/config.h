@@ -143,8 +143,9 @@
 #define CHAT_IO_BUFFER (64 * 1024)
 #endif
 
-/* Live sessions (nickname and registered) held in memory; each 216 B
- * (sizeof struct auth_session on x86-64, with its client address). */
+/* Live sessions (nickname and registered) held in memory; each 152 B on
+ * x86-64 (lanchat --version), 48 of them its client address for the limits
+ * below. */
 #ifndef CHAT_MAX_SESSIONS
 #define CHAT_MAX_SESSIONS 256
 #endif
@@ -160,7 +161,8 @@
 #endif
 
 /* Sessions created from one client address; the next login from it evicts
- * the least recently used of them. */
+ * the least recently used of them. --sessions-per-address N overrides (0:
+ * no cap, for load tests from one address or a proxy on the box). */
 #ifndef CHAT_SESSIONS_PER_ADDR
 #define CHAT_SESSIONS_PER_ADDR 16
 #endif
@@ -172,7 +174,7 @@
 #ifndef CHAT_NICK_SESSIONS
 #define CHAT_NICK_SESSIONS (CHAT_MAX_SESSIONS * 3 / 4)
 #endif
-#if CHAT_SESSIONS_PER_USER < 1 || CHAT_SESSIONS_PER_ADDR < 1 || CHAT_NICK_SESSIONS < 1 || \
+#if CHAT_SESSIONS_PER_USER < 1 || CHAT_SESSIONS_PER_ADDR < 1 || CHAT_NICK_SESSIONS < 1 ||          \
     CHAT_NICK_SESSIONS > CHAT_MAX_SESSIONS
 #error "session limits must be at least 1, and CHAT_NICK_SESSIONS at most CHAT_MAX_SESSIONS"
 #endif

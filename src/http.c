@@ -10,7 +10,11 @@
 
 /* The security headers of every API reply (http_reply, http_error,
  * http_start_chunked); the web's assets name their own. */
-#define COMMON_HEADERS {"X-Content-Type-Options", "nosniff"}, {"Referrer-Policy", "no-referrer"}
+#define COMMON_HEADERS                                                                             \
+    {"X-Content-Type-Options", "nosniff"},                                                         \
+    {                                                                                              \
+        "Referrer-Policy", "no-referrer"                                                           \
+    }
 static const struct http_header common_headers[] = {COMMON_HEADERS};
 
 void http_send(struct mg_connection *conn, int status, const struct http_header *headers,

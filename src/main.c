@@ -154,7 +154,8 @@ int main(int argc, char **argv)
     struct store_hooks hooks = {.message_added = deliver_message_added,
                                 .message_deleted = deliver_message_deleted,
                                 .batch_done = deliver_batch_done};
-    if (auth_start(o.session_idle, o.session_max_age) != 0 || hub_start() != 0) {
+    if (auth_start(o.session_idle, o.session_max_age, o.sessions_per_addr) != 0 ||
+        hub_start() != 0) {
         store_close();
         pool_shutdown();
         return 1;

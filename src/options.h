@@ -18,6 +18,7 @@ struct options {
     int64_t session_max_age; /* seconds */
     double rate, burst;      /* messages per second per user; 0 = off */
     int64_t max_messages_per_room;
+    int64_t sessions_per_addr; /* 0 = no cap */
     bool debug;
 };
 

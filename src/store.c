@@ -939,8 +939,9 @@ enum store_result store_each_session(void (*fn)(void *ctx, const struct store_se
 enum store_result store_load_sessions(bool (*keep)(void *ctx, const struct store_session *s),
                                       void *ctx)
 {
-    sqlite3_stmt *st = reader_prepare("SELECT token_hash, name, registered, created, last_seen, addr"
-                                      " FROM sessions ORDER BY registered DESC, created DESC");
+    sqlite3_stmt *st =
+        reader_prepare("SELECT token_hash, name, registered, created, last_seen, addr"
+                       " FROM sessions ORDER BY registered DESC, created DESC");
     if (!st)
         return STORE_ERROR;
     /* At boot the writer connection is free: one transaction deletes the

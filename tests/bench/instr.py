@@ -44,7 +44,8 @@ def measured_instructions(binary, loadgen, receivers):
     argv = ["valgrind", "--tool=callgrind", "--separate-threads=yes",
             "--callgrind-out-file=" + out,
             binary, "--listen", "127.0.0.1", "--port", str(port),
-            "--db", os.path.join(tmp, "chat.db"), "--rate-limit", "0"]
+            "--db", os.path.join(tmp, "chat.db"), "--rate-limit", "0",
+            "--sessions-per-address", "0"]
     server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         for line in server.stderr:  # the server's log: wait until it listens

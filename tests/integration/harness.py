@@ -263,7 +263,7 @@ class Server:
     # -- process control
     def argv(self):
         defaults = [("--listen", "127.0.0.1"), ("--port", "0"), ("--db", self.db),
-                    ("--rate-limit", "0")]
+                    ("--rate-limit", "0"), ("--sessions-per-address", "0")]
         args = [binary()]
         for opt, val in defaults:
             if opt not in self.extra_args:

@@ -38,7 +38,7 @@ static int start_everything(void **state)
     snprintf(db_path, sizeof db_path, "%s/chat.db", dir);
     if (store_open(db_path, CHAT_SQLITE_HEAP_LIMIT, 0) != 0 || pool_init() != 0 ||
         hub_start() != 0 || store_start(&no_hooks) != 0 ||
-        auth_start(CHAT_SESSION_IDLE_S, CHAT_SESSION_MAX_AGE_S) != 0)
+        auth_start(CHAT_SESSION_IDLE_S, CHAT_SESSION_MAX_AGE_S, CHAT_SESSIONS_PER_ADDR) != 0)
         return -1;
 #if CHAT_WITH_ACCOUNTS
     if (auth_register(FROM, "Carol", CAROL_PASSWORD) != AUTH_OK)
@@ -81,14 +81,14 @@ static void restart_auth(int64_t idle, int64_t max_age, bool reopen_store)
         assert_int_equal(store_start(&no_hooks), 0);
     }
     forget_sessions_in_memory();
-    assert_int_equal(auth_start(idle, max_age), 0);
+    assert_int_equal(auth_start(idle, max_age, CHAT_SESSIONS_PER_ADDR), 0);
 }
 
 static int restore_default_times(void **state)
 {
     auth_stop();
     forget_sessions_in_memory();
-    return auth_start(CHAT_SESSION_IDLE_S, CHAT_SESSION_MAX_AGE_S);
+    return auth_start(CHAT_SESSION_IDLE_S, CHAT_SESSION_MAX_AGE_S, CHAT_SESSIONS_PER_ADDR);
 }
 
 static size_t sessions_in_memory(void)
