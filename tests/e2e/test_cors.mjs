@@ -14,7 +14,7 @@ function assert(cond, msg) {
 function foreignPage(target, name) {
   return `<!doctype html><title>elsewhere</title><script>
 window.outcome = fetch(${JSON.stringify(target + '/api/v1/session')}, {
-  method: 'POST', credentials: 'include',
+  method: 'POST',
   headers: {'Content-Type': 'application/json'},
   body: JSON.stringify({name: ${JSON.stringify(name)}}),
 }).then((r) => 'answered ' + r.status, (e) => 'refused: ' + e.message);
