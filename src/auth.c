@@ -214,7 +214,7 @@ static struct attempts *attempts_of(struct attempts *table, const char *text, bo
 {
     char folded[AUTH_ADDR_MAX + CHAT_NAME_MAX + 2];
     size_t n = 0;
-    for (; text[n] && n < sizeof folded - 1; n++)
+    for (; n < sizeof folded - 1 && text[n]; n++)
         folded[n] = fold && text[n] >= 'A' && text[n] <= 'Z' ? (char)(text[n] + 32) : text[n];
     unsigned char digest[crypto_shorthash_BYTES];
     crypto_shorthash(digest, (const unsigned char *)folded, n, A.key);
