@@ -225,7 +225,7 @@ static struct attempts *attempts_of(struct attempts *table, const char *text, bo
         !a->hashing && (a->failures == 0 || now - a->last_fail > CHAT_LOGIN_FORGET_S * 1000);
     /* A slot under backoff is not given to another key: a collision shares
      * the backoff rather than erasing it. */
-    if (a->key != key && (quiet || now >= a->until))
+    if (a->key != key && !a->hashing && (quiet || now >= a->until))
         *a = (struct attempts){.key = key};
     else if (a->key == key && quiet)
         a->failures = 0, a->until = 0;
@@ -547,25 +547,19 @@ bool auth_check(const char *token, struct auth_identity *who)
 
 enum auth_result auth_logout(const unsigned char token_hash[32])
 {
-    pthread_mutex_lock(&A.lock);
-    struct auth_session *s = find_token_locked(token_hash);
-    bool mine = usable(s);
-    if (mine)
-        s->leaving = true; /* no longer authenticates; back if the delete fails */
-    pthread_mutex_unlock(&A.lock);
-    if (!mine)
-        return AUTH_OK; /* evicted or expired meanwhile: gone already */
+    /* The session stays usable until its row is gone: a logout that fails
+     * leaves it exactly as it was. */
     enum store_result r = store_drop_session(token_hash);
-    bool gone = r == STORE_OK || r == STORE_NOT_FOUND;
-    pthread_mutex_lock(&A.lock);
-    if (gone)
-        pool_give(POOL_session, s);
-    else
-        s->leaving = false;
-    pthread_mutex_unlock(&A.lock);
-    if (!gone)
+    if (r != STORE_OK && r != STORE_NOT_FOUND) {
         log_warn("auth: could not delete a session from the database: logout refused");
-    return gone ? AUTH_OK : AUTH_ERROR;
+        return AUTH_ERROR;
+    }
+    pthread_mutex_lock(&A.lock);
+    struct auth_session *s = find_token_locked(token_hash); /* evicted meanwhile: gone */
+    if (s && !s->leaving)
+        pool_give(POOL_session, s);
+    pthread_mutex_unlock(&A.lock);
+    return AUTH_OK;
 }
 
 static void count_websocket(const unsigned char token_hash[32], int delta)
