@@ -30,6 +30,7 @@ static struct {
     pthread_mutex_t hashing; /* one argon2id at a time bounds its memory */
     int64_t idle, max_age;
     int64_t per_addr; /* 0: no cap */
+    uint64_t ticks;   /* the last auth_session.touch given */
     unsigned char key[crypto_shorthash_KEYBYTES];
     struct attempts by_addr[CHAT_LOGIN_TABLE], by_name[CHAT_LOGIN_TABLE];
 } A = {.lock = PTHREAD_MUTEX_INITIALIZER, .hashing = PTHREAD_MUTEX_INITIALIZER};
@@ -122,14 +123,16 @@ struct newcomer {
     bool registered;
 };
 
+/* Times are seconds: within one, the order of use in this process decides. */
 static bool older(const struct auth_session *a, const struct auth_session *b)
 {
-    return !b || a->created < b->created;
+    return !b || a->created < b->created || (a->created == b->created && a->touch < b->touch);
 }
 
 static bool less_recent(const struct auth_session *a, const struct auth_session *b)
 {
-    return !b || a->last_seen < b->last_seen;
+    return !b || a->last_seen < b->last_seen ||
+           (a->last_seen == b->last_seen && a->touch < b->touch);
 }
 
 /* The session that must give way before `c` may have one: NULL when none
@@ -438,7 +441,7 @@ enum auth_result auth_login(struct auth_attempt *from, const char *name, const c
     pthread_mutex_lock(&A.lock);
     struct auth_session *s = pool_take(POOL_session);
     if (s) {
-        *s = (struct auth_session){.registered = registered};
+        *s = (struct auth_session){.registered = registered, .touch = ++A.ticks};
         s->created = s->last_seen = s->saved_seen = now;
         hash_token(token, s->token_hash);
         snprintf(s->name, sizeof s->name, "%s", name);
@@ -529,6 +532,7 @@ bool auth_check(const char *token, struct auth_identity *who)
         } else {
             live = true;
             s->last_seen = now;
+            s->touch = ++A.ticks;
             save = now - s->saved_seen >= SAVE_SEEN_EVERY;
             if (save)
                 s->saved_seen = now;
@@ -569,6 +573,7 @@ static void count_websocket(const unsigned char token_hash[32], int delta)
     if (s) {
         s->websockets += delta;
         s->last_seen = now_seconds();
+        s->touch = ++A.ticks;
     }
     pthread_mutex_unlock(&A.lock);
 }

@@ -35,6 +35,7 @@ struct auth_session {
     int64_t last_seen;            /* seconds since epoch */
     int64_t saved_seen;
     int websockets; /* open WebSockets: the session is not idle while > 0 */
+    uint64_t touch; /* order of last use in this process (0: not since boot) */
 };
 
 struct auth_identity {

@@ -398,6 +398,73 @@ static void test_login_reports_full_when_the_session_pool_is_exhausted(void **st
     login_ok("jack", NULL, token, &who);
 }
 
+/* ---- limits ----------------------------------------------------------------------- */
+
+#if CHAT_WITH_ACCOUNTS
+static void test_account_past_its_cap_loses_its_oldest_session_and_its_row(void **state)
+{
+    assert_int_equal(auth_register(FROM, "Uma", "password-uma"), AUTH_OK);
+    char tokens[CHAT_SESSIONS_PER_USER + 1][AUTH_TOKEN_LEN + 1];
+    struct auth_identity who, checked;
+    struct auth_attempt from = {.addr = "10.0.0.1"};
+    for (int i = 0; i < CHAT_SESSIONS_PER_USER; i++) {
+        assert_int_equal(auth_login(&from, "Uma", "password-uma", tokens[i], &who), AUTH_OK);
+        assert_int_equal(from.evicted, 0);
+    }
+    assert_int_equal(auth_login(&from, "Uma", "password-uma", tokens[CHAT_SESSIONS_PER_USER], &who),
+                     AUTH_OK);
+    assert_int_equal(from.evicted, 1);
+    unsigned char oldest[32];
+    crypto_generichash(oldest, 32, (const unsigned char *)tokens[0], AUTH_TOKEN_LEN, NULL, 0);
+    assert_memory_equal(from.evicted_hash[0], oldest, 32);
+    assert_false(auth_check(tokens[0], &checked));
+    assert_int_equal(rows_with_hash(oldest), 0);
+    for (int i = 1; i <= CHAT_SESSIONS_PER_USER; i++)
+        assert_true(auth_check(tokens[i], &checked));
+}
+
+static void test_wrong_passwords_are_throttled_per_address_and_per_name_before_hashing(void **state)
+{
+    assert_int_equal(auth_register(FROM, "Vic", "password-vic"), AUTH_OK);
+    char token[AUTH_TOKEN_LEN + 1];
+    struct auth_identity who;
+    struct auth_attempt guesser = {.addr = "10.0.0.2"}, elsewhere = {.addr = "10.0.0.3"};
+    for (int i = 0; i < CHAT_LOGIN_FREE_FAILURES; i++)
+        assert_int_equal(auth_login(&guesser, "Vic", "wrong-guess", token, &who),
+                         AUTH_BAD_CREDENTIALS);
+    /* the address, any name; the name, from any address; the right password too */
+    assert_int_equal(auth_login(&guesser, "Carol", CAROL_PASSWORD, token, &who), AUTH_THROTTLED);
+    assert_true(guesser.retry_after >= 1 && guesser.retry_after <= CHAT_LOGIN_BACKOFF_MAX_S);
+    assert_int_equal(auth_login(&elsewhere, "vic", "password-vic", token, &who), AUTH_THROTTLED);
+    /* others are not held up */
+    assert_int_equal(auth_login(&elsewhere, "Carol", CAROL_PASSWORD, token, &who), AUTH_OK);
+    /* nicknames cost no hash and are not throttled */
+    assert_int_equal(auth_login(&guesser, "wendy", NULL, token, &who), AUTH_OK);
+}
+#endif
+
+static void test_nickname_sessions_of_one_address_stop_at_its_cap(void **state)
+{
+    restart_auth(CHAT_SESSION_IDLE_S, CHAT_SESSION_MAX_AGE_S, false);
+    char first[AUTH_TOKEN_LEN + 1], token[AUTH_TOKEN_LEN + 1];
+    struct auth_identity who, checked;
+    struct auth_attempt from = {.addr = "10.0.0.4"};
+    assert_int_equal(auth_login(&from, "nick0", NULL, first, &who), AUTH_OK);
+    for (int i = 1; i < CHAT_SESSIONS_PER_ADDR; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "nick%d", i);
+        assert_int_equal(auth_login(&from, name, NULL, token, &who), AUTH_OK);
+        assert_int_equal(from.evicted, 0);
+    }
+    assert_int_equal(auth_login(&from, "nicklast", NULL, token, &who), AUTH_OK);
+    assert_int_equal(from.evicted, 1);
+    assert_false(auth_check(first, &checked));
+    /* its name is free again */
+    assert_int_equal(
+        auth_login(&(struct auth_attempt){.addr = "10.0.0.5"}, "nick0", NULL, first, &who),
+        AUTH_OK);
+}
+
 /* ---- expiry and restarts ------------------------------------------------------- */
 
 static void test_idle_nickname_session_expires_but_others_stay(void **state)
@@ -493,6 +560,12 @@ int main(void)
         cmocka_unit_test(test_logout_kills_the_token_and_frees_the_name),
         cmocka_unit_test(test_logout_of_an_unknown_token_changes_nothing),
         cmocka_unit_test(test_login_reports_full_when_the_session_pool_is_exhausted),
+#if CHAT_WITH_ACCOUNTS
+        cmocka_unit_test(test_account_past_its_cap_loses_its_oldest_session_and_its_row),
+        cmocka_unit_test(
+            test_wrong_passwords_are_throttled_per_address_and_per_name_before_hashing),
+#endif
+        cmocka_unit_test(test_nickname_sessions_of_one_address_stop_at_its_cap),
         cmocka_unit_test_teardown(test_idle_nickname_session_expires_but_others_stay,
                                   restore_default_times),
         cmocka_unit_test(test_sessions_survive_a_store_close_and_reopen),
