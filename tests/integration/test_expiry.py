@@ -12,15 +12,15 @@ WAIT = 3.5  # comfortably past IDLE seconds
 def test_only_idle_nickname_sessions_without_websocket_expire():
     with Server(["--session-idle", str(IDLE)], label="idle") as srv:
         idle_name, busy_name, ws_name = uname("idle"), uname("busy"), uname("wsheld")
+        registered = None
+        if has("accounts"):  # first: two password hashes can outlast IDLE on a loaded machine
+            reg_name = uname("regidle")
+            srv.register(reg_name, "password1")
+            registered = srv.session(reg_name, "password1")
         idle = srv.session(idle_name)
         busy = srv.session(busy_name)
         held = srv.session(ws_name)
         ws = srv.ws(held)
-        registered = None
-        if has("accounts"):
-            reg_name = uname("regidle")
-            srv.register(reg_name, "password1")
-            registered = srv.session(reg_name, "password1")
 
         # busy makes a request every 0.7 s; the others stay silent
         end = time.monotonic() + WAIT
