@@ -101,9 +101,14 @@ def test_account_at_its_cap_evicts_its_own_oldest_session_durably():
         name, password = uname("cap"), "password-cap"
         srv.register(name, password)
         c = Client(srv)
-        tokens = [expect(c.login(name, password), 201)["token"] for _ in range(lim["per-user"] + 2)]
+        tokens = [expect(c.login(name, password), 201)["token"] for _ in range(lim["per-user"])]
+        ws = srv.ws(tokens[0])
+        tokens += [expect(c.login(name, password), 201)["token"] for _ in range(2)]
         c.close()
         gone, kept = tokens[:2], tokens[2:]
+        kind, code = ws.read_until_closed(timeout=10)
+        assert (kind, code) == ("close", 1000), "the evicted session's WebSocket: %r" % (
+            (kind, code),)
         assert [valid(srv, t) for t in gone] == [False, False], "the oldest sessions still work"
         assert all(valid(srv, t) for t in kept), "a session within the cap was evicted"
         # deleted before the new login was answered: no row to bring back
