@@ -216,6 +216,20 @@ static void ca_get(struct api_request *r)
 
 /* ---- sessions and users --------------------------------------------------------- */
 
+static struct auth_attempt attempt_of(struct api_request *r)
+{
+    return (struct auth_attempt){.addr = mg_get_request_info(r->conn)->remote_addr};
+}
+
+static void refuse_throttled(struct api_request *r, const struct auth_attempt *from)
+{
+    char seconds[16];
+    snprintf(seconds, sizeof seconds, "%d", from->retry_after);
+    http_error_with(r->conn,
+                    CHAT_ERROR(RATE_LIMITED, "too many failed logins; wait before trying again"),
+                    "Retry-After", seconds);
+}
+
 static void session_create(struct api_request *r)
 {
     const cJSON *doc = read_object(r);
@@ -233,9 +247,16 @@ static void session_create(struct api_request *r)
     }
     char token[AUTH_TOKEN_LEN + 1];
     struct auth_identity who;
-    switch (auth_login(name, password, token, &who)) {
+    struct auth_attempt from = attempt_of(r);
+    enum auth_result result = auth_login(&from, name, password, token, &who);
+    for (size_t i = 0; i < from.evicted; i++)
+        deliver_close_session(from.evicted_hash[i], 1000);
+    switch (result) {
     case AUTH_OK:
         reply_user(r, 201, who.name, token, who.registered);
+        return;
+    case AUTH_THROTTLED:
+        refuse_throttled(r, &from);
         return;
     case AUTH_NAME_TAKEN:
         fail(r, CHAT_E_NAME_TAKEN, "that name is in use; pick another");
@@ -248,7 +269,7 @@ static void session_create(struct api_request *r)
         fail(r, CHAT_E_UNAVAILABLE, "too many sessions; try again later");
         return;
     default:
-        fail(r, CHAT_E_INTERNAL, "the session could not be created");
+        fail(r, CHAT_E_UNAVAILABLE, "the session could not be stored; try again later");
         return;
     }
 }
@@ -258,18 +279,19 @@ static void session_get(struct api_request *r)
     reply_user(r, 200, r->who.name, NULL, false);
 }
 
+/* Answered 204 only once the session's row is deleted: otherwise a restart
+ * would bring the session back. */
 static void session_delete(struct api_request *r)
 {
-    auth_logout(r->who.token_hash);
+    if (auth_logout(r->who.token_hash) != AUTH_OK) {
+        fail(r, CHAT_E_UNAVAILABLE, "the logout could not be stored; try again later");
+        return;
+    }
     deliver_close_session(r->who.token_hash, 1000);
-    mg_response_header_start(r->conn, 204);
-    mg_response_header_add(r->conn, "Set-Cookie",
-                           mg_get_request_info(r->conn)->is_ssl
-                               ? "session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure"
-                               : "session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
-                           -1);
-    mg_response_header_add(r->conn, "Content-Length", "0", -1);
-    mg_response_header_send(r->conn);
+    http_reply(r->conn, 204, "application/json", "", 0, "Set-Cookie",
+               mg_get_request_info(r->conn)->is_ssl
+                   ? "session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure"
+                   : "session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
 }
 
 #if CHAT_WITH_ACCOUNTS
@@ -288,9 +310,13 @@ static void users_create(struct api_request *r)
         fail(r, CHAT_E_BAD_REQUEST, "\"password\" must be a string");
         return;
     }
-    switch (auth_register(name, password)) {
+    struct auth_attempt from = attempt_of(r);
+    switch (auth_register(&from, name, password)) {
     case AUTH_OK:
         reply_user(r, 201, name, NULL, true);
+        return;
+    case AUTH_THROTTLED:
+        refuse_throttled(r, &from);
         return;
     case AUTH_NAME_TAKEN:
         fail(r, CHAT_E_NAME_TAKEN, "that name is taken");
@@ -299,7 +325,7 @@ static void users_create(struct api_request *r)
         fail(r, CHAT_E_BAD_REQUEST, "password must be at least 8 bytes");
         return;
     default:
-        fail(r, CHAT_E_INTERNAL, "the account could not be created");
+        fail(r, CHAT_E_UNAVAILABLE, "the account could not be stored; try again later");
         return;
     }
 }
@@ -435,11 +461,7 @@ static void messages_list(struct api_request *r)
 
     char name[CHAT_NAME_MAX + 1];
     hub_room_name(room, name);
-    mg_response_header_start(r->conn, 200);
-    mg_response_header_add(r->conn, "Content-Type", "application/json", -1);
-    mg_response_header_add(r->conn, "Transfer-Encoding", "chunked", -1);
-    mg_response_header_add(r->conn, "Cache-Control", "no-store", -1);
-    mg_response_header_send(r->conn);
+    http_start_chunked(r->conn, 200, "application/json");
     send_chunk_text(r->conn, "{\"messages\":[");
     struct page p = {.room = name, .buf = r->body, .cap = sizeof r->body};
     do {
@@ -656,20 +678,25 @@ static int dispatch(struct mg_connection *conn, void *data)
 {
     (void)data;
     const struct mg_request_info *ri = mg_get_request_info(conn);
-    char param[64];
+    char param[64], allow[64] = "";
     const struct route *found = NULL;
-    bool path_known = false;
     metrics_add(http_requests, 1);
     for (size_t i = 0; i < sizeof routes / sizeof routes[0] && !found; i++) {
         if (!match(routes[i].pattern, ri->local_uri, param, sizeof param))
             continue;
-        path_known = true;
         if (strcmp(routes[i].method, ri->request_method) == 0)
             found = &routes[i];
+        else if (strlen(allow) + strlen(routes[i].method) + 3 < sizeof allow)
+            snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
+                     allow[0] ? ", " : "", routes[i].method);
+    }
+    /* OPTIONS included: no CORS, so a preflight from another origin fails. */
+    if (!found && allow[0]) {
+        http_error_with(conn, CHAT_ERROR(METHOD_NOT_ALLOWED, "method not allowed"), "Allow", allow);
+        return 1;
     }
     if (!found) {
-        http_error(conn, path_known ? CHAT_ERROR(METHOD_NOT_ALLOWED, "method not allowed")
-                                    : CHAT_ERROR(NOT_FOUND, "no such resource"));
+        http_error(conn, CHAT_ERROR(NOT_FOUND, "no such resource"));
         return 1;
     }
     if (!http_enter()) {

@@ -16,15 +16,35 @@ POOL_ELEMENT(session, struct auth_session);
 /* Seconds between database updates of a session's last-seen time. */
 #define SAVE_SEEN_EVERY 60
 
+/* Failed logins of one address or one name (a slot of a throttle table). */
+struct attempts {
+    uint64_t key; /* keyed hash of the address or the lower-cased name */
+    unsigned failures;
+    bool hashing;      /* addresses: a password hash of this address runs */
+    int64_t last_fail; /* ms, monotonic */
+    int64_t until;     /* ms, monotonic: no attempt before */
+};
+
 static struct {
     pthread_mutex_t lock;
     pthread_mutex_t hashing; /* one argon2id at a time bounds its memory */
     int64_t idle, max_age;
+    int64_t per_addr; /* 0: no cap */
+    uint64_t ticks;   /* the last auth_session.touch given */
+    unsigned char key[crypto_shorthash_KEYBYTES];
+    struct attempts by_addr[CHAT_LOGIN_TABLE], by_name[CHAT_LOGIN_TABLE];
 } A = {.lock = PTHREAD_MUTEX_INITIALIZER, .hashing = PTHREAD_MUTEX_INITIALIZER};
 
 static int64_t now_seconds(void)
 {
     return (int64_t)time(NULL);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 static void hash_token(const char *token, unsigned char out[32])
@@ -44,6 +64,12 @@ static struct auth_session *session_at(size_t i)
     return pool_at(POOL_session, i);
 }
 
+/* A session that authenticates: its row is written and not being deleted. */
+static bool usable(const struct auth_session *s)
+{
+    return s && s->ready && !s->leaving;
+}
+
 /* Removes expired sessions from memory; their hashes go to `dead` for the
  * caller to delete from the database once the lock is released. */
 static size_t sweep_locked(int64_t now, unsigned char dead[][32], size_t cap)
@@ -51,7 +77,7 @@ static size_t sweep_locked(int64_t now, unsigned char dead[][32], size_t cap)
     size_t n = 0;
     for (size_t i = 0; i < CHAT_MAX_SESSIONS && n < cap; i++) {
         struct auth_session *s = session_at(i);
-        if (s && s->ready && expired(s, now)) {
+        if (usable(s) && expired(s, now)) {
             memcpy(dead[n++], s->token_hash, 32);
             log_info("auth: session of %s expired", s->name);
             pool_give(POOL_session, s);
@@ -89,25 +115,207 @@ static bool name_held_locked(const char *name, int64_t now)
     return false;
 }
 
-static void load_session(void *ctx, const struct store_session *row)
+/* ---- limits: who gives way to a new session ------------------------------------- */
+
+struct newcomer {
+    const char *name;
+    const char *addr;
+    bool registered;
+};
+
+/* Times are seconds: within one, the order of use in this process decides. */
+static bool older(const struct auth_session *a, const struct auth_session *b)
 {
-    size_t *dropped = ctx;
-    int64_t now = now_seconds();
-    struct auth_session probe = {
-        .registered = row->registered, .created = row->created, .last_seen = row->last_seen};
-    struct auth_session *s = expired(&probe, now) ? NULL : pool_take(POOL_session);
-    if (!s) {
-        (*dropped)++;
-        return;
-    }
-    *s = probe;
-    s->ready = true;
-    s->saved_seen = row->last_seen;
-    memcpy(s->token_hash, row->token_hash, 32);
-    snprintf(s->name, sizeof s->name, "%s", row->name);
+    return !b || a->created < b->created || (a->created == b->created && a->touch < b->touch);
 }
 
-int auth_start(int64_t idle_seconds, int64_t max_age_seconds)
+static bool less_recent(const struct auth_session *a, const struct auth_session *b)
+{
+    return !b || a->last_seen < b->last_seen ||
+           (a->last_seen == b->last_seen && a->touch < b->touch);
+}
+
+/* The session that must give way before `c` may have one: NULL when none
+ * needs to (*refuse false) or when none may (*refuse true). Counts every
+ * session in the pool but those already leaving; only written ones give way.
+ * The rules, in order: sessions per account (its oldest goes), per address
+ * (its least recently used goes), the nickname share (the least recently
+ * used nickname session without WebSocket goes), the pool (for an account:
+ * a nickname session first, idle ones first, else the least recently used
+ * account session; for a nickname: as for the share). */
+static struct auth_session *must_give_way_locked(const struct newcomer *c, bool *refuse)
+{
+    size_t user = 0, addr = 0, nicks = 0, total = 0;
+    struct auth_session *user_oldest = NULL, *addr_lru = NULL, *nick_idle_lru = NULL,
+                        *nick_lru = NULL, *account_lru = NULL;
+    for (size_t i = 0; i < CHAT_MAX_SESSIONS; i++) {
+        struct auth_session *s = session_at(i);
+        if (!s || s->leaving)
+            continue;
+        total++;
+        bool same_user = c->registered && s->registered && text_same_name(s->name, c->name);
+        bool same_addr = strcmp(s->addr, c->addr) == 0;
+        user += same_user;
+        addr += same_addr;
+        nicks += !s->registered;
+        if (!s->ready)
+            continue;
+        if (same_user && older(s, user_oldest))
+            user_oldest = s;
+        if (same_addr && less_recent(s, addr_lru))
+            addr_lru = s;
+        if (!s->registered && less_recent(s, nick_lru))
+            nick_lru = s;
+        if (!s->registered && s->websockets == 0 && less_recent(s, nick_idle_lru))
+            nick_idle_lru = s;
+        if (s->registered && less_recent(s, account_lru))
+            account_lru = s;
+    }
+    struct auth_session *out = NULL;
+    bool needed = true;
+    if (c->registered && user >= CHAT_SESSIONS_PER_USER)
+        out = user_oldest;
+    else if (A.per_addr > 0 && addr >= (size_t)A.per_addr)
+        out = addr_lru;
+    else if (!c->registered && nicks >= CHAT_NICK_SESSIONS)
+        out = nick_idle_lru;
+    else if (total >= CHAT_MAX_SESSIONS)
+        out = !c->registered  ? nick_idle_lru
+              : nick_idle_lru ? nick_idle_lru
+              : nick_lru      ? nick_lru
+                              : account_lru;
+    else
+        needed = false;
+    *refuse = needed && !out;
+    return out;
+}
+
+/* Marks the sessions that give way to `c` as leaving; false (none marked)
+ * when the new session may not be had. */
+static bool make_room_locked(const struct newcomer *c, struct auth_session *out[AUTH_EVICT_MAX],
+                             size_t *n)
+{
+    bool refuse = false;
+    struct auth_session *s;
+    *n = 0;
+    while ((s = must_give_way_locked(c, &refuse)) != NULL && *n < AUTH_EVICT_MAX) {
+        s->leaving = true;
+        out[(*n)++] = s;
+    }
+    if (!refuse && !s)
+        return true;
+    for (size_t i = 0; i < *n; i++)
+        out[i]->leaving = false;
+    *n = 0;
+    return false;
+}
+
+/* ---- login throttle ---------------------------------------------------------------- */
+
+static struct attempts *attempts_of(struct attempts *table, const char *text, bool fold,
+                                    int64_t now)
+{
+    char folded[AUTH_ADDR_MAX + CHAT_NAME_MAX + 2];
+    size_t n = 0;
+    for (; n < sizeof folded - 1 && text[n]; n++)
+        folded[n] = fold && text[n] >= 'A' && text[n] <= 'Z' ? (char)(text[n] + 32) : text[n];
+    unsigned char digest[crypto_shorthash_BYTES];
+    crypto_shorthash(digest, (const unsigned char *)folded, n, A.key);
+    uint64_t key;
+    memcpy(&key, digest, sizeof key);
+    struct attempts *a = &table[key % CHAT_LOGIN_TABLE];
+    bool quiet =
+        !a->hashing && (a->failures == 0 || now - a->last_fail > CHAT_LOGIN_FORGET_S * 1000);
+    /* A slot under backoff is not given to another key: a collision shares
+     * the backoff rather than erasing it. */
+    if (a->key != key && !a->hashing && (quiet || now >= a->until))
+        *a = (struct attempts){.key = key};
+    else if (a->key == key && quiet)
+        a->failures = 0, a->until = 0;
+    return a;
+}
+
+/* Whether an attempt may hash a password now; else the seconds to wait. */
+static bool throttle_enter(const char *addr, const char *name, int *retry_after)
+{
+    int64_t now = now_ms();
+    pthread_mutex_lock(&A.lock);
+    struct attempts *a = attempts_of(A.by_addr, addr, false, now);
+    int64_t until = a->until;
+    if (name) {
+        struct attempts *n = attempts_of(A.by_name, name, true, now);
+        if (n->until > until)
+            until = n->until;
+    }
+    bool go = until <= now && !a->hashing;
+    if (go)
+        a->hashing = true;
+    pthread_mutex_unlock(&A.lock);
+    *retry_after = until > now ? (int)((until - now + 999) / 1000) : 1;
+    return go;
+}
+
+static void count_failure(struct attempts *a, int64_t now)
+{
+    a->failures++;
+    a->last_fail = now;
+    if (a->failures >= CHAT_LOGIN_FREE_FAILURES) {
+        unsigned shift = a->failures - CHAT_LOGIN_FREE_FAILURES;
+        int64_t wait = shift >= 6 ? CHAT_LOGIN_BACKOFF_MAX_S : (int64_t)1 << shift;
+        a->until = now + (wait < CHAT_LOGIN_BACKOFF_MAX_S ? wait : CHAT_LOGIN_BACKOFF_MAX_S) * 1000;
+    }
+}
+
+static void throttle_leave(const char *addr, const char *name, bool failed)
+{
+    int64_t now = now_ms();
+    pthread_mutex_lock(&A.lock);
+    struct attempts *a = attempts_of(A.by_addr, addr, false, now);
+    a->hashing = false;
+    struct attempts *n = name ? attempts_of(A.by_name, name, true, now) : NULL;
+    if (failed) {
+        count_failure(a, now);
+        if (n)
+            count_failure(n, now);
+    } else {
+        a->failures = 0, a->until = 0;
+        if (n)
+            n->failures = 0, n->until = 0;
+    }
+    pthread_mutex_unlock(&A.lock);
+}
+
+/* ---- start, stop ------------------------------------------------------------------- */
+
+/* Rows come registered first, newest first: refusing a row is evicting the
+ * oldest, as a login would. */
+static bool load_session(void *ctx, const struct store_session *row)
+{
+    size_t *kept = ctx;
+    struct auth_session probe = {
+        .registered = row->registered, .created = row->created, .last_seen = row->last_seen};
+    if (expired(&probe, now_seconds()))
+        return false;
+    struct newcomer c = {.name = row->name, .addr = row->addr, .registered = row->registered};
+    bool refuse = false;
+    pthread_mutex_lock(&A.lock);
+    struct auth_session *s = NULL;
+    if (!must_give_way_locked(&c, &refuse) && !refuse)
+        s = pool_take(POOL_session);
+    if (s) {
+        *s = probe;
+        s->ready = true;
+        s->saved_seen = row->last_seen;
+        memcpy(s->token_hash, row->token_hash, 32);
+        snprintf(s->name, sizeof s->name, "%s", row->name);
+        snprintf(s->addr, sizeof s->addr, "%s", row->addr);
+        (*kept)++;
+    }
+    pthread_mutex_unlock(&A.lock);
+    return s != NULL;
+}
+
+int auth_start(int64_t idle_seconds, int64_t max_age_seconds, int64_t per_addr)
 {
     if (sodium_init() < 0) {
         log_error("auth: libsodium failed to initialise");
@@ -115,11 +323,14 @@ int auth_start(int64_t idle_seconds, int64_t max_age_seconds)
     }
     A.idle = idle_seconds;
     A.max_age = max_age_seconds;
-    size_t dropped = 0;
-    if (store_each_session(load_session, &dropped) != STORE_OK)
+    A.per_addr = per_addr;
+    crypto_shorthash_keygen(A.key);
+    memset(A.by_addr, 0, sizeof A.by_addr);
+    memset(A.by_name, 0, sizeof A.by_name);
+    size_t kept = 0;
+    if (store_load_sessions(load_session, &kept) != STORE_OK)
         return -1;
-    if (dropped)
-        log_info("auth: %zu expired or surplus session(s) not restored", dropped);
+    log_info("auth: %zu session(s) restored", kept);
     return 0;
 }
 
@@ -135,28 +346,65 @@ void auth_stop(void)
     }
 }
 
-static enum auth_result verify_password(const char *name, const char *password, bool *registered)
+static enum auth_result verify_password(struct auth_attempt *from, const char *name,
+                                        const char *password, bool *registered)
 {
+    if (password && !throttle_enter(from->addr, name, &from->retry_after))
+        return AUTH_THROTTLED;
     char stored[crypto_pwhash_STRBYTES];
     enum store_result r = store_get_password_hash(name, stored, sizeof stored);
-    if (r == STORE_ERROR)
-        return AUTH_ERROR;
+    enum auth_result verdict;
     *registered = r == STORE_OK;
-    if (!*registered)
-        return password ? AUTH_BAD_CREDENTIALS : AUTH_OK;
-    if (!password)
-        return AUTH_BAD_CREDENTIALS;
-    pthread_mutex_lock(&A.hashing);
-    int bad = crypto_pwhash_str_verify(stored, password, strlen(password));
-    pthread_mutex_unlock(&A.hashing);
-    return bad ? AUTH_BAD_CREDENTIALS : AUTH_OK;
+    if (r == STORE_ERROR) {
+        verdict = AUTH_ERROR;
+    } else if (!*registered) {
+        verdict = password ? AUTH_BAD_CREDENTIALS : AUTH_OK;
+    } else if (!password) {
+        verdict = AUTH_BAD_CREDENTIALS;
+    } else {
+        pthread_mutex_lock(&A.hashing);
+        int bad = crypto_pwhash_str_verify(stored, password, strlen(password));
+        pthread_mutex_unlock(&A.hashing);
+        verdict = bad ? AUTH_BAD_CREDENTIALS : AUTH_OK;
+    }
+    if (password)
+        throttle_leave(from->addr, name, verdict == AUTH_BAD_CREDENTIALS);
+    return verdict;
 }
 
-enum auth_result auth_login(const char *name, const char *password, char token[AUTH_TOKEN_LEN + 1],
-                            struct auth_identity *who)
+/* Deletes the rows of the sessions that give way; those whose row is gone
+ * leave the pool (reported in `from`), the others stay valid. False when one
+ * could not be deleted. */
+static bool evict(struct auth_attempt *from, struct auth_session *out[], size_t n)
 {
+    bool dropped[AUTH_EVICT_MAX] = {false};
+    bool all = true;
+    for (size_t i = 0; i < n; i++) {
+        enum store_result r = store_drop_session(out[i]->token_hash);
+        dropped[i] = r == STORE_OK || r == STORE_NOT_FOUND;
+        all = all && dropped[i];
+    }
+    pthread_mutex_lock(&A.lock);
+    for (size_t i = 0; i < n; i++) {
+        if (!dropped[i]) {
+            out[i]->leaving = false;
+            continue;
+        }
+        log_info("auth: session of %s evicted (limits)", out[i]->name);
+        memcpy(from->evicted_hash[from->evicted++], out[i]->token_hash, 32);
+        pool_give(POOL_session, out[i]);
+    }
+    pthread_mutex_unlock(&A.lock);
+    return all;
+}
+
+enum auth_result auth_login(struct auth_attempt *from, const char *name, const char *password,
+                            char token[AUTH_TOKEN_LEN + 1], struct auth_identity *who)
+{
+    from->evicted = 0;
+    from->retry_after = 0;
     bool registered = false;
-    enum auth_result verdict = verify_password(name, password, &registered);
+    enum auth_result verdict = verify_password(from, name, password, &registered);
     if (verdict != AUTH_OK)
         return verdict;
     char spelled[CHAT_NAME_MAX + 1]; /* an account is named as it was registered */
@@ -172,27 +420,41 @@ enum auth_result auth_login(const char *name, const char *password, char token[A
 
     unsigned char dead[8][32];
     int64_t now = now_seconds();
+    struct newcomer c = {.name = name, .addr = from->addr, .registered = registered};
+    struct auth_session *out[AUTH_EVICT_MAX];
+    size_t n_out = 0;
     pthread_mutex_lock(&A.lock);
     size_t n_dead = sweep_locked(now, dead, 8);
-    struct auth_session *s = NULL;
     if (!registered && name_held_locked(name, now))
         verdict = AUTH_NAME_TAKEN;
-    else if (!(s = pool_take(POOL_session)))
+    else if (!make_room_locked(&c, out, &n_out))
         verdict = AUTH_FULL;
+    pthread_mutex_unlock(&A.lock);
+    forget(dead, n_dead);
+    if (verdict != AUTH_OK)
+        return verdict;
+    /* The rows of the sessions that give way are gone before the new one is
+     * answered: a restart cannot bring them back. */
+    if (!evict(from, out, n_out))
+        return AUTH_ERROR;
+
+    pthread_mutex_lock(&A.lock);
+    struct auth_session *s = pool_take(POOL_session);
     if (s) {
-        s->registered = registered;
+        *s = (struct auth_session){.registered = registered, .touch = ++A.ticks};
         s->created = s->last_seen = s->saved_seen = now;
         hash_token(token, s->token_hash);
         snprintf(s->name, sizeof s->name, "%s", name);
+        snprintf(s->addr, sizeof s->addr, "%s", from->addr);
     }
     pthread_mutex_unlock(&A.lock);
-    forget(dead, n_dead);
     if (!s)
-        return verdict;
+        return AUTH_FULL; /* taken meanwhile by another login */
 
     struct store_session row = {.registered = registered, .created = now, .last_seen = now};
     memcpy(row.token_hash, s->token_hash, 32);
     snprintf(row.name, sizeof row.name, "%s", name);
+    snprintf(row.addr, sizeof row.addr, "%s", from->addr);
     if (store_add_session(&row) != STORE_OK) {
         pthread_mutex_lock(&A.lock);
         pool_give(POOL_session, s);
@@ -209,8 +471,10 @@ enum auth_result auth_login(const char *name, const char *password, char token[A
     return AUTH_OK;
 }
 
-enum auth_result auth_register(const char *name, const char *password)
+enum auth_result auth_register(struct auth_attempt *from, const char *name, const char *password)
 {
+    from->evicted = 0;
+    from->retry_after = 0;
 #if CHAT_WITH_ACCOUNTS
     if (strlen(password) < 8)
         return AUTH_WEAK_PASSWORD;
@@ -219,11 +483,17 @@ enum auth_result auth_register(const char *name, const char *password)
     pthread_mutex_unlock(&A.lock);
     if (held)
         return AUTH_NAME_TAKEN;
+    if (!throttle_enter(from->addr, NULL, &from->retry_after))
+        return AUTH_THROTTLED;
     char hash[crypto_pwhash_STRBYTES];
     pthread_mutex_lock(&A.hashing);
     int failed = crypto_pwhash_str(hash, password, strlen(password), CHAT_PWHASH_OPSLIMIT,
                                    CHAT_PWHASH_MEMLIMIT);
     pthread_mutex_unlock(&A.hashing);
+    /* the address may hash again; a registration is no failed login */
+    pthread_mutex_lock(&A.lock);
+    attempts_of(A.by_addr, from->addr, false, now_ms())->hashing = false;
+    pthread_mutex_unlock(&A.lock);
     if (failed) {
         log_error("auth: password hashing failed (out of memory?)");
         return AUTH_ERROR;
@@ -238,6 +508,7 @@ enum auth_result auth_register(const char *name, const char *password)
         return AUTH_ERROR;
     }
 #else
+    (void)from;
     (void)name;
     (void)password;
     return AUTH_ERROR;
@@ -254,13 +525,14 @@ bool auth_check(const char *token, struct auth_identity *who)
     bool live = false, dead = false, save = false;
     pthread_mutex_lock(&A.lock);
     struct auth_session *s = find_token_locked(hash);
-    if (s && s->ready) {
+    if (usable(s)) {
         if (expired(s, now)) {
             pool_give(POOL_session, s);
             dead = true;
         } else {
             live = true;
             s->last_seen = now;
+            s->touch = ++A.ticks;
             save = now - s->saved_seen >= SAVE_SEEN_EVERY;
             if (save)
                 s->saved_seen = now;
@@ -277,15 +549,21 @@ bool auth_check(const char *token, struct auth_identity *who)
     return live;
 }
 
-void auth_logout(const unsigned char token_hash[32])
+enum auth_result auth_logout(const unsigned char token_hash[32])
 {
+    /* The session stays usable until its row is gone: a logout that fails
+     * leaves it exactly as it was. */
+    enum store_result r = store_drop_session(token_hash);
+    if (r != STORE_OK && r != STORE_NOT_FOUND) {
+        log_warn("auth: could not delete a session from the database: logout refused");
+        return AUTH_ERROR;
+    }
     pthread_mutex_lock(&A.lock);
-    struct auth_session *s = find_token_locked(token_hash);
-    if (s)
+    struct auth_session *s = find_token_locked(token_hash); /* evicted meanwhile: gone */
+    if (s && !s->leaving)
         pool_give(POOL_session, s);
     pthread_mutex_unlock(&A.lock);
-    if (store_drop_session(token_hash) == STORE_ERROR)
-        log_warn("auth: could not delete a session from the database");
+    return AUTH_OK;
 }
 
 static void count_websocket(const unsigned char token_hash[32], int delta)
@@ -295,6 +573,7 @@ static void count_websocket(const unsigned char token_hash[32], int delta)
     if (s) {
         s->websockets += delta;
         s->last_seen = now_seconds();
+        s->touch = ++A.ticks;
     }
     pthread_mutex_unlock(&A.lock);
 }

@@ -153,9 +153,63 @@
 #define CHAT_IO_BUFFER (64 * 1024)
 #endif
 
-/* Live sessions (nickname and registered) held in memory; each ~160 B. */
+/* Live sessions (nickname and registered) held in memory; each 160 B on
+ * x86-64 (lanchat --version; 104 B before the limits below, which added its
+ * client address and its order of use). */
 #ifndef CHAT_MAX_SESSIONS
 #define CHAT_MAX_SESSIONS 256
+#endif
+
+/* ---- Session and login limits (no lockout by exhaustion) -------------- */
+/* See docs/SECURITY.md, "Limits". Their code is 2.7 KB (auth.o text 3,333
+ * -> 6,011 bytes, gcc 12 -Os, x86-64; the whole binary 105,578 -> 110,725
+ * with the CORS, header and text changes of the same issue); no memory of
+ * their own but the throttle tables below and 56 B per session. */
+
+/* Sessions one account may hold; its next login evicts its oldest (row
+ * deleted, WebSockets closed). A nickname holds one session by nature. */
+#ifndef CHAT_SESSIONS_PER_USER
+#define CHAT_SESSIONS_PER_USER 8
+#endif
+
+/* Sessions created from one client address; the next login from it evicts
+ * the least recently used of them. --sessions-per-address N overrides (0:
+ * no cap, for load tests from one address or a proxy on the box). */
+#ifndef CHAT_SESSIONS_PER_ADDR
+#define CHAT_SESSIONS_PER_ADDR 16
+#endif
+
+/* Nickname sessions at most: the rest of the pool is for accounts. A
+ * nickname login beyond it evicts the least recently used nickname session
+ * with no WebSocket, or is refused (503); an account's login finds room
+ * always (a nickname session gives way first). */
+#ifndef CHAT_NICK_SESSIONS
+#define CHAT_NICK_SESSIONS (CHAT_MAX_SESSIONS * 3 / 4)
+#endif
+#if CHAT_SESSIONS_PER_USER < 1 || CHAT_SESSIONS_PER_ADDR < 1 || CHAT_NICK_SESSIONS < 1 ||          \
+    CHAT_NICK_SESSIONS > CHAT_MAX_SESSIONS
+#error "session limits must be at least 1, and CHAT_NICK_SESSIONS at most CHAT_MAX_SESSIONS"
+#endif
+
+/* Login throttle: failed logins are counted per client address and per
+ * name, each in a table of this many entries (hashed with a key drawn at
+ * boot; 32 B each, two tables: 16 KiB of static data at the default). After
+ * CHAT_LOGIN_FREE_FAILURES failures in a row, each further attempt waits
+ * 1, 2, 4 ... up to CHAT_LOGIN_BACKOFF_MAX_S seconds (answered 429 with
+ * Retry-After before any password hashing); a success resets the count,
+ * CHAT_LOGIN_FORGET_S without a failure forgets it. One password hash at a
+ * time per address (more: 429). */
+#ifndef CHAT_LOGIN_TABLE
+#define CHAT_LOGIN_TABLE 256
+#endif
+#ifndef CHAT_LOGIN_FREE_FAILURES
+#define CHAT_LOGIN_FREE_FAILURES 3
+#endif
+#ifndef CHAT_LOGIN_BACKOFF_MAX_S
+#define CHAT_LOGIN_BACKOFF_MAX_S 60
+#endif
+#ifndef CHAT_LOGIN_FORGET_S
+#define CHAT_LOGIN_FORGET_S (15 * 60)
 #endif
 
 /* Largest HTTP request body and largest incoming WebSocket message. */

@@ -8,6 +8,15 @@
 #include <string.h>
 #include <strings.h>
 
+/* The security headers of every API reply (http_reply, http_error,
+ * http_start_chunked); the web's assets name their own. */
+#define COMMON_HEADERS                                                                             \
+    {"X-Content-Type-Options", "nosniff"},                                                         \
+    {                                                                                              \
+        "Referrer-Policy", "no-referrer"                                                           \
+    }
+static const struct http_header common_headers[] = {COMMON_HEADERS};
+
 void http_send(struct mg_connection *conn, int status, const struct http_header *headers,
                size_t count, const void *body, size_t len)
 {
@@ -30,11 +39,22 @@ void http_reply(struct mg_connection *conn, int status, const char *content_type
                 size_t len, const char *extra_header_name, const char *extra_header_value)
 {
     const struct http_header headers[] = {
+        COMMON_HEADERS,
         {"Content-Type", content_type},
-        {"X-Content-Type-Options", "nosniff"},
         {extra_header_name, extra_header_value},
     };
     http_send(conn, status, headers, sizeof headers / sizeof headers[0], body, len);
+}
+
+void http_start_chunked(struct mg_connection *conn, int status, const char *content_type)
+{
+    mg_response_header_start(conn, status);
+    for (size_t i = 0; i < sizeof common_headers / sizeof common_headers[0]; i++)
+        mg_response_header_add(conn, common_headers[i].name, common_headers[i].value, -1);
+    mg_response_header_add(conn, "Content-Type", content_type, -1);
+    mg_response_header_add(conn, "Transfer-Encoding", "chunked", -1);
+    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+    mg_response_header_send(conn);
 }
 
 void http_json(struct mg_connection *conn, int status, const char *json)
@@ -84,16 +104,23 @@ size_t http_error_json(struct chat_error e, char *buf, size_t cap)
     return jw_finish(&w) ? w.len : 0;
 }
 
-void http_error(struct mg_connection *conn, struct chat_error e)
+void http_error_with(struct mg_connection *conn, struct chat_error e, const char *header_name,
+                     const char *header_value)
 {
     char json[512];
     size_t len = http_error_json(e, json, sizeof json);
+    http_reply(conn, http_status_of(e.kind), "application/json", json, len, header_name,
+               header_value);
+}
+
+void http_error(struct mg_connection *conn, struct chat_error e)
+{
     const char *name = NULL, *value = NULL;
     if (e.kind == CHAT_E_UNAVAILABLE || e.kind == CHAT_E_RATE_LIMITED)
         name = "Retry-After", value = "1";
     else if (e.kind == CHAT_E_TOO_LARGE)
         name = "Connection", value = "close"; /* the unread body cannot be skipped */
-    http_reply(conn, http_status_of(e.kind), "application/json", json, len, name, value);
+    http_error_with(conn, e, name, value);
 }
 
 static bool is_json_type(const char *type)

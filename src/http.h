@@ -21,22 +21,31 @@ struct http_header {
     const char *value;
 };
 
+/* Every API reply goes through http_reply or http_start_chunked, which add
+ * the common security headers (nosniff, no referrer); nothing in api.c
+ * starts a reply by hand. */
 /* Status line, the headers (those named NULL skipped) and Content-Length:
  * len (none on a 304), then the body, unless the request is HEAD or the
  * status 304. Civetweb keeps the connection alive only for replies with a
  * Content-Length. */
 void http_send(struct mg_connection *conn, int status, const struct http_header *headers,
                size_t count, const void *body, size_t len);
-/* http_send with Content-Type, X-Content-Type-Options: nosniff and one more
- * header (name NULL: none). */
+/* http_send with the common headers, Content-Type and one more header (name
+ * NULL: none). */
 void http_reply(struct mg_connection *conn, int status, const char *content_type, const void *body,
                 size_t len, const char *extra_header_name, const char *extra_header_value);
 void http_json(struct mg_connection *conn, int status, const char *json);
+/* Headers of a chunked reply (not stored by caches); the body follows with
+ * mg_send_chunk, ended by an empty chunk. */
+void http_start_chunked(struct mg_connection *conn, int status, const char *content_type);
 /* The only table of error kinds: the HTTP status of each and its wire name
  * (the "code" of REST error bodies and WebSocket error frames). */
 int http_status_of(enum chat_errc kind);
 const char *http_error_name(enum chat_errc kind);
 void http_error(struct mg_connection *conn, struct chat_error e);
+/* The error reply with one header of the caller's (Retry-After, Allow). */
+void http_error_with(struct mg_connection *conn, struct chat_error e, const char *header_name,
+                     const char *header_value);
 /* The API's error body for e into buf; its length (0 when it does not fit). */
 size_t http_error_json(struct chat_error e, char *buf, size_t cap);
 /* Reads the whole body into buf (NUL-terminated); an error when it is larger

@@ -108,7 +108,7 @@ static struct mg_context *start_http(const struct options *o)
     snprintf(timeout, sizeof timeout, "%d", CHAT_SEND_TIMEOUT_MS);
     snprintf(keep_alive, sizeof keep_alive, "%d", CHAT_KEEP_ALIVE_MS);
     /* clang-format off */ /* name, value pairs; the web's follow */
-    const char *settings[16 + WEB_SETTINGS_MAX] = {
+    const char *settings[22 + WEB_SETTINGS_MAX] = {
         "listening_ports", ports,
         "num_threads", threads,
         "request_timeout_ms", timeout,
@@ -119,6 +119,13 @@ static struct mg_context *start_http(const struct options *o)
         "keep_alive_timeout_ms", keep_alive,
         /* responses are written in pieces: no 40 ms delayed-ACK stalls */
         "tcp_nodelay", "1",
+        /* No CORS: civetweb would answer every preflight (OPTIONS with Origin
+         * and Access-Control-Request-Method) itself, before any handler, with
+         * Access-Control-Allow-Origin: * and the method and headers asked
+         * for; empty values turn that off and OPTIONS reaches our handlers. */
+        "access_control_allow_origin", "",
+        "access_control_allow_methods", "",
+        "access_control_allow_headers", "",
     };
     /* clang-format on */
     size_t used = 0;
@@ -186,7 +193,8 @@ int main(int argc, char **argv)
     struct store_hooks hooks = {.message_added = deliver_message_added,
                                 .message_deleted = deliver_message_deleted,
                                 .batch_done = deliver_batch_done};
-    if (auth_start(o.session_idle, o.session_max_age) != 0 || hub_start() != 0) {
+    if (auth_start(o.session_idle, o.session_max_age, o.sessions_per_addr) != 0 ||
+        hub_start() != 0) {
         store_close();
         pool_shutdown();
         return 1;

@@ -16,6 +16,7 @@ void options_defaults(struct options *o)
     o->session_idle = CHAT_SESSION_IDLE_S;
     o->session_max_age = CHAT_SESSION_MAX_AGE_S;
     o->rate = CHAT_RATE_PER_S;
+    o->sessions_per_addr = CHAT_SESSIONS_PER_ADDR;
     o->burst = CHAT_RATE_BURST;
     o->max_messages_per_room = CHAT_MAX_MESSAGES_PER_ROOM;
     o->tls_port = CHAT_WITH_TLS ? CHAT_TLS_PORT : 0;
@@ -29,7 +30,7 @@ static void usage(FILE *to)
             "usage: lanchat [--port N] [--listen ADDR] [--db PATH] [--web-root DIR]\n"
             "               [--config FILE] [--session-idle SECONDS] [--session-max-age SECONDS]\n"
             "               [--rate-limit MSGS_PER_S[:BURST]] [--max-messages-per-room N]\n"
-            "               [--ws-frame-timeout SECONDS]\n"
+            "               [--ws-frame-timeout SECONDS] [--sessions-per-address N]\n"
             "               [--tls-port N] [--tls-cert FILE --tls-key FILE] [--tls-dir DIR]\n"
             "               [--http-redirect on|off] [--debug] [--version] [--help]\n");
 }
@@ -118,6 +119,8 @@ static bool apply(struct options *o, const char *name, const char *value, bool *
         ok = parse_count(value, 1, INT32_MAX, &o->session_max_age);
     } else if (strcmp(name, "rate-limit") == 0) {
         ok = parse_rate(value, o);
+    } else if (strcmp(name, "sessions-per-address") == 0) {
+        ok = parse_count(value, 0, INT32_MAX, &o->sessions_per_addr);
     } else if (strcmp(name, "max-messages-per-room") == 0) {
         ok = parse_count(value, 0, INT64_MAX, &o->max_messages_per_room);
 #if CHAT_WITH_TLS
@@ -259,6 +262,11 @@ void options_print_version(void)
            "write-batch=%d sqlite-heap=%d\n",
            CHAT_MAX_BODY, CHAT_MAX_REQUEST, CHAT_MAX_CLIENTS, CHAT_FEED_BYTES,
            CHAT_CLIENT_QUEUE_BYTES, CHAT_STALL_MS, CHAT_WRITE_BATCH, CHAT_SQLITE_HEAP_LIMIT);
+    /* A line of its own: other limits may join the one above. */
+    printf("sessions: max=%d per-user=%d per-address=%d nicknames=%d login-free-failures=%d "
+           "login-backoff-max-s=%d\n",
+           CHAT_MAX_SESSIONS, CHAT_SESSIONS_PER_USER, CHAT_SESSIONS_PER_ADDR, CHAT_NICK_SESSIONS,
+           CHAT_LOGIN_FREE_FAILURES, CHAT_LOGIN_BACKOFF_MAX_S);
     printf("threads: http=%d io=%d\n", CHAT_HTTP_THREADS, CHAT_IO_THREADS);
     printf("pools:\n");
     for (int i = 0; i < POOL_COUNT; i++) {

@@ -25,6 +25,8 @@ static const char *const migrations[] = {
     "  registered INTEGER NOT NULL, created INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER);"
     "INSERT INTO rooms (name, created) VALUES ('general', strftime('%s','now'));",
+    /* 2: the client address of a session, for the per-address cap */
+    "ALTER TABLE sessions ADD COLUMN addr TEXT NOT NULL DEFAULT '';",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -96,8 +98,8 @@ static const char *const writer_sql[ST_WRITER_COUNT] = {
     [ST_DELETE_MESSAGE] = "DELETE FROM messages WHERE id = ?1",
     [ST_INSERT_ROOM] = "INSERT INTO rooms (name, created) VALUES (?1, ?2)",
     [ST_INSERT_USER] = "INSERT INTO users (name, password_hash, created) VALUES (?1, ?2, ?3)",
-    [ST_INSERT_SESSION] = "INSERT INTO sessions (token_hash, name, registered, created, last_seen)"
-                          " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_INSERT_SESSION] = "INSERT INTO sessions (token_hash, name, registered, created, last_seen,"
+                          " addr) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_DELETE_SESSION] = "DELETE FROM sessions WHERE token_hash = ?1",
     [ST_TOUCH_SESSION] = "UPDATE sessions SET last_seen = ?2 WHERE token_hash = ?1",
     [ST_HEALTH] = "INSERT OR REPLACE INTO meta (key, value) VALUES ('health_check', ?1)",
@@ -388,6 +390,7 @@ static enum store_result run_job(struct job *job)
         sqlite3_bind_int(st, 3, job->session->registered);
         sqlite3_bind_int64(st, 4, job->session->created);
         sqlite3_bind_int64(st, 5, job->session->last_seen);
+        sqlite3_bind_text(st, 6, job->session->addr, -1, SQLITE_STATIC);
         return step_change(st, false);
     case JOB_DROP_SESSION:
         st = writer_statement(ST_DELETE_SESSION);
@@ -934,8 +937,8 @@ enum store_result store_each_room(void (*fn)(void *ctx, int64_t id, const char *
 enum store_result store_each_session(void (*fn)(void *ctx, const struct store_session *s),
                                      void *ctx)
 {
-    sqlite3_stmt *st =
-        reader_prepare("SELECT token_hash, name, registered, created, last_seen FROM sessions");
+    sqlite3_stmt *st = reader_prepare(
+        "SELECT token_hash, name, registered, created, last_seen, addr FROM sessions");
     if (!st)
         return STORE_ERROR;
     int rc;
@@ -948,7 +951,57 @@ enum store_result store_each_session(void (*fn)(void *ctx, const struct store_se
         s.registered = sqlite3_column_int(st, 2) != 0;
         s.created = sqlite3_column_int64(st, 3);
         s.last_seen = sqlite3_column_int64(st, 4);
+        copy_text(s.addr, sizeof s.addr, sqlite3_column_text(st, 5));
         fn(ctx, &s);
     }
+    return reader_finalize(st, rc);
+}
+
+enum store_result store_load_sessions(bool (*keep)(void *ctx, const struct store_session *s),
+                                      void *ctx)
+{
+    sqlite3_stmt *st =
+        reader_prepare("SELECT token_hash, name, registered, created, last_seen, addr"
+                       " FROM sessions ORDER BY registered DESC, created DESC");
+    if (!st)
+        return STORE_ERROR;
+    /* At boot the writer connection is free: one transaction deletes the
+     * refused rows while the reader's snapshot goes on (WAL). Once the writer
+     * thread runs (a test restarting auth alone), each goes through it. */
+    bool direct = !S.writer_running;
+    bool ok = !direct || step_control(ST_BEGIN);
+    size_t refused = 0;
+    int rc = SQLITE_ERROR;
+    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_session s = {0};
+        if (sqlite3_column_bytes(st, 0) != 32)
+            continue;
+        memcpy(s.token_hash, sqlite3_column_blob(st, 0), 32);
+        copy_text(s.name, sizeof s.name, sqlite3_column_text(st, 1));
+        s.registered = sqlite3_column_int(st, 2) != 0;
+        s.created = sqlite3_column_int64(st, 3);
+        s.last_seen = sqlite3_column_int64(st, 4);
+        copy_text(s.addr, sizeof s.addr, sqlite3_column_text(st, 5));
+        if (keep(ctx, &s))
+            continue;
+        refused++;
+        if (!direct) {
+            ok = store_drop_session(s.token_hash) != STORE_ERROR;
+            continue;
+        }
+        sqlite3_stmt *drop = writer_statement(ST_DELETE_SESSION);
+        sqlite3_bind_blob(drop, 1, s.token_hash, 32, SQLITE_STATIC);
+        ok = sqlite3_step(drop) == SQLITE_DONE;
+    }
+    if (!ok)
+        log_error("store: cannot delete surplus sessions: %s", sqlite3_errmsg(S.writer_db));
+    if (direct && ok && !step_control(ST_COMMIT))
+        ok = false;
+    if (direct && !sqlite3_get_autocommit(S.writer_db))
+        step_control(ST_ROLLBACK);
+    if (!ok)
+        rc = SQLITE_ERROR;
+    else if (refused)
+        log_info("store: %zu session row(s) deleted at load", refused);
     return reader_finalize(st, rc);
 }

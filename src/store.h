@@ -45,6 +45,7 @@ struct store_session {
     bool registered;
     int64_t created; /* seconds since epoch */
     int64_t last_seen;
+    char addr[48]; /* the client address of the login, as text */
 };
 
 /* Called on the writer thread right after the commit that made them, in
@@ -111,6 +112,11 @@ enum store_result store_get_account(const char *name, char spelled[CHAT_NAME_MAX
 enum store_result store_each_room(void (*fn)(void *ctx, int64_t id, const char *name), void *ctx);
 enum store_result store_each_session(void (*fn)(void *ctx, const struct store_session *s),
                                      void *ctx);
+/* At boot, before store_start: calls keep for each session, registered ones
+ * first, newest first within each, and deletes (one transaction) the rows
+ * it refuses. */
+enum store_result store_load_sessions(bool (*keep)(void *ctx, const struct store_session *s),
+                                      void *ctx);
 
 struct store_stats {
     uint64_t commits;

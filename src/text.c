@@ -40,13 +40,15 @@ bool text_same_name(const char *a, const char *b)
     return strcasecmp(a, b) == 0;
 }
 
-/* Length of the UTF-8 sequence at s (RFC 3629), 0 when invalid. */
-static size_t utf8_sequence(const unsigned char *s, size_t left)
+/* Length of the UTF-8 sequence at s (RFC 3629), 0 when invalid; its code
+ * point in *out. */
+static size_t utf8_sequence(const unsigned char *s, size_t left, unsigned *out)
 {
     unsigned char c = s[0];
     size_t need;
     unsigned min;
     unsigned cp;
+    *out = c;
     if (c < 0x80)
         return 1;
     if (c >= 0xC2 && c <= 0xDF) {
@@ -67,7 +69,42 @@ static size_t utf8_sequence(const unsigned char *s, size_t left)
     }
     if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
         return 0;
+    *out = cp;
     return need;
+}
+
+/* Characters that show nothing: Unicode's White_Space (tab to CR, space,
+ * NEL, no-break, the Zs spaces, line and paragraph separators) and the
+ * invisible ones a body of "only white space" is made of in practice: zero
+ * widths and joiners, the BOM, the Mongolian vowel separator, the Hangul
+ * fillers and the blank Braille pattern. */
+static bool blank(unsigned cp)
+{
+    switch (cp) {
+    case 0x09:
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x0D:
+    case 0x20:
+    case 0x85:
+    case 0xA0:
+    case 0x115F:
+    case 0x1160:
+    case 0x1680:
+    case 0x180E:
+    case 0x202F:
+    case 0x205F:
+    case 0x2060:
+    case 0x2800:
+    case 0x3000:
+    case 0x3164:
+    case 0xFEFF:
+    case 0xFFA0:
+        return true;
+    default:
+        return (cp >= 0x2000 && cp <= 0x200D) || cp == 0x2028 || cp == 0x2029;
+    }
 }
 
 enum text_body_verdict text_check_body(const char *body, size_t len)
@@ -77,12 +114,13 @@ enum text_body_verdict text_check_body(const char *body, size_t len)
     const unsigned char *s = (const unsigned char *)body;
     bool visible = false;
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_sequence(s + i, len - i);
+        unsigned cp;
+        size_t n = utf8_sequence(s + i, len - i, &cp);
         if (n == 0)
             return TEXT_BODY_BAD_UTF8;
         if (n == 1 && (s[i] < 0x20 || s[i] == 0x7f) && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
             return TEXT_BODY_CONTROL;
-        if (!(n == 1 && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')))
+        if (!blank(cp))
             visible = true;
         i += n;
     }

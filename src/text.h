@@ -15,7 +15,7 @@ bool text_valid_cid(const char *cid);
 
 enum text_body_verdict {
     TEXT_BODY_OK,
-    TEXT_BODY_EMPTY,    /* empty or only white space */
+    TEXT_BODY_EMPTY, /* empty or only white space (Unicode's, and invisible characters: text.c) */
     TEXT_BODY_TOO_LONG, /* more than CHAT_MAX_BODY bytes */
     TEXT_BODY_BAD_UTF8, /* not valid UTF-8 (overlongs, surrogates included) */
     TEXT_BODY_CONTROL,  /* a control character other than \t \n \r */

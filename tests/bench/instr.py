@@ -44,7 +44,8 @@ def measured_instructions(binary, loadgen, receivers):
     argv = ["valgrind", "--tool=callgrind", "--separate-threads=yes",
             "--callgrind-out-file=" + out,
             binary, "--listen", "127.0.0.1", "--port", str(port),
-            "--db", os.path.join(tmp, "chat.db"), "--rate-limit", "0"]
+            "--db", os.path.join(tmp, "chat.db"), "--rate-limit", "0",
+            "--sessions-per-address", "0"]
     # HTTPS off (a build with it would listen on 8443 and redirect plain HTTP)
     if " tls" in subprocess.run([binary, "--version"], capture_output=True, text=True).stdout:
         argv += ["--tls-port", "0"]

@@ -373,7 +373,7 @@ class Server:
 
     def argv(self):
         defaults = [("--listen", "127.0.0.1"), ("--port", "0"), ("--db", self.db),
-                    ("--rate-limit", "0")]
+                    ("--rate-limit", "0"), ("--sessions-per-address", "0")]
         if has("tls") and not self.tls:
             defaults.append(("--tls-port", "0"))
         elif self.tls:

@@ -15,7 +15,7 @@ def test_only_idle_nickname_sessions_without_websocket_expire():
         registered = None
         if has("accounts"):
             # First: two password hashes take a second or more under a
-            # sanitizer, longer than busy may stay silent.
+            # sanitizer or on a loaded machine, longer than busy may stay silent.
             reg_name = uname("regidle")
             srv.register(reg_name, "password1")
             registered = srv.session(reg_name, "password1")

@@ -24,6 +24,8 @@
 #include <cmocka.h>
 
 #define CAROL_PASSWORD "correct horse battery"
+/* A login from one client address (each test its own, where limits matter). */
+#define FROM (&(struct auth_attempt){.addr = "127.0.0.1"})
 
 static char dir[] = "/tmp/lanchat-auth-XXXXXX";
 static char db_path[sizeof dir + 16];
@@ -36,10 +38,10 @@ static int start_everything(void **state)
     snprintf(db_path, sizeof db_path, "%s/chat.db", dir);
     if (store_open(db_path, CHAT_SQLITE_HEAP_LIMIT, 0) != 0 || pool_init() != 0 ||
         hub_start() != 0 || store_start(&no_hooks) != 0 ||
-        auth_start(CHAT_SESSION_IDLE_S, CHAT_SESSION_MAX_AGE_S) != 0)
+        auth_start(CHAT_SESSION_IDLE_S, CHAT_SESSION_MAX_AGE_S, CHAT_SESSIONS_PER_ADDR) != 0)
         return -1;
 #if CHAT_WITH_ACCOUNTS
-    if (auth_register("Carol", CAROL_PASSWORD) != AUTH_OK)
+    if (auth_register(FROM, "Carol", CAROL_PASSWORD) != AUTH_OK)
         return -1;
 #endif
     return 0;
@@ -79,14 +81,14 @@ static void restart_auth(int64_t idle, int64_t max_age, bool reopen_store)
         assert_int_equal(store_start(&no_hooks), 0);
     }
     forget_sessions_in_memory();
-    assert_int_equal(auth_start(idle, max_age), 0);
+    assert_int_equal(auth_start(idle, max_age, CHAT_SESSIONS_PER_ADDR), 0);
 }
 
 static int restore_default_times(void **state)
 {
     auth_stop();
     forget_sessions_in_memory();
-    return auth_start(CHAT_SESSION_IDLE_S, CHAT_SESSION_MAX_AGE_S);
+    return auth_start(CHAT_SESSION_IDLE_S, CHAT_SESSION_MAX_AGE_S, CHAT_SESSIONS_PER_ADDR);
 }
 
 static size_t sessions_in_memory(void)
@@ -131,7 +133,7 @@ static int rows_in_store(void)
 static void login_ok(const char *name, const char *password, char token[AUTH_TOKEN_LEN + 1],
                      struct auth_identity *who)
 {
-    assert_int_equal(auth_login(name, password, token, who), AUTH_OK);
+    assert_int_equal(auth_login(FROM, name, password, token, who), AUTH_OK);
 }
 
 /* ---- nickname logins --------------------------------------------------------- */
@@ -208,9 +210,9 @@ static void test_nickname_in_use_is_taken_in_any_case(void **state)
 
     char other[AUTH_TOKEN_LEN + 1];
     struct auth_identity someone;
-    assert_int_equal(auth_login("Dave", NULL, other, &someone), AUTH_NAME_TAKEN);
-    assert_int_equal(auth_login("dave", NULL, other, &someone), AUTH_NAME_TAKEN);
-    assert_int_equal(auth_login("DAVE", NULL, other, &someone), AUTH_NAME_TAKEN);
+    assert_int_equal(auth_login(FROM, "Dave", NULL, other, &someone), AUTH_NAME_TAKEN);
+    assert_int_equal(auth_login(FROM, "dave", NULL, other, &someone), AUTH_NAME_TAKEN);
+    assert_int_equal(auth_login(FROM, "DAVE", NULL, other, &someone), AUTH_NAME_TAKEN);
     assert_int_equal(sessions_in_memory(), held);
     assert_int_equal(rows_in_store(), rows);
 }
@@ -219,7 +221,7 @@ static void test_password_for_a_name_without_an_account_is_refused(void **state)
 {
     char token[AUTH_TOKEN_LEN + 1];
     struct auth_identity who;
-    assert_int_equal(auth_login("eve", "some password", token, &who), AUTH_BAD_CREDENTIALS);
+    assert_int_equal(auth_login(FROM, "eve", "some password", token, &who), AUTH_BAD_CREDENTIALS);
     /* the name was not taken by the failed attempt */
     login_ok("eve", NULL, token, &who);
 }
@@ -231,9 +233,9 @@ static void test_registered_name_needs_a_password_in_any_case(void **state)
 {
     char token[AUTH_TOKEN_LEN + 1];
     struct auth_identity who;
-    assert_int_equal(auth_login("Carol", NULL, token, &who), AUTH_BAD_CREDENTIALS);
-    assert_int_equal(auth_login("carol", NULL, token, &who), AUTH_BAD_CREDENTIALS);
-    assert_int_equal(auth_login("CAROL", NULL, token, &who), AUTH_BAD_CREDENTIALS);
+    assert_int_equal(auth_login(FROM, "Carol", NULL, token, &who), AUTH_BAD_CREDENTIALS);
+    assert_int_equal(auth_login(FROM, "carol", NULL, token, &who), AUTH_BAD_CREDENTIALS);
+    assert_int_equal(auth_login(FROM, "CAROL", NULL, token, &who), AUTH_BAD_CREDENTIALS);
 }
 
 static void test_wrong_password_is_refused(void **state)
@@ -241,7 +243,7 @@ static void test_wrong_password_is_refused(void **state)
     char token[AUTH_TOKEN_LEN + 1];
     struct auth_identity who;
     size_t held = sessions_in_memory();
-    assert_int_equal(auth_login("Carol", "correct horse battery!", token, &who),
+    assert_int_equal(auth_login(FROM, "Carol", "correct horse battery!", token, &who),
                      AUTH_BAD_CREDENTIALS);
     assert_int_equal(sessions_in_memory(), held);
 }
@@ -282,15 +284,15 @@ static void test_auth_check_tells_registered_from_nickname_sessions(void **state
 
 static void test_register_refuses_passwords_shorter_than_8_bytes(void **state)
 {
-    assert_int_equal(auth_register("gus", "1234567"), AUTH_WEAK_PASSWORD);
-    assert_int_equal(auth_register("gus", ""), AUTH_WEAK_PASSWORD);
+    assert_int_equal(auth_register(FROM, "gus", "1234567"), AUTH_WEAK_PASSWORD);
+    assert_int_equal(auth_register(FROM, "gus", ""), AUTH_WEAK_PASSWORD);
     char hash[256];
     assert_int_equal(store_get_password_hash("gus", hash, sizeof hash), STORE_NOT_FOUND);
 }
 
 static void test_register_stores_an_argon2id_hash_not_the_password(void **state)
 {
-    assert_int_equal(auth_register("Erin", "12345678"), AUTH_OK);
+    assert_int_equal(auth_register(FROM, "Erin", "12345678"), AUTH_OK);
     char hash[256];
     assert_int_equal(store_get_password_hash("erin", hash, sizeof hash), STORE_OK);
     assert_int_equal(strncmp(hash, "$argon2id$", 10), 0);
@@ -299,7 +301,7 @@ static void test_register_stores_an_argon2id_hash_not_the_password(void **state)
 
 static void test_register_of_an_existing_account_in_any_case_is_taken(void **state)
 {
-    assert_int_equal(auth_register("cAROL", "another password"), AUTH_NAME_TAKEN);
+    assert_int_equal(auth_register(FROM, "cAROL", "another password"), AUTH_NAME_TAKEN);
     /* the original password still works */
     char token[AUTH_TOKEN_LEN + 1];
     struct auth_identity who;
@@ -311,7 +313,7 @@ static void test_register_of_a_name_held_by_a_nickname_session_is_taken(void **s
     char token[AUTH_TOKEN_LEN + 1];
     struct auth_identity who;
     login_ok("Frank", NULL, token, &who);
-    assert_int_equal(auth_register("frank", "long enough"), AUTH_NAME_TAKEN);
+    assert_int_equal(auth_register(FROM, "frank", "long enough"), AUTH_NAME_TAKEN);
     char hash[256];
     assert_int_equal(store_get_password_hash("frank", hash, sizeof hash), STORE_NOT_FOUND);
 }
@@ -388,12 +390,79 @@ static void test_login_reports_full_when_the_session_pool_is_exhausted(void **st
 
     char token[AUTH_TOKEN_LEN + 1];
     struct auth_identity who;
-    assert_int_equal(auth_login("jack", NULL, token, &who), AUTH_FULL);
+    assert_int_equal(auth_login(FROM, "jack", NULL, token, &who), AUTH_FULL);
     assert_int_equal(rows_in_store(), rows);
 
     for (size_t i = 0; i < n; i++)
         pool_give(POOL_session, taken[i]);
     login_ok("jack", NULL, token, &who);
+}
+
+/* ---- limits ----------------------------------------------------------------------- */
+
+#if CHAT_WITH_ACCOUNTS
+static void test_account_past_its_cap_loses_its_oldest_session_and_its_row(void **state)
+{
+    assert_int_equal(auth_register(FROM, "Uma", "password-uma"), AUTH_OK);
+    char tokens[CHAT_SESSIONS_PER_USER + 1][AUTH_TOKEN_LEN + 1];
+    struct auth_identity who, checked;
+    struct auth_attempt from = {.addr = "10.0.0.1"};
+    for (int i = 0; i < CHAT_SESSIONS_PER_USER; i++) {
+        assert_int_equal(auth_login(&from, "Uma", "password-uma", tokens[i], &who), AUTH_OK);
+        assert_int_equal(from.evicted, 0);
+    }
+    assert_int_equal(auth_login(&from, "Uma", "password-uma", tokens[CHAT_SESSIONS_PER_USER], &who),
+                     AUTH_OK);
+    assert_int_equal(from.evicted, 1);
+    unsigned char oldest[32];
+    crypto_generichash(oldest, 32, (const unsigned char *)tokens[0], AUTH_TOKEN_LEN, NULL, 0);
+    assert_memory_equal(from.evicted_hash[0], oldest, 32);
+    assert_false(auth_check(tokens[0], &checked));
+    assert_int_equal(rows_with_hash(oldest), 0);
+    for (int i = 1; i <= CHAT_SESSIONS_PER_USER; i++)
+        assert_true(auth_check(tokens[i], &checked));
+}
+
+static void test_wrong_passwords_are_throttled_per_address_and_per_name_before_hashing(void **state)
+{
+    assert_int_equal(auth_register(FROM, "Vic", "password-vic"), AUTH_OK);
+    char token[AUTH_TOKEN_LEN + 1];
+    struct auth_identity who;
+    struct auth_attempt guesser = {.addr = "10.0.0.2"}, elsewhere = {.addr = "10.0.0.3"};
+    for (int i = 0; i < CHAT_LOGIN_FREE_FAILURES; i++)
+        assert_int_equal(auth_login(&guesser, "Vic", "wrong-guess", token, &who),
+                         AUTH_BAD_CREDENTIALS);
+    /* the address, any name; the name, from any address; the right password too */
+    assert_int_equal(auth_login(&guesser, "Carol", CAROL_PASSWORD, token, &who), AUTH_THROTTLED);
+    assert_true(guesser.retry_after >= 1 && guesser.retry_after <= CHAT_LOGIN_BACKOFF_MAX_S);
+    assert_int_equal(auth_login(&elsewhere, "vic", "password-vic", token, &who), AUTH_THROTTLED);
+    /* others are not held up */
+    assert_int_equal(auth_login(&elsewhere, "Carol", CAROL_PASSWORD, token, &who), AUTH_OK);
+    /* nicknames cost no hash and are not throttled */
+    assert_int_equal(auth_login(&guesser, "wendy", NULL, token, &who), AUTH_OK);
+}
+#endif
+
+static void test_nickname_sessions_of_one_address_stop_at_its_cap(void **state)
+{
+    restart_auth(CHAT_SESSION_IDLE_S, CHAT_SESSION_MAX_AGE_S, false);
+    char first[AUTH_TOKEN_LEN + 1], token[AUTH_TOKEN_LEN + 1];
+    struct auth_identity who, checked;
+    struct auth_attempt from = {.addr = "10.0.0.4"};
+    assert_int_equal(auth_login(&from, "nick0", NULL, first, &who), AUTH_OK);
+    for (int i = 1; i < CHAT_SESSIONS_PER_ADDR; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "nick%d", i);
+        assert_int_equal(auth_login(&from, name, NULL, token, &who), AUTH_OK);
+        assert_int_equal(from.evicted, 0);
+    }
+    assert_int_equal(auth_login(&from, "nicklast", NULL, token, &who), AUTH_OK);
+    assert_int_equal(from.evicted, 1);
+    assert_false(auth_check(first, &checked));
+    /* its name is free again */
+    assert_int_equal(
+        auth_login(&(struct auth_attempt){.addr = "10.0.0.5"}, "nick0", NULL, first, &who),
+        AUTH_OK);
 }
 
 /* ---- expiry and restarts ------------------------------------------------------- */
@@ -450,7 +519,7 @@ static void test_sessions_survive_a_store_close_and_reopen(void **state)
     assert_memory_equal(checked.token_hash, nick_who.token_hash, 32);
     char other[AUTH_TOKEN_LEN + 1];
     struct auth_identity someone;
-    assert_int_equal(auth_login("MIA", NULL, other, &someone), AUTH_NAME_TAKEN);
+    assert_int_equal(auth_login(FROM, "MIA", NULL, other, &someone), AUTH_NAME_TAKEN);
 #if CHAT_WITH_ACCOUNTS
     memset(&checked, 0, sizeof checked);
     assert_true(auth_check(account, &checked));
@@ -491,6 +560,12 @@ int main(void)
         cmocka_unit_test(test_logout_kills_the_token_and_frees_the_name),
         cmocka_unit_test(test_logout_of_an_unknown_token_changes_nothing),
         cmocka_unit_test(test_login_reports_full_when_the_session_pool_is_exhausted),
+#if CHAT_WITH_ACCOUNTS
+        cmocka_unit_test(test_account_past_its_cap_loses_its_oldest_session_and_its_row),
+        cmocka_unit_test(
+            test_wrong_passwords_are_throttled_per_address_and_per_name_before_hashing),
+#endif
+        cmocka_unit_test(test_nickname_sessions_of_one_address_stop_at_its_cap),
         cmocka_unit_test_teardown(test_idle_nickname_session_expires_but_others_stay,
                                   restore_default_times),
         cmocka_unit_test(test_sessions_survive_a_store_close_and_reopen),

@@ -114,6 +114,18 @@ static void test_body_that_is_empty_or_only_white_space_is_empty(void **state)
     assert_int_equal(check(" \t\r\n  \n"), TEXT_BODY_EMPTY);
 }
 
+static void test_body_of_only_unicode_spaces_or_invisible_characters_is_empty(void **state)
+{
+    /* U+00A0, U+2003, U+3000, U+2028, U+2029, U+FEFF, U+200B, U+202F, U+1680 */
+    assert_int_equal(check("\xc2\xa0"), TEXT_BODY_EMPTY);
+    assert_int_equal(check("\xe2\x80\x83 \xe3\x80\x80"), TEXT_BODY_EMPTY);
+    assert_int_equal(check("\xe2\x80\xa8\xe2\x80\xa9\xef\xbb\xbf\xe2\x80\x8b"), TEXT_BODY_EMPTY);
+    assert_int_equal(check("\xe2\x80\xaf\xe1\x9a\x80\n"), TEXT_BODY_EMPTY);
+    /* one visible character among them is a message: U+00E9, U+4E00 */
+    assert_int_equal(check("\xc2\xa0\xc3\xa9\xc2\xa0"), TEXT_BODY_OK);
+    assert_int_equal(check("\xe3\x80\x80\xe4\xb8\x80"), TEXT_BODY_OK);
+}
+
 static void test_body_length_counts_bytes_up_to_the_limit(void **state)
 {
     char body[CHAT_MAX_BODY + 1];
@@ -291,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_same_name_ignores_ascii_case_only),
         cmocka_unit_test(test_body_with_text_is_ok),
         cmocka_unit_test(test_body_that_is_empty_or_only_white_space_is_empty),
+        cmocka_unit_test(test_body_of_only_unicode_spaces_or_invisible_characters_is_empty),
         cmocka_unit_test(test_body_length_counts_bytes_up_to_the_limit),
         cmocka_unit_test(test_body_of_multibyte_characters_is_measured_in_bytes),
         cmocka_unit_test(test_body_too_long_wins_over_other_problems),
