@@ -18,7 +18,7 @@ struct options {
     int64_t session_max_age; /* seconds */
     double rate, burst;      /* messages per second per user; 0 = off */
     int64_t max_messages_per_room;
-    int64_t ws_frame_ms; /* --ws-frame-timeout SECONDS, in ms */
+    int64_t ws_frame_ms;       /* --ws-frame-timeout SECONDS, in ms */
     int64_t sessions_per_addr; /* 0 = no cap */
     bool debug;
     int tls_port;       /* 0: no HTTPS */

@@ -177,7 +177,8 @@ size_t text_utf8_span(const char *s, size_t len, bool *invalid)
     size_t i = 0;
     *invalid = false;
     while (i < len) {
-        size_t n = utf8_sequence(u + i, len - i);
+        unsigned cp;
+        size_t n = utf8_sequence(u + i, len - i, &cp);
         if (n == 0) {
             *invalid = !utf8_could_complete(u + i, len - i);
             break;
