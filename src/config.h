@@ -70,6 +70,44 @@
 #define CHAT_HTTP_THREADS 8
 #endif
 
+/* ---- Connections (gate.c): no address can hold the workers ------------ */
+
+/* Connections of one client address civetweb holds at once (in its queue
+ * or on a worker: taken-over WebSockets do not count), once half of the
+ * CHAT_HTTP_THREADS are held (below that an address may use the spare
+ * workers). More are answered 503 at accept (closed, on the TLS port). A
+ * browser opens at most 6 to one host. Must leave other addresses at least
+ * 2 workers. Costs nothing: the table below is counted. */
+#ifndef CHAT_CONN_PER_ADDR
+#define CHAT_CONN_PER_ADDR 6
+#endif
+#if CHAT_CONN_PER_ADDR + 2 > CHAT_HTTP_THREADS
+#error "CHAT_CONN_PER_ADDR must leave other addresses 2 of CHAT_HTTP_THREADS"
+#endif
+
+/* Connections civetweb holds at once from all addresses (its queue holds as
+ * many, so accepting never waits for a worker); more are refused like the
+ * above. Each is a 40-byte entry in gate's table. */
+#ifndef CHAT_CONN_TOTAL
+#define CHAT_CONN_TOTAL (2 * CHAT_HTTP_THREADS + 16)
+#endif
+
+/* Requests of one address in progress at once (from their headers to their
+ * reply), once half of the workers are in requests; more are answered 503
+ * (Retry-After: 1). Bounds the workers one address keeps in
+ * argon2id or in reading bodies. */
+#ifndef CHAT_REQUESTS_PER_ADDR
+#define CHAT_REQUESTS_PER_ADDR 4
+#endif
+
+/* Milliseconds a connection may take to deliver a whole request, headers
+ * and body, counted from its accept (the TLS handshake included) or from
+ * the end of its previous request; then it is shut down without a reply.
+ * civetweb's own request_timeout_ms restarts with every read of a body. */
+#ifndef CHAT_REQUEST_READ_MS
+#define CHAT_REQUEST_READ_MS 10000
+#endif
+
 /* I/O threads: epoll loops that read, and write to, every WebSocket. One
  * is enough for a single-core board; more spread the delivery over cores.
  * Each is a CHAT_IO_STACK stack and, in static data, its assembly buffer

@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include "gate.h"
 #include "json.h"
 
 #include <stdatomic.h>
@@ -84,6 +85,21 @@ size_t http_error_json(struct chat_error e, char *buf, size_t cap)
     return jw_finish(&w) ? w.len : 0;
 }
 
+void http_refuse(struct mg_connection *conn, struct chat_error e)
+{
+    char json[256];
+    size_t len = http_error_json(e, json, sizeof json);
+    int status = http_status_of(e.kind);
+    bool head = strcmp(mg_get_request_info(conn)->request_method, "HEAD") == 0;
+    bool retry = e.kind == CHAT_E_UNAVAILABLE || e.kind == CHAT_E_RATE_LIMITED;
+    mg_printf(conn,
+              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+              "X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n%s"
+              "Connection: close\r\n\r\n%s",
+              status, mg_get_response_code_text(conn, status), len,
+              retry ? "Retry-After: 1\r\n" : "", head ? "" : json);
+}
+
 void http_error(struct mg_connection *conn, struct chat_error e)
 {
     char json[512];
@@ -134,6 +150,7 @@ struct chat_error http_read_json_body(struct mg_connection *conn, char *buf, siz
         return CHAT_ERROR(BAD_REQUEST, "request body is shorter than its Content-Length");
     buf[got] = '\0';
     *len = got;
+    gate_body_read(conn);
     return CHAT_OK;
 }
 

@@ -4,8 +4,8 @@
  * reading a bounded request body, finding the session token (Bearer header
  * or cookie) and checking Origin.
  * Owns the table from error kinds to HTTP statuses and wire names.
- * Calls civetweb, json. Thread rules: any civetweb worker thread, on its own
- * connection; the table from any thread.
+ * Calls civetweb, json, gate (a body read to its end). Thread rules: any civetweb worker thread, on
+ * its own connection; the table from any thread.
  */
 #ifndef LANCHAT_HTTP_H
 #define LANCHAT_HTTP_H
@@ -37,6 +37,10 @@ void http_json(struct mg_connection *conn, int status, const char *json);
 int http_status_of(enum chat_errc kind);
 const char *http_error_name(enum chat_errc kind);
 void http_error(struct mg_connection *conn, struct chat_error e);
+/* The API's error as a whole response written by hand, with its status
+ * line and Connection: close: for requests civetweb's response functions
+ * refuse (an upgrade) or before a handler was chosen (gate). */
+void http_refuse(struct mg_connection *conn, struct chat_error e);
 /* The API's error body for e into buf; its length (0 when it does not fit). */
 size_t http_error_json(struct chat_error e, char *buf, size_t cap);
 /* Reads the whole body into buf (NUL-terminated); an error when it is larger

@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "config.h"
 #include "deliver.h"
+#include "gate.h"
 #include "http.h"
 #include "hub.h"
 #include "json.h"
@@ -70,13 +71,14 @@ static void set_limits(void)
 
 static struct mg_context *start_http(const struct options *o)
 {
-    char ports[96], threads[16], timeout[16], keep_alive[16];
+    char ports[96], threads[16], timeout[16], keep_alive[16], queue[16];
     snprintf(ports, sizeof ports, "%s%s%d", o->listen, o->listen[0] ? ":" : "", o->port);
     snprintf(threads, sizeof threads, "%d", CHAT_HTTP_THREADS);
     snprintf(timeout, sizeof timeout, "%d", CHAT_SEND_TIMEOUT_MS);
     snprintf(keep_alive, sizeof keep_alive, "%d", CHAT_KEEP_ALIVE_MS);
+    snprintf(queue, sizeof queue, "%d", CHAT_CONN_TOTAL);
     /* clang-format off */ /* name, value pairs; the web's follow */
-    const char *settings[16 + WEB_SETTINGS_MAX] = {
+    const char *settings[20 + WEB_SETTINGS_MAX] = {
         "listening_ports", ports,
         "num_threads", threads,
         "request_timeout_ms", timeout,
@@ -87,6 +89,8 @@ static struct mg_context *start_http(const struct options *o)
         "keep_alive_timeout_ms", keep_alive,
         /* responses are written in pieces: no 40 ms delayed-ACK stalls */
         "tcp_nodelay", "1",
+        /* gate admits no more: the master thread never waits for a worker */
+        "connection_queue", queue,
     };
     /* clang-format on */
     size_t used = 0;
@@ -94,6 +98,7 @@ static struct mg_context *start_http(const struct options *o)
         used++;
     web_settings(o->web_root, settings + used);
     struct mg_callbacks callbacks = {.log_message = log_civetweb};
+    gate_callbacks(&callbacks); /* 503 for every request until gate_ready */
     struct mg_context *ctx = mg_start(&callbacks, NULL, settings);
     if (!ctx) {
         log_error("http: cannot listen on %s", ports);
@@ -104,6 +109,7 @@ static struct mg_context *start_http(const struct options *o)
         mg_stop(ctx);
         return NULL;
     }
+    gate_ready(ctx);
     struct mg_server_port bound[4];
     int n = mg_get_server_ports(ctx, 4, bound);
     for (int i = 0; i < n; i++)
@@ -159,8 +165,9 @@ int main(int argc, char **argv)
         return 1;
     }
     mg_init_library(0);
-    struct mg_context *ctx = start_http(&o);
+    struct mg_context *ctx = gate_start() == 0 ? start_http(&o) : NULL;
     if (!ctx) {
+        gate_stop();
         deliver_stop();
         store_close();
         pool_shutdown();
@@ -179,6 +186,7 @@ int main(int argc, char **argv)
         log_warn("shutdown: some WebSocket queues were not written out");
     deliver_stop(); /* a close frame to every WebSocket; the I/O threads end */
     mg_stop(ctx);   /* no more requests; every acked write has committed */
+    gate_stop();
     auth_stop();
     hub_stop();
     store_close(); /* writer drained, WAL checkpointed */

@@ -204,7 +204,7 @@ static void on_close(const struct mg_connection *conn, void *data)
 
 int ws_start(struct mg_context *ctx)
 {
-    mg_set_websocket_handler(ctx, "/api/v1/ws", on_connect, on_ready, on_data, on_close, NULL);
+    mg_set_websocket_handler(ctx, WS_PATH, on_connect, on_ready, on_data, on_close, NULL);
     return 0;
 }
 
