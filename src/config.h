@@ -87,9 +87,11 @@
 
 /* Connections civetweb holds at once from all addresses (its queue holds as
  * many, so accepting never waits for a worker); more are refused like the
- * above. Each is a 40-byte entry in gate's table. */
+ * above. A burst of 100 browsers logging in at once (S9) waits in the
+ * queue. Each is a 40-byte entry in gate's table and a 40-byte slot of
+ * civetweb's queue. */
 #ifndef CHAT_CONN_TOTAL
-#define CHAT_CONN_TOTAL (2 * CHAT_HTTP_THREADS + 16)
+#define CHAT_CONN_TOTAL (4 * CHAT_HTTP_THREADS + 64)
 #endif
 
 /* Requests of one address in progress at once (from their headers to their
