@@ -61,6 +61,18 @@
 #define CHAT_MAX_CLIENTS 64
 #endif
 
+/* WebSockets one session, and one client address, may hold open at once
+ * (tabs and devices of one user; the devices behind one address); one more
+ * is refused before its handshake with 429 (rate_limited). So one session
+ * cannot take every slot of CHAT_MAX_CLIENTS. Costs one pass over the slots
+ * per handshake, no memory. */
+#ifndef CHAT_WS_PER_SESSION
+#define CHAT_WS_PER_SESSION 8
+#endif
+#ifndef CHAT_WS_PER_ADDR
+#define CHAT_WS_PER_ADDR (CHAT_MAX_CLIENTS / 8 > 16 ? CHAT_MAX_CLIENTS / 8 : 16)
+#endif
+
 /* Civetweb worker threads: they serve HTTP requests and WebSocket
  * handshakes, one connection at a time, and all start at boot. Each is a
  * 100 KiB stack (Debian's build of civetweb), 12.4 KiB resident when idle and

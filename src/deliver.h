@@ -23,6 +23,7 @@
 #define LANCHAT_DELIVER_H
 
 #include "auth.h"
+#include "chat_error.h"
 #include "config.h"
 #include "frame.h"
 #include "json.h"
@@ -87,6 +88,7 @@ struct deliver_conn {
     struct hub_client *client; /* while open */
     char user[CHAT_NAME_MAX + 1];
     unsigned char token_hash[32];
+    char addr[48]; /* the client's address, as civetweb writes it */
     struct deliver_buffers *buf;
     deliver_write_fn *write;
 
@@ -131,9 +133,16 @@ int deliver_start(int threads);
 bool deliver_drain(int timeout_ms);
 void deliver_stop(void); /* closes every connection (1001) and ends the threads */
 
+/* Whether who, from addr, may open one more WebSocket: at most
+ * CHAT_WS_PER_SESSION per session and CHAT_WS_PER_ADDR per address (429,
+ * rate_limited), else CHAT_OK. Asked before the handshake; deliver_reserve
+ * asks again, atomically with the reservation. */
+struct chat_error deliver_may_open(const struct auth_identity *who, const char *addr);
 /* A civetweb worker, after the handshake: reserve (NULL when the pool is
- * full), then attach the socket, which the connection owns from then on. */
-struct deliver_conn *deliver_reserve(const struct auth_identity *who);
+ * full, or why is set: over a cap), then attach the socket, which the
+ * connection owns from then on. */
+struct deliver_conn *deliver_reserve(const struct auth_identity *who, const char *addr,
+                                     struct chat_error *why);
 void deliver_unreserve(struct deliver_conn *c);
 /* Returns the connection's handle (below 2^31); c is not the caller's any
  * more. */

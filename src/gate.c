@@ -60,48 +60,49 @@ static int64_t now_ms(void)
 }
 
 /* An IPv4-mapped IPv6 address counts as its IPv4 address. */
-static bool key_of(const struct sockaddr_storage *ss, struct gate_key *k)
+static bool key_of_address(int family, const unsigned char *bin, uint16_t port, struct gate_key *k)
 {
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     memset(k, 0, sizeof *k);
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+    k->port = port;
+    if (family == AF_INET || (family == AF_INET6 && memcmp(bin, mapped, 12) == 0)) {
         k->family = AF_INET;
-        memcpy(k->addr, &a->sin_addr, 4);
-        k->port = ntohs(a->sin_port);
-        return true;
-    }
-    if (ss->ss_family != AF_INET6)
-        return false;
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-    k->port = ntohs(a->sin6_port);
-    if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
-        k->family = AF_INET;
-        memcpy(k->addr, a->sin6_addr.s6_addr + 12, 4);
-    } else {
+        memcpy(k->addr, family == AF_INET ? bin : bin + 12, 4);
+    } else if (family == AF_INET6) {
         k->family = AF_INET6;
-        memcpy(k->addr, &a->sin6_addr, 16);
+        memcpy(k->addr, bin, 16);
+    } else {
+        return false;
     }
     return true;
+}
+
+/* The sockaddr is copied out, not cast: a sockaddr_storage read through
+ * another struct type is undefined, and the optimiser takes it at its word. */
+static bool key_of(const struct sockaddr_storage *ss, struct gate_key *k)
+{
+    if (ss->ss_family == AF_INET) {
+        struct sockaddr_in a;
+        memcpy(&a, ss, sizeof a);
+        return key_of_address(AF_INET, (const unsigned char *)&a.sin_addr, ntohs(a.sin_port), k);
+    }
+    if (ss->ss_family == AF_INET6) {
+        struct sockaddr_in6 a;
+        memcpy(&a, ss, sizeof a);
+        return key_of_address(AF_INET6, a.sin6_addr.s6_addr, ntohs(a.sin6_port), k);
+    }
+    return false;
 }
 
 /* The key of a civetweb connection, from the address text civetweb made. */
 static bool key_of_conn(const struct mg_connection *conn, struct gate_key *k)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, ri->remote_addr, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)ri->remote_port);
-    } else if (inet_pton(AF_INET6, ri->remote_addr, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)ri->remote_port);
-    } else {
-        return false;
-    }
-    if (!key_of(&ss, k))
+    unsigned char bin[16];
+    int family = inet_pton(AF_INET, ri->remote_addr, bin) == 1    ? AF_INET
+                 : inet_pton(AF_INET6, ri->remote_addr, bin) == 1 ? AF_INET6
+                                                                  : AF_UNSPEC;
+    if (!key_of_address(family, bin, (uint16_t)ri->remote_port, k))
         return false;
     k->local_port = (uint16_t)ri->server_port;
     return true;

@@ -133,3 +133,39 @@ def test_upgrade_to_another_path_is_a_well_formed_404():
         assert json.loads(body)["error"]["code"] == "not_found", (path, body)
     # the server goes on serving
     assert _status(_get(srv.port, "/healthz")) == 200
+
+
+def test_one_session_cannot_hold_every_websocket_slot():
+    """Past its cap (CHAT_WS_PER_SESSION, 8 by default) a session's next handshake is a
+    429 with the API's JSON error; another session still gets in, and the capped one
+    gets in again once one of its WebSockets closed."""
+    from harness import HandshakeError, Server, uname
+    with Server(label="ws-caps") as srv:
+        token = srv.session(uname("greedy"))
+        held = []
+        try:
+            refused = None
+            for _ in range(64):
+                try:
+                    held.append(srv.ws(token))
+                except HandshakeError as e:
+                    refused = e
+                    break
+            assert refused is not None, "one session opened %d WebSockets" % len(held)
+            assert 1 <= len(held) < 64, len(held)
+            assert refused.status == 429, refused
+            assert json.loads(refused.body)["error"]["code"] == "rate_limited", refused.body
+            other = srv.ws(srv.session(uname("other")))
+            held.append(other)
+            held.pop(0).close()
+            deadline = time.monotonic() + 10
+            while True:  # the server notices the close on its I/O thread
+                try:
+                    held.append(srv.ws(token))
+                    break
+                except HandshakeError as e:
+                    assert e.status == 429 and time.monotonic() < deadline, e
+                    time.sleep(0.05)
+        finally:
+            for ws in held:
+                ws.close(wait=1.0)
