@@ -9,11 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
-void http_send(struct mg_connection *conn, int status, const struct http_header *headers,
-               size_t count, const void *body, size_t len)
+void http_send_head(struct mg_connection *conn, int status, const struct http_header *headers,
+                    size_t count, size_t len)
 {
-    /* A body after the headers of a HEAD reply would be read as the next reply. */
-    bool head = strcmp(mg_get_request_info(conn)->request_method, "HEAD") == 0;
     char length[24];
     snprintf(length, sizeof length, "%zu", len);
     mg_response_header_start(conn, status);
@@ -23,7 +21,19 @@ void http_send(struct mg_connection *conn, int status, const struct http_header 
     if (status != 304)
         mg_response_header_add(conn, "Content-Length", length, -1);
     mg_response_header_send(conn);
-    if (len > 0 && !head && status != 304)
+}
+
+bool http_is_head(const struct mg_connection *conn)
+{
+    return strcmp(mg_get_request_info(conn)->request_method, "HEAD") == 0;
+}
+
+void http_send(struct mg_connection *conn, int status, const struct http_header *headers,
+               size_t count, const void *body, size_t len)
+{
+    /* A body after the headers of a HEAD reply would be read as the next reply. */
+    http_send_head(conn, status, headers, count, len);
+    if (len > 0 && !http_is_head(conn) && status != 304)
         mg_write(conn, body, len);
 }
 
@@ -90,7 +100,7 @@ void http_refuse(struct mg_connection *conn, struct chat_error e)
     char json[256];
     size_t len = http_error_json(e, json, sizeof json);
     int status = http_status_of(e.kind);
-    bool head = strcmp(mg_get_request_info(conn)->request_method, "HEAD") == 0;
+    bool head = http_is_head(conn);
     bool retry = e.kind == CHAT_E_UNAVAILABLE || e.kind == CHAT_E_RATE_LIMITED;
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"

@@ -27,6 +27,11 @@ struct http_header {
  * Content-Length. */
 void http_send(struct mg_connection *conn, int status, const struct http_header *headers,
                size_t count, const void *body, size_t len);
+/* http_send's status line and headers only, for a body of len bytes the
+ * caller writes (none for HEAD: http_is_head). */
+void http_send_head(struct mg_connection *conn, int status, const struct http_header *headers,
+                    size_t count, size_t len);
+bool http_is_head(const struct mg_connection *conn);
 /* http_send with Content-Type, X-Content-Type-Options: nosniff and one more
  * header (name NULL: none). */
 void http_reply(struct mg_connection *conn, int status, const char *content_type, const void *body,

@@ -77,8 +77,8 @@ static struct mg_context *start_http(const struct options *o)
     snprintf(timeout, sizeof timeout, "%d", CHAT_SEND_TIMEOUT_MS);
     snprintf(keep_alive, sizeof keep_alive, "%d", CHAT_KEEP_ALIVE_MS);
     snprintf(queue, sizeof queue, "%d", CHAT_CONN_TOTAL);
-    /* clang-format off */ /* name, value pairs; the web's follow */
-    const char *settings[20 + WEB_SETTINGS_MAX] = {
+    /* clang-format off */ /* name, value pairs; no document_root: web.c serves files */
+    const char *settings[20] = {
         "listening_ports", ports,
         "num_threads", threads,
         "request_timeout_ms", timeout,
@@ -93,10 +93,6 @@ static struct mg_context *start_http(const struct options *o)
         "connection_queue", queue,
     };
     /* clang-format on */
-    size_t used = 0;
-    while (settings[used])
-        used++;
-    web_settings(o->web_root, settings + used);
     struct mg_callbacks callbacks = {.log_message = log_civetweb};
     gate_callbacks(&callbacks); /* 503 for every request until gate_ready */
     struct mg_context *ctx = mg_start(&callbacks, NULL, settings);

@@ -169,3 +169,39 @@ def test_one_session_cannot_hold_every_websocket_slot():
         finally:
             for ws in held:
                 ws.close(wait=1.0)
+
+
+def test_permessage_deflate_of_cve_2026_29035_is_never_negotiated():
+    """CVE-2026-29035: civetweb's permessage-deflate inflater writes out of bounds. Debian's
+    libcivetweb is built without zlib (no MG_FEATURES_COMPRESSION), so the offer with the
+    published trigger parameters is ignored, and a compressed (RSV1) frame, which no
+    extension allows, closes the WebSocket with 1002. The server lives on."""
+    import ctypes
+    import struct
+    import zlib
+    from harness import Server, uname
+    from wsclient import WSClient
+    lib = ctypes.CDLL("libcivetweb.so.1")
+    assert lib.mg_check_feature(0x200) == 0, "this libcivetweb has zlib: permessage-deflate"
+    with Server(label="deflate") as srv:
+        token = srv.session(uname("zip"))
+        offer = ("permessage-deflate; client_max_window_bits=8; server_max_window_bits=8; "
+                 "client_no_context_takeover, permessage-deflate")
+        ws = WSClient.connect("127.0.0.1", srv.port, "/api/v1/ws",
+                              headers={"Cookie": "session=" + token,
+                                       "Sec-WebSocket-Extensions": offer})
+        try:
+            assert "sec-websocket-extensions" not in ws.handshake_headers, ws.handshake_headers
+            assert ws.recv_json()["type"] == "hello"
+            deflate = zlib.compressobj(wbits=-9)  # a 512-byte window, as bits=8 gets
+            payload = deflate.compress(b'{"type":"join","room":"general"}' * 64)
+            payload += deflate.flush(zlib.Z_SYNC_FLUSH)[:-4]
+            mask = b"\x11\x22\x33\x44"
+            head = struct.pack("!BBH", 0x80 | 0x40 | 0x1, 0x80 | 126, len(payload))
+            ws.sock.sendall(head + mask + bytes(b ^ mask[i & 3] for i, b in enumerate(payload)))
+            kind, code = ws.read_until_closed(timeout=10)
+            assert (kind, code) == ("close", 1002), (kind, code)
+        finally:
+            ws.close(wait=1.0)
+        assert srv.get("/healthz").status == 200
+        assert srv.running()
