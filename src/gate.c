@@ -239,7 +239,9 @@ int accept(int listener, struct sockaddr *addr, socklen_t *addr_len)
 }
 
 /* Cuts every connection whose headers and body took longer than the
- * deadline: shutting the socket down ends civetweb's read at once. */
+ * deadline: shutting the socket down ends civetweb's read at once. Forgets
+ * entries whose descriptor is no longer their connection, so that no path
+ * that skips connection_close can leak a place in the table. */
 static void *watch(void *arg)
 {
     (void)arg;
@@ -256,10 +258,16 @@ static void *watch(void *arg)
         int64_t now = now_ms();
         for (size_t i = 0; i < CHAT_CONN_TOTAL; i++) {
             struct entry *e = &G.entries[i];
-            if (!e->used || !e->reading || e->cut || now - e->since_ms < CHAT_REQUEST_READ_MS)
+            if (!e->used || now - e->since_ms < CHAT_REQUEST_READ_MS)
+                continue;
+            if (!still_there(e)) { /* taken over, or closed without our callback */
+                e->used = false;
+                continue;
+            }
+            if (!e->reading || e->cut)
                 continue;
             e->cut = true;
-            if (still_there(e) && shutdown(e->fd, SHUT_RDWR) == 0) {
+            if (shutdown(e->fd, SHUT_RDWR) == 0) {
                 atomic_fetch_add(&G.cut, 1);
                 log_debug("gate: a request took over %d ms to arrive; connection cut",
                           CHAT_REQUEST_READ_MS);

@@ -2,16 +2,18 @@
  * gate - admission of HTTP connections to civetweb's workers, for every
  * listener (plain and TLS): at most CHAT_CONN_PER_ADDR connections of one
  * address held by civetweb and CHAT_CONN_TOTAL in all (more are answered 503
- * at accept, or closed on a TLS port), at most CHAT_REQUESTS_PER_ADDR requests
- * of one address in progress, a total deadline (CHAT_REQUEST_READ_MS) for
+ * at accept, or closed on a TLS port; the per-address limits once half the
+ * workers are held), at most CHAT_REQUESTS_PER_ADDR requests of one address
+ * in progress, a total deadline (CHAT_REQUEST_READ_MS) for
  * reading a request's headers and body, and nothing but 503 before
  * gate_ready. It owns the table of admitted connections, filled by our
  * accept(2), which libcivetweb's call binds to (the executable's definition
  * comes first), and emptied by civetweb's connection_close callback.
- * Calls libc, civetweb, http, log. Thread rules: gate_start, gate_callbacks,
- * gate_ready, gate_stop at boot and shutdown (main.c); accept on civetweb's
- * master thread; the callbacks and gate_body_read on its workers; the table
- * under one mutex, also taken by the watchdog thread gate owns.
+ * Calls libc, civetweb, http, log, ws (its path). Thread rules: gate_start,
+ * gate_callbacks, gate_ready, gate_stop at boot and shutdown (main.c);
+ * accept on civetweb's master thread; the callbacks and gate_body_read on
+ * its workers; the table under one mutex, also taken by the watchdog thread
+ * gate owns.
  */
 #ifndef LANCHAT_GATE_H
 #define LANCHAT_GATE_H
