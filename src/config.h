@@ -54,7 +54,7 @@
  * buffers (struct deliver_buffers: DELIVER_IN_MAX + CHAT_MAX_REQUEST +
  * DELIVER_OUT_MAX bytes of address space, of which a client that keeps up
  * touches a few pages), and widens the hello by CHAT_NAME_MAX + 3 bytes.
- * Measured (x86-64, desktop profile of 1024): 1352 + 96 + 78,464 bytes of
+ * Measured (x86-64, desktop profile of 1024): 1392 + 96 + 78,464 bytes of
  * address space per slot, 6.9 KiB of RSS per idle connection (S3 of
  * docs/PERFORMANCE.md). */
 #ifndef CHAT_MAX_CLIENTS
@@ -65,7 +65,8 @@
  * (tabs and devices of one user; the devices behind one address); one more
  * is refused before its handshake with 429 (rate_limited). So one session
  * cannot take every slot of CHAT_MAX_CLIENTS. Costs one pass over the slots
- * per handshake, no memory. */
+ * per handshake and the client's address in each slot (48 bytes: struct
+ * deliver_conn went from 1344 to 1392, `lanchat --version`). */
 #ifndef CHAT_WS_PER_SESSION
 #define CHAT_WS_PER_SESSION 8
 #endif
@@ -83,6 +84,8 @@
 #endif
 
 /* ---- Connections (gate.c): no address can hold the workers ------------ */
+/* gate.c is 4,300 bytes of code (size(1) of gate.o, desktop), one watchdog
+ * thread (CHAT_THREAD_STACK) and its table (CHAT_CONN_TOTAL below). */
 
 /* Connections of one client address civetweb holds at once (in its queue
  * or on a worker: taken-over WebSockets do not count), once half of the
