@@ -187,12 +187,28 @@ static bool plain_port(int port)
  * read first, so closing does not reset the connection over the reply); on
  * a TLS port, which speaks no HTTP before its handshake, only the close.
  * Nothing here waits: the socket is non-blocking and the reply small. */
+/* One line a second at most, however many are refused: an attack must not
+ * flood the log. Master thread only. */
+static void log_refusal(const char *why)
+{
+    static int64_t last_ms;
+    static unsigned long long logged;
+    unsigned long long refused = atomic_load(&G.refused);
+    int64_t now = now_ms();
+    if (now - last_ms < 1000)
+        return;
+    log_warn("gate: %llu connections refused since the last line (%s)", refused - logged, why);
+    last_ms = now;
+    logged = refused;
+}
+
 static void refuse(int fd, const char *why)
 {
     struct sockaddr_storage local;
     socklen_t len = sizeof local;
     struct gate_key lk;
     atomic_fetch_add(&G.refused, 1);
+    log_refusal(why);
     if (getsockname(fd, (struct sockaddr *)&local, &len) == 0 && key_of(&local, &lk) &&
         plain_port(lk.port)) {
         char drain[2048], reply[384], json[256];
