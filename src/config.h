@@ -64,11 +64,24 @@
  * buffers (struct deliver_buffers: DELIVER_IN_MAX + CHAT_MAX_REQUEST +
  * DELIVER_OUT_MAX bytes of address space, of which a client that keeps up
  * touches a few pages), and widens the hello by CHAT_NAME_MAX + 3 bytes.
- * Measured (x86-64, desktop profile of 1024): 1352 + 96 + 78,464 bytes of
+ * Measured (x86-64, desktop profile of 1024): 1392 + 96 + 78,464 bytes of
  * address space per slot, 6.9 KiB of RSS per idle connection (S3 of
  * docs/PERFORMANCE.md). */
 #ifndef CHAT_MAX_CLIENTS
 #define CHAT_MAX_CLIENTS 64
+#endif
+
+/* WebSockets one session, and one client address, may hold open at once
+ * (tabs and devices of one user; the devices behind one address); one more
+ * is refused before its handshake with 429 (rate_limited). So one session
+ * cannot take every slot of CHAT_MAX_CLIENTS. Costs one pass over the slots
+ * per handshake and the client's address in each slot (48 bytes: struct
+ * deliver_conn went from 1344 to 1392, `lanchat --version`). */
+#ifndef CHAT_WS_PER_SESSION
+#define CHAT_WS_PER_SESSION 8
+#endif
+#ifndef CHAT_WS_PER_ADDR
+#define CHAT_WS_PER_ADDR (CHAT_MAX_CLIENTS / 8 > 16 ? CHAT_MAX_CLIENTS / 8 : 16)
 #endif
 
 /* Civetweb worker threads: they serve HTTP requests and WebSocket
@@ -78,6 +91,48 @@
  * and a request pool block (49 KiB of address space). */
 #ifndef CHAT_HTTP_THREADS
 #define CHAT_HTTP_THREADS 8
+#endif
+
+/* ---- Connections (gate.c): no address can hold the workers ------------ */
+/* gate.c is 4,300 bytes of code (size(1) of gate.o, desktop), one watchdog
+ * thread (CHAT_THREAD_STACK) and its table (CHAT_CONN_TOTAL below). */
+
+/* Connections of one client address civetweb holds at once (in its queue
+ * or on a worker: taken-over WebSockets do not count), once half of the
+ * CHAT_HTTP_THREADS are held (below that an address may use the spare
+ * workers). More are answered 503 at accept (closed, on the TLS port). A
+ * browser opens at most 6 to one host. Must leave other addresses at least
+ * 2 workers. Costs nothing: the table below is counted. */
+#ifndef CHAT_CONN_PER_ADDR
+#define CHAT_CONN_PER_ADDR 6
+#endif
+#if CHAT_CONN_PER_ADDR + 2 > CHAT_HTTP_THREADS
+#error "CHAT_CONN_PER_ADDR must leave other addresses 2 of CHAT_HTTP_THREADS"
+#endif
+
+/* Connections civetweb holds at once from all addresses (its queue holds as
+ * many, so accepting never waits for a worker); more are refused like the
+ * above. A burst of 100 browsers logging in at once (S9) waits in the
+ * queue. Each is a 40-byte entry in gate's table and a 40-byte slot of
+ * civetweb's queue. */
+#ifndef CHAT_CONN_TOTAL
+#define CHAT_CONN_TOTAL (4 * CHAT_HTTP_THREADS + 64)
+#endif
+
+/* Requests of one address in progress at once (from their headers to their
+ * reply), once half of the workers are in requests; more are answered 503
+ * (Retry-After: 1). Bounds the workers one address keeps in
+ * argon2id or in reading bodies. */
+#ifndef CHAT_REQUESTS_PER_ADDR
+#define CHAT_REQUESTS_PER_ADDR 4
+#endif
+
+/* Milliseconds a connection may take to deliver a whole request, headers
+ * and body, counted from its accept (the TLS handshake included) or from
+ * the end of its previous request; then it is shut down without a reply.
+ * civetweb's own request_timeout_ms restarts with every read of a body. */
+#ifndef CHAT_REQUEST_READ_MS
+#define CHAT_REQUEST_READ_MS 10000
 #endif
 
 /* I/O threads: epoll loops that read, and write to, every WebSocket. One

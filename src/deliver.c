@@ -903,21 +903,66 @@ void deliver_batch_done(void)
 /* ---- opening
  * ---------------------------------------------------------------------------------------------- */
 
-struct deliver_conn *deliver_reserve(const struct auth_identity *who)
+/* Serialises reservations, so that two handshakes of one session cannot
+ * both pass its cap. Guards nothing else: a slot's session and address are
+ * written under it, before the slot is anybody else's. */
+static pthread_mutex_t reserve_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Under reserve_lock: one pass over the slots in use (closing ones too). */
+static struct chat_error over_cap(const struct auth_identity *who, const char *addr)
+{
+    int session = 0, address = 0;
+    for (size_t i = 0; i < CHAT_MAX_CLIENTS; i++) {
+        const struct deliver_conn *c = pool_at(POOL_conn, i);
+        if (!c)
+            continue;
+        session += memcmp(c->token_hash, who->token_hash, 32) == 0;
+        address += strcmp(c->addr, addr) == 0;
+    }
+    if (session >= CHAT_WS_PER_SESSION)
+        return CHAT_ERROR(RATE_LIMITED, "too many WebSockets for this session");
+    if (address >= CHAT_WS_PER_ADDR)
+        return CHAT_ERROR(RATE_LIMITED, "too many WebSockets from this address");
+    return CHAT_OK;
+}
+
+struct chat_error deliver_may_open(const struct auth_identity *who, const char *addr)
+{
+    pthread_mutex_lock(&reserve_lock);
+    struct chat_error e = over_cap(who, addr);
+    pthread_mutex_unlock(&reserve_lock);
+    return e;
+}
+
+struct deliver_conn *deliver_reserve(const struct auth_identity *who, const char *addr,
+                                     struct chat_error *why)
 {
     if (atomic_load(&D.stopping))
         return NULL;
-    struct deliver_conn *c = pool_take(POOL_conn);
+    pthread_mutex_lock(&reserve_lock);
+    struct chat_error e = over_cap(who, addr);
+    struct deliver_conn *c = e.kind ? NULL : pool_take(POOL_conn);
     struct deliver_buffers *b = c ? pool_take_raw(POOL_connbuf) : NULL;
-    if (!b) {
-        pool_give(POOL_conn, c);
+    if (c && b) {
+        c->buf = b;
+        c->fd = -1;
+        snprintf(c->user, sizeof c->user, "%s", who->name);
+        snprintf(c->addr, sizeof c->addr, "%s", addr);
+        memcpy(c->token_hash, who->token_hash, 32);
+    }
+    pthread_mutex_unlock(&reserve_lock);
+    if (e.kind) {
+        if (why)
+            *why = e;
         metrics_add(refused, 1);
         return NULL;
     }
-    c->buf = b;
-    c->fd = -1;
-    snprintf(c->user, sizeof c->user, "%s", who->name);
-    memcpy(c->token_hash, who->token_hash, 32);
+    if (!b) {
+        if (c)
+            pool_give(POOL_conn, c);
+        metrics_add(refused, 1);
+        return NULL;
+    }
     return c;
 }
 

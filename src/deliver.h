@@ -25,6 +25,7 @@
 #define LANCHAT_DELIVER_H
 
 #include "auth.h"
+#include "chat_error.h"
 #include "config.h"
 #include "frame.h"
 #include "json.h"
@@ -107,6 +108,7 @@ struct deliver_conn {
     struct hub_client *client; /* while open */
     char user[CHAT_NAME_MAX + 1];
     unsigned char token_hash[32];
+    char addr[48]; /* the client's address, as civetweb writes it */
     struct deliver_buffers *buf;
     deliver_write_fn *write;
     struct deliver_io io; /* io.write NULL: the plain socket (or write) */
@@ -163,9 +165,16 @@ bool deliver_drain(int timeout_ms);
  * hooks do nothing from then on (it commits until store_close). */
 void deliver_stop(void);
 
+/* Whether who, from addr, may open one more WebSocket: at most
+ * CHAT_WS_PER_SESSION per session and CHAT_WS_PER_ADDR per address (429,
+ * rate_limited), else CHAT_OK. Asked before the handshake; deliver_reserve
+ * asks again, atomically with the reservation. */
+struct chat_error deliver_may_open(const struct auth_identity *who, const char *addr);
 /* A civetweb worker, after the handshake: reserve (NULL when the pool is
- * full), then attach the socket, which the connection owns from then on. */
-struct deliver_conn *deliver_reserve(const struct auth_identity *who);
+ * full, or why is set: over a cap), then attach the socket, which the
+ * connection owns from then on. */
+struct deliver_conn *deliver_reserve(const struct auth_identity *who, const char *addr,
+                                     struct chat_error *why);
 void deliver_unreserve(struct deliver_conn *c);
 /* Returns the connection's handle (below 2^31); c is not the caller's any
  * more. */

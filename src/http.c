@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include "gate.h"
 #include "json.h"
 
 #include <stdatomic.h>
@@ -9,7 +10,7 @@
 #include <strings.h>
 
 /* The security headers of every API reply (http_reply, http_error,
- * http_start_chunked); the web's assets name their own. */
+ * http_start_chunked, http_refuse); the web's assets name their own. */
 #define COMMON_HEADERS                                                                             \
     {"X-Content-Type-Options", "nosniff"},                                                         \
     {                                                                                              \
@@ -17,11 +18,9 @@
     }
 static const struct http_header common_headers[] = {COMMON_HEADERS};
 
-void http_send(struct mg_connection *conn, int status, const struct http_header *headers,
-               size_t count, const void *body, size_t len)
+void http_send_head(struct mg_connection *conn, int status, const struct http_header *headers,
+                    size_t count, size_t len)
 {
-    /* A body after the headers of a HEAD reply would be read as the next reply. */
-    bool head = strcmp(mg_get_request_info(conn)->request_method, "HEAD") == 0;
     char length[24];
     snprintf(length, sizeof length, "%zu", len);
     mg_response_header_start(conn, status);
@@ -31,7 +30,19 @@ void http_send(struct mg_connection *conn, int status, const struct http_header 
     if (status != 304)
         mg_response_header_add(conn, "Content-Length", length, -1);
     mg_response_header_send(conn);
-    if (len > 0 && !head && status != 304)
+}
+
+bool http_is_head(const struct mg_connection *conn)
+{
+    return strcmp(mg_get_request_info(conn)->request_method, "HEAD") == 0;
+}
+
+void http_send(struct mg_connection *conn, int status, const struct http_header *headers,
+               size_t count, const void *body, size_t len)
+{
+    /* A body after the headers of a HEAD reply would be read as the next reply. */
+    http_send_head(conn, status, headers, count, len);
+    if (len > 0 && !http_is_head(conn) && status != 304)
         mg_write(conn, body, len);
 }
 
@@ -104,6 +115,22 @@ size_t http_error_json(struct chat_error e, char *buf, size_t cap)
     return jw_finish(&w) ? w.len : 0;
 }
 
+void http_refuse(struct mg_connection *conn, struct chat_error e)
+{
+    char json[256];
+    size_t len = http_error_json(e, json, sizeof json);
+    int status = http_status_of(e.kind);
+    bool head = http_is_head(conn);
+    bool retry = e.kind == CHAT_E_UNAVAILABLE || e.kind == CHAT_E_RATE_LIMITED;
+    mg_printf(conn,
+              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+              "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"
+              "Cache-Control: no-store\r\n%s"
+              "Connection: close\r\n\r\n%s",
+              status, mg_get_response_code_text(conn, status), len,
+              retry ? "Retry-After: 1\r\n" : "", head ? "" : json);
+}
+
 void http_error_with(struct mg_connection *conn, struct chat_error e, const char *header_name,
                      const char *header_value)
 {
@@ -161,6 +188,7 @@ struct chat_error http_read_json_body(struct mg_connection *conn, char *buf, siz
         return CHAT_ERROR(BAD_REQUEST, "request body is shorter than its Content-Length");
     buf[got] = '\0';
     *len = got;
+    gate_body_read(conn);
     return CHAT_OK;
 }
 

@@ -4,8 +4,8 @@
  * reading a bounded request body, finding the session token (Bearer header
  * or cookie) and checking Origin.
  * Owns the table from error kinds to HTTP statuses and wire names.
- * Calls civetweb, json. Thread rules: any civetweb worker thread, on its own
- * connection; the table from any thread.
+ * Calls civetweb, json, gate (a body read to its end). Thread rules: any civetweb worker thread, on
+ * its own connection; the table from any thread.
  */
 #ifndef LANCHAT_HTTP_H
 #define LANCHAT_HTTP_H
@@ -30,6 +30,11 @@ struct http_header {
  * Content-Length. */
 void http_send(struct mg_connection *conn, int status, const struct http_header *headers,
                size_t count, const void *body, size_t len);
+/* http_send's status line and headers only, for a body of len bytes the
+ * caller writes (none for HEAD: http_is_head). */
+void http_send_head(struct mg_connection *conn, int status, const struct http_header *headers,
+                    size_t count, size_t len);
+bool http_is_head(const struct mg_connection *conn);
 /* http_send with the common headers, Content-Type and one more header (name
  * NULL: none). */
 void http_reply(struct mg_connection *conn, int status, const char *content_type, const void *body,
@@ -46,6 +51,10 @@ void http_error(struct mg_connection *conn, struct chat_error e);
 /* The error reply with one header of the caller's (Retry-After, Allow). */
 void http_error_with(struct mg_connection *conn, struct chat_error e, const char *header_name,
                      const char *header_value);
+/* The API's error as a whole response written by hand, with its status
+ * line and Connection: close: for requests civetweb's response functions
+ * refuse (an upgrade) or before a handler was chosen (gate). */
+void http_refuse(struct mg_connection *conn, struct chat_error e);
 /* The API's error body for e into buf; its length (0 when it does not fit). */
 size_t http_error_json(struct chat_error e, char *buf, size_t cap);
 /* Reads the whole body into buf (NUL-terminated); an error when it is larger

@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "config.h"
 #include "deliver.h"
+#include "gate.h"
 #include "http.h"
 #include "hub.h"
 #include "json.h"
@@ -94,7 +95,7 @@ static int prepare_tls(const struct options *o)
 
 static struct mg_context *start_http(const struct options *o)
 {
-    char ports[192], threads[16], timeout[16], keep_alive[16];
+    char ports[192], threads[16], timeout[16], keep_alive[16], queue[16];
     int used_ports =
         snprintf(ports, sizeof ports, "%s%s%d", o->listen, o->listen[0] ? ":" : "", o->port);
 #if CHAT_WITH_TLS
@@ -107,8 +108,9 @@ static struct mg_context *start_http(const struct options *o)
     snprintf(threads, sizeof threads, "%d", CHAT_HTTP_THREADS);
     snprintf(timeout, sizeof timeout, "%d", CHAT_SEND_TIMEOUT_MS);
     snprintf(keep_alive, sizeof keep_alive, "%d", CHAT_KEEP_ALIVE_MS);
-    /* clang-format off */ /* name, value pairs; the web's follow */
-    const char *settings[22 + WEB_SETTINGS_MAX] = {
+    snprintf(queue, sizeof queue, "%d", CHAT_CONN_TOTAL);
+    /* clang-format off */ /* name, value pairs; no document_root: web.c serves files */
+    const char *settings[] = {
         "listening_ports", ports,
         "num_threads", threads,
         "request_timeout_ms", timeout,
@@ -126,19 +128,22 @@ static struct mg_context *start_http(const struct options *o)
         "access_control_allow_origin", "",
         "access_control_allow_methods", "",
         "access_control_allow_headers", "",
+        /* gate admits no more: the master thread never waits for a worker */
+        "connection_queue", queue,
+        NULL,
     };
     /* clang-format on */
-    size_t used = 0;
-    while (settings[used])
-        used++;
-    web_settings(o->web_root, settings + used);
     struct mg_callbacks callbacks = {.log_message = log_civetweb};
+    int (*redirect)(struct mg_connection *) = NULL;
 #if CHAT_WITH_TLS
     if (o->tls_port) {
         callbacks.init_ssl = tls_init_ssl;
-        callbacks.begin_request = tls_begin_request;
+        redirect = tls_begin_request;
     }
 #endif
+    /* 503 for every request until gate_ready; then gate's limits, then the
+     * redirect to HTTPS */
+    gate_callbacks(&callbacks, redirect);
     struct mg_context *ctx = mg_start(&callbacks, NULL, settings);
     if (!ctx) {
         log_error("http: cannot listen on %s", ports);
@@ -149,6 +154,7 @@ static struct mg_context *start_http(const struct options *o)
         mg_stop(ctx);
         return NULL;
     }
+    gate_ready(ctx);
     struct mg_server_port bound[4];
     int n = mg_get_server_ports(ctx, 4, bound);
     for (int i = 0; i < n; i++)
@@ -215,8 +221,9 @@ int main(int argc, char **argv)
     }
 #endif
     mg_init_library(0);
-    struct mg_context *ctx = start_http(&o);
+    struct mg_context *ctx = gate_start() == 0 ? start_http(&o) : NULL;
     if (!ctx) {
+        gate_stop();
         deliver_stop();
         store_close();
         pool_shutdown();
@@ -235,6 +242,7 @@ int main(int argc, char **argv)
         log_warn("shutdown: some WebSocket queues were not written out");
     deliver_stop(); /* a close frame to every WebSocket; the I/O threads end */
     mg_stop(ctx);   /* no more requests; every acked write has committed */
+    gate_stop();
     auth_stop();
     hub_stop();
     store_close(); /* writer drained, WAL checkpointed */

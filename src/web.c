@@ -3,9 +3,16 @@
 #include "config.h"
 #include "http.h"
 
+#include "log.h"
+
+#include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Sent with every page of the client, from memory or from disk: scripts,
  * styles and fetches only from this server; no framing, no referrer. */
@@ -13,38 +20,145 @@
     "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; "              \
     "frame-ancestors 'none'"
 
-/* Civetweb serves the client from disk (its own ETags, Last-Modified and
- * Range): no directory listings, CGI or server-side includes (empty
- * patterns match nothing), the content types embed.c gives, the
- * security headers (additional_header takes lines separated by CRLF), and
- * no caching, so an edited file shows on the next reload. */
-void web_settings(const char *root, const char **settings)
+/* The API's JSON error, with one more header. */
+static void refuse(struct mg_connection *conn, struct chat_error e, const char *name,
+                   const char *value)
 {
-    if (CHAT_WITH_EMBEDDED_WEB && !root[0]) {
-        settings[0] = NULL;
-        return;
-    }
-    /* clang-format off */ /* name, value pairs */
-    const char *disk[WEB_SETTINGS_MAX] = {
-        "document_root", root[0] ? root : "web",
-        "enable_directory_listing", "no",
-        "cgi_pattern", "",
-        "ssi_pattern", "",
-        "static_file_max_age", "0",
-        "extra_mime_types", ".html=text/html; charset=utf-8,"
-                            ".css=text/css; charset=utf-8,"
-                            ".webmanifest=application/manifest+json,"
-                            ".webp=image/webp,"
-                            ".woff2=font/woff2,"
-                            ".js=text/javascript; charset=utf-8,"
-                            ".mjs=text/javascript; charset=utf-8",
-        "additional_header", "Content-Security-Policy: " CSP "\r\n"
-                             "X-Content-Type-Options: nosniff\r\n"
-                             "Referrer-Policy: no-referrer",
-        NULL,
+    char json[256];
+    size_t len = http_error_json(e, json, sizeof json);
+    http_reply(conn, http_status_of(e.kind), "application/json", json, len, name, value);
+}
+
+static bool method_allowed(struct mg_connection *conn)
+{
+    const char *method = mg_get_request_info(conn)->request_method;
+    if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+        return true;
+    refuse(conn, CHAT_ERROR(METHOD_NOT_ALLOWED, "method not allowed"), "Allow", "GET, HEAD");
+    return false;
+}
+
+/* ---- the client from disk: --web-root, or a build without an embedded one ---- */
+
+/* Our own file server, not civetweb's (which is given no document_root, so
+ * its directory redirects, listings, CGI and PUT are never reached): a
+ * fixed set of types, plain names only, nothing outside the root. */
+static char root_path[PATH_MAX]; /* realpath of the root; "" for "/" */
+static size_t root_len;
+static bool root_ok;
+
+/* The types embed.c gives the compiled-in client; any other name is 404. */
+static const char *disk_type(const char *path)
+{
+    static const char *const types[][2] = {
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".webmanifest", "application/manifest+json"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".jpg", "image/jpeg"},
+        {".webp", "image/webp"},
+        {".ico", "image/x-icon"},
+        {".woff2", "font/woff2"},
+        {".txt", "text/plain; charset=utf-8"},
     };
-    /* clang-format on */
-    memcpy(settings, disk, sizeof disk);
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(dot, types[i][0]) == 0)
+            return types[i][1];
+    return NULL;
+}
+
+/* "/a/b.js": segments of letters, digits, '_', '-' and '.', none empty (no
+ * trailing slash: no directory) nor starting with '.' (no dotfile, no ".."). */
+static bool plain_path(const char *uri)
+{
+    static const char allowed[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                  "0123456789_-.";
+    if (uri[0] != '/' || strlen(uri) > 255)
+        return false;
+    for (const char *seg = uri + 1;; seg++) {
+        size_t len = strspn(seg, allowed);
+        if (len == 0 || seg[0] == '.')
+            return false;
+        seg += len;
+        if (*seg == '\0')
+            return true;
+        if (*seg != '/')
+            return false;
+    }
+}
+
+/* The regular file at uri under the root, opened, symlinks resolved and
+ * refused when they lead outside it; -1 when there is none. */
+static int open_under_root(const char *uri, struct stat *st)
+{
+    char path[PATH_MAX], real[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s%s", root_path, uri);
+    if (!root_ok || n < 0 || (size_t)n >= sizeof path || !realpath(path, real) ||
+        strncmp(real, root_path, root_len) != 0 || real[root_len] != '/')
+        return -1;
+    int fd = open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0 && (fstat(fd, st) != 0 || !S_ISREG(st->st_mode))) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+static int serve_file(struct mg_connection *conn, void *data)
+{
+    (void)data;
+    if (!method_allowed(conn))
+        return 1;
+    const char *uri = mg_get_request_info(conn)->local_uri;
+    if (strcmp(uri, "/") == 0)
+        uri = "/index.html";
+    const char *type = plain_path(uri) ? disk_type(uri) : NULL;
+    struct stat st;
+    int fd = type ? open_under_root(uri, &st) : -1;
+    if (fd < 0) {
+        http_error(conn, CHAT_ERROR(NOT_FOUND, "no such page"));
+        return 1;
+    }
+    const struct http_header headers[] = {
+        {"Content-Type", type},
+        {"Cache-Control", "no-cache"}, /* an edited file shows on the next reload */
+        {"Content-Security-Policy", CSP},
+        {"X-Content-Type-Options", "nosniff"},
+        {"Referrer-Policy", "no-referrer"},
+    };
+    http_send_head(conn, 200, headers, sizeof headers / sizeof headers[0], (size_t)st.st_size);
+    /* in pieces through one buffer on the worker's stack: no file is held
+     * in memory, whatever its size */
+    char chunk[4096];
+    for (off_t left = http_is_head(conn) ? 0 : st.st_size; left > 0;) {
+        ssize_t got = read(fd, chunk, left < (off_t)sizeof chunk ? (size_t)left : sizeof chunk);
+        if (got <= 0 || mg_write(conn, chunk, (size_t)got) <= 0) {
+            log_warn("web: %s cut short", uri); /* the client sees a short body */
+            break;
+        }
+        left -= got;
+    }
+    close(fd);
+    return 1;
+}
+
+static int start_disk(struct mg_context *ctx, const char *root)
+{
+    if (!realpath(root, root_path)) {
+        log_warn("web: no web root %s: every page is 404", root);
+    } else {
+        root_len = strcmp(root_path, "/") == 0 ? 0 : strlen(root_path);
+        root_path[root_len] = '\0';
+        root_ok = true;
+        log_info("web: serving %s", root_path);
+    }
+    mg_set_request_handler(ctx, "/", serve_file, NULL);
+    return 0;
 }
 
 #if CHAT_WITH_EMBEDDED_WEB
@@ -130,23 +244,12 @@ static const struct web_asset *find_asset(const char *uri)
     return NULL;
 }
 
-/* The API's JSON error, with one more header. */
-static void refuse(struct mg_connection *conn, struct chat_error e, const char *name,
-                   const char *value)
-{
-    char json[256];
-    size_t len = http_error_json(e, json, sizeof json);
-    http_reply(conn, http_status_of(e.kind), "application/json", json, len, name, value);
-}
-
 static int serve_asset(struct mg_connection *conn, void *data)
 {
     (void)data;
     const struct mg_request_info *ri = mg_get_request_info(conn);
-    if (strcmp(ri->request_method, "GET") != 0 && strcmp(ri->request_method, "HEAD") != 0) {
-        refuse(conn, CHAT_ERROR(METHOD_NOT_ALLOWED, "method not allowed"), "Allow", "GET, HEAD");
+    if (!method_allowed(conn))
         return 1;
-    }
     const struct web_asset *a = find_asset(ri->local_uri);
     if (!a) {
         http_error(conn, CHAT_ERROR(NOT_FOUND, "no such page"));
@@ -174,9 +277,7 @@ static int serve_asset(struct mg_connection *conn, void *data)
     return 1;
 }
 
-#endif
-
-/* From disk civetweb knows files only: /trust is sent on to its file. */
+/* From disk only files have names: /trust is sent on to its file. */
 static int trust_to_file(struct mg_connection *conn, void *data)
 {
     (void)data;
@@ -184,15 +285,24 @@ static int trust_to_file(struct mg_connection *conn, void *data)
     return 1;
 }
 
-int web_start(struct mg_context *ctx, const char *root)
+static int serve_disk(struct mg_context *ctx, const char *root)
 {
-#if CHAT_WITH_EMBEDDED_WEB
-    if (!root[0]) {
-        mg_set_request_handler(ctx, "/", serve_asset, NULL);
-        return 0;
-    }
-#endif
-    (void)root; /* civetweb's document_root serves it (web_settings) */
+    if (start_disk(ctx, root) != 0)
+        return -1;
     mg_set_request_handler(ctx, "/trust$", trust_to_file, NULL);
     return 0;
 }
+
+int web_start(struct mg_context *ctx, const char *root)
+{
+    if (root[0])
+        return serve_disk(ctx, root);
+    mg_set_request_handler(ctx, "/", serve_asset, NULL);
+    return 0;
+}
+#else
+int web_start(struct mg_context *ctx, const char *root)
+{
+    return serve_disk(ctx, root[0] ? root : "web");
+}
+#endif

@@ -2,8 +2,10 @@
  * web - the browser client. With CHAT_WITH_EMBEDDED_WEB its files are
  * compiled in, gzip-compressed (tools/embed.c generates the table from web/
  * into build/), and served from memory with ETags and security headers;
- * with --web-root DIR, or in a build without them, civetweb serves DIR.
- * Calls civetweb and http. Thread rules: web_settings and web_start at boot
+ * with --web-root DIR, or in a build without them, from DIR by our own file
+ * handler: a fixed set of types, no dotfiles, nothing outside DIR, no
+ * listings, streamed through a fixed buffer.
+ * Calls civetweb, http and log. Thread rules: web_start at boot
  * (main.c); the handler runs on civetweb workers.
  */
 #ifndef LANCHAT_WEB_H
@@ -22,14 +24,9 @@ struct web_asset {
     size_t size;
 };
 
-/* Most strings web_settings adds (name, value pairs) and its NULL. */
-#define WEB_SETTINGS_MAX 15
-
-/* Appends to mg_start's settings what civetweb needs to serve the client
- * from disk: root is --web-root ("" when not given: the compiled-in client,
- * or ./web in a build without one). Ends the list with NULL. */
-void web_settings(const char *root, const char **settings);
-/* Serves the compiled-in client, unless the client comes from disk. */
+/* Serves the client: root is --web-root ("" when not given: the
+ * compiled-in client, or ./web in a build without one). From disk it is
+ * served by web's own handler; civetweb is given no document_root. */
 int web_start(struct mg_context *ctx, const char *root);
 
 #endif

@@ -34,13 +34,7 @@ static char refused_marker;
  * an upgrade, so the refusal is written by hand. */
 static void refuse_handshake(struct mg_connection *conn, struct chat_error e)
 {
-    char json[256];
-    size_t len = http_error_json(e, json, sizeof json);
-    mg_printf(conn,
-              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-              "Connection: close\r\n\r\n%s",
-              http_status_of(e.kind), e.kind == CHAT_E_UNAUTHORIZED ? "Unauthorized" : "Forbidden",
-              len, json);
+    http_refuse(conn, e);
 }
 
 /* Refused once the handshake is done: a close frame through civetweb, whose
@@ -66,6 +60,12 @@ static int on_connect(const struct mg_connection *const_conn, void *data)
     }
     if (!http_token(conn, token, sizeof token) || !auth_check(token, &who)) {
         refuse_handshake(conn, CHAT_ERROR(UNAUTHORIZED, "log in first"));
+        return 1;
+    }
+    struct chat_error e = deliver_may_open(&who, mg_get_request_info(conn)->remote_addr);
+    if (e.kind) {
+        log_warn("ws: %s refused (%s)", who.name, e.message);
+        refuse_handshake(conn, e);
         return 1;
     }
     return 0;
@@ -164,7 +164,13 @@ static void on_ready(struct mg_connection *conn, void *data)
         refuse_open(conn, 1000, "session ended"); /* logged out meanwhile */
         return;
     }
-    struct deliver_conn *c = deliver_reserve(&who);
+    struct chat_error over = CHAT_OK;
+    struct deliver_conn *c = deliver_reserve(&who, mg_get_request_info(conn)->remote_addr, &over);
+    if (!c && over.kind) { /* a handshake of the same session got in meanwhile */
+        log_warn("ws: %s refused (%s)", who.name, over.message);
+        refuse_open(conn, 1008, "too many WebSockets");
+        return;
+    }
     if (!c) {
         log_warn("ws: client pool exhausted; refusing %s", who.name);
         refuse_open(conn, 1013, "server full");
@@ -214,7 +220,7 @@ static void on_close(const struct mg_connection *conn, void *data)
 
 int ws_start(struct mg_context *ctx)
 {
-    mg_set_websocket_handler(ctx, "/api/v1/ws", on_connect, on_ready, on_data, on_close, NULL);
+    mg_set_websocket_handler(ctx, WS_PATH, on_connect, on_ready, on_data, on_close, NULL);
     return 0;
 }
 

@@ -18,6 +18,8 @@
 
 struct deliver_conn;
 
+#define WS_PATH "/api/v1/ws" /* the only path that upgrades */
+
 int ws_start(struct mg_context *ctx);
 /* Handles the whole frames among c's received bytes; keeps a partial one.
  * Stops at a send that must wait for a job (deliver_send_wait). */

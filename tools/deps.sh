@@ -11,7 +11,7 @@
 set -eu
 
 build="gcc make libc6-dev libcivetweb-dev libsqlite3-dev libsodium-dev libcjson-dev libssl-dev"
-test="libcmocka-dev python3 sqlite3 binutils curl openssl"
+test="libcmocka-dev python3 sqlite3 binutils curl openssl slowhttptest"
 # playwright-core drives these browsers (chromium over CDP, firefox-esr over
 # WebDriver BiDi) and never downloads one. node and
 # npm may come from elsewhere (NodeSource's nodejs includes npm and conflicts

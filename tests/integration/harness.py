@@ -696,7 +696,7 @@ class Server:
 
     # -- WebSocket
     def ws(self, token=None, bearer=False, headers=None, rcvbuf=None, read_hello=True,
-           timeout=10.0):
+           timeout=10.0, source=None):
         """Open /api/v1/ws (cookie auth unless bearer=True); reads and checks the hello."""
         h = {}
         if token is not None:
@@ -706,7 +706,7 @@ class Server:
                 h["Cookie"] = "session=" + token
         h.update(headers or {})
         ws = WSClient.connect("127.0.0.1", self.port, "/api/v1/ws", headers=h, rcvbuf=rcvbuf,
-                              timeout=timeout)
+                              timeout=timeout, source=source)
         _open_ws.append(ws)
         ws.hello = None
         if read_hello:

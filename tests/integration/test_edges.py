@@ -78,12 +78,17 @@ def test_ws_beyond_client_pool_capacity_gets_handshake_then_close_1013():
             "missing %s or %s in /metrics" % (cap_key, exh_key)
         cap = int(before[cap_key])
         assert 0 < cap <= 4096, cap
+        # as many sessions and addresses as the per-session and per-address caps need
+        tokens = [srv.session(uname("pool")) for _ in range((cap + 7) // 8)]
         name = uname("pool")
         token = srv.session(name)
+
+        def source(i):
+            return "127.0.0.%d" % (2 + i % 250)
         conns = []
         try:
-            for _ in range(cap):
-                conns.append(srv.ws(token))
+            for i in range(cap):
+                conns.append(srv.ws(tokens[i // 8], source=source(i)))
             full = srv.metrics()
             assert full["lanchat_ws_connections"] == cap, \
                 "ws_connections %r with %d open" % (full["lanchat_ws_connections"], cap)

@@ -328,10 +328,67 @@ def test_web_root_runs_no_cgi_or_server_side_includes():
     ssi = b'<!--#exec "echo SSI-RAN" -->\n'
     files = {"index.html": b"<!doctype html>\n", "t.cgi": cgi, "t.shtml": ssi}
     with web_root_server(files) as srv:
-        r = srv.get("/t.cgi")
-        assert r.status == 200 and r.raw == cgi, r
-        r = srv.get("/t.shtml")
-        assert r.status == 200 and r.raw == ssi, r
+        for path in ("/t.cgi", "/t.shtml"):  # not among the served types: never run either
+            r = srv.get(path)
+            assert r.status == 404, (path, r)
+            assert b"RAN" not in r.raw, (path, r)
+
+
+def test_web_root_serves_no_dotfile_nothing_outside_and_no_directory():
+    """Our own file handler: dotfiles and hidden segments, '..', symlinks out of the root
+    and directories are 404; a symlink that stays inside the root is served."""
+    outside = tempfile.mkdtemp(prefix="lanchat-outside-")
+    with open(os.path.join(outside, "secret.txt"), "wb") as f:
+        f.write(b"OUTSIDE-SECRET\n")
+    files = {"index.html": b"<!doctype html>\n", ".env": b"DOT-SECRET\n",
+             ".git/config.txt": b"DOT-SECRET\n", "sub/.hidden.txt": b"DOT-SECRET\n",
+             "sub/ok.txt": b"inside\n", "dir/inner/x.txt": b"x\n"}
+    try:
+        with web_root_server(files) as srv:
+            root = os.path.dirname(srv.argv()[srv.argv().index("--web-root") + 1] + "/")
+            os.symlink(os.path.join(outside, "secret.txt"), os.path.join(root, "out.txt"))
+            os.symlink(outside, os.path.join(root, "outdir"))
+            os.symlink(os.path.join(root, "sub", "ok.txt"), os.path.join(root, "in.txt"))
+            for path in ("/.env", "/.git/config.txt", "/sub/.hidden.txt", "/out.txt",
+                         "/outdir/secret.txt", "/sub/../out.txt", "/%2e%2e/etc/passwd",
+                         "/sub/%2e%2e/%2e%2e/etc/passwd", "/dir", "/dir/", "/dir/inner",
+                         "/dir/inner/"):
+                r = srv.get(path)
+                assert r.status == 404, (path, r)
+                assert b"SECRET" not in r.raw and b"x.txt" not in r.raw, (path, r)
+                assert r.header("Location") is None, (path, r.headers)
+            r = srv.get("/in.txt")
+            assert r.status == 200 and r.raw == b"inside\n", r
+            r = srv.request("HEAD", "/sub/ok.txt")
+            assert r.status == 200 and r.raw == b"" and r.header("Content-Length") == "7", r
+            check_security_headers(r)
+            r = srv.post("/sub/ok.txt", {"x": 1})
+            assert r.status == 405, r
+    finally:
+        shutil.rmtree(outside, ignore_errors=True)
+
+
+def test_web_root_streams_a_large_file_whole():
+    big = bytes(range(256)) * 4096 + b"end"  # 1 MiB and 3 bytes: many chunks
+    with web_root_server({"index.html": b"<!doctype html>\n", "big.txt": big}) as srv:
+        r = srv.get("/big.txt")
+        assert r.status == 200 and r.raw == big, (r.status, len(r.raw))
+        assert r.header("Content-Length") == str(len(big)), r.headers
+
+
+def test_civetweb_directory_redirect_of_cve_2025_55763_is_never_reached():
+    """CVE-2025-55763: civetweb 1.15's redirect of a directory without its trailing slash
+    overflows the heap for a crafted URI (published trigger: a long run of slashes). Our
+    handler serves every path and civetweb has no document_root: a 404, no redirect."""
+    files = {"index.html": b"<!doctype html>\n", "sub/a.txt": b"a\n"}
+    with web_root_server(files) as srv:
+        for path in ("/sub", "/sub?" + "q" * 2000, "/" * 3000 + "sub",
+                     "/" * 3000 + "sub?" + "/" * 1000):
+            r = srv.get(path)
+            assert r.status in (400, 404, 414, 431), (path[:40], r)
+            assert r.header("Location") is None, (path[:40], r.headers)
+        expect(srv.get("/healthz"), 200)
+        assert srv.running()
 
 
 def test_web_root_sends_trust_on_to_trust_html():

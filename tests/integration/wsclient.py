@@ -90,9 +90,12 @@ class WSClient:
     # ------------------------------------------------------------ connect
     @classmethod
     def connect(cls, host, port, path="/", headers=None, rcvbuf=None, timeout=10.0,
-                host_header=None, ssl_context=None, server_hostname=None):
-        """ssl_context: WSS (the handshake verifies against it)."""
+                host_header=None, ssl_context=None, server_hostname=None, source=None):
+        """ssl_context: WSS (the handshake verifies against it); source: the
+        address to connect from."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if source is not None:
+            sock.bind((source, 0))  # e.g. another loopback address: another client host
         if rcvbuf is not None:
             # Must be set before connect() to affect the advertised window.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)

@@ -88,7 +88,7 @@ static struct peer *open_peer(int i, const char *user, int session)
     snprintf(who.name, sizeof who.name, "%s", user);
     memset(who.token_hash, session, 32);
     memcpy(p->token_hash, who.token_hash, 32);
-    p->conn = deliver_reserve(&who);
+    p->conn = deliver_reserve(&who, "127.0.0.1", NULL);
     assert_non_null(p->conn);
     deliver_attach(p->conn, FAKE_FD + i, capture);
     pump();
@@ -544,19 +544,55 @@ static void test_every_connection_slot_taken_refuses_the_next_and_counts_it(void
 {
     struct auth_identity who = {.name = "many"};
     static struct deliver_conn *held[CHAT_MAX_CLIENTS];
-    for (int i = 0; i < CHAT_MAX_CLIENTS; i++) {
-        held[i] = deliver_reserve(&who);
+    char addr[48];
+    for (int i = 0; i < CHAT_MAX_CLIENTS; i++) { /* each its own session and address */
+        memcpy(who.token_hash, &i, sizeof i);
+        snprintf(addr, sizeof addr, "10.0.%d.%d", i / 250, i % 250);
+        held[i] = deliver_reserve(&who, addr, NULL);
         assert_non_null(held[i]);
     }
     struct pool_stats before, after;
     pool_get_stats(POOL_conn, &before);
-    assert_null(deliver_reserve(&who)); /* ws.c then closes the socket with 1013 */
+    struct chat_error why = CHAT_OK;
+    who.token_hash[31] = 0xff;                            /* a new session, from a new address */
+    assert_null(deliver_reserve(&who, "10.1.0.0", &why)); /* ws.c then closes it with 1013 */
+    assert_int_equal(why.kind, CHAT_E_NONE);
     pool_get_stats(POOL_conn, &after);
     assert_int_equal(after.exhausted, before.exhausted + 1);
     for (int i = 0; i < CHAT_MAX_CLIENTS; i++)
         deliver_unreserve(held[i]);
-    assert_non_null(held[0] = deliver_reserve(&who)); /* free again */
+    assert_non_null(held[0] = deliver_reserve(&who, "10.1.0.0", NULL)); /* free again */
     deliver_unreserve(held[0]);
+}
+
+static void test_one_session_or_address_holds_at_most_its_share_of_slots(void **state)
+{
+    (void)state;
+    struct auth_identity who = {.name = "greedy"};
+    static struct deliver_conn *held[CHAT_MAX_CLIENTS];
+    char addr[48];
+    int n = 0;
+    for (; n < CHAT_WS_PER_SESSION; n++) {
+        snprintf(addr, sizeof addr, "10.2.0.%d", n);
+        assert_int_equal(deliver_may_open(&who, addr).kind, CHAT_E_NONE);
+        assert_non_null(held[n] = deliver_reserve(&who, addr, NULL));
+    }
+    struct chat_error why = CHAT_OK;
+    assert_int_equal(deliver_may_open(&who, "10.2.1.0").kind, CHAT_E_RATE_LIMITED);
+    assert_null(deliver_reserve(&who, "10.2.1.0", &why));
+    assert_int_equal(why.kind, CHAT_E_RATE_LIMITED);
+    /* other sessions from one address: up to CHAT_WS_PER_ADDR */
+    for (int i = 0; i < CHAT_WS_PER_ADDR; i++) {
+        memset(who.token_hash, 0, 32);
+        memcpy(who.token_hash, &i, sizeof i);
+        who.token_hash[31] = 1;
+        assert_non_null(held[n++] = deliver_reserve(&who, "10.3.0.1", NULL));
+    }
+    who.token_hash[31] = 2;
+    assert_int_equal(deliver_may_open(&who, "10.3.0.1").kind, CHAT_E_RATE_LIMITED);
+    assert_int_equal(deliver_may_open(&who, "10.3.0.2").kind, CHAT_E_NONE);
+    while (n > 0)
+        deliver_unreserve(held[--n]);
 }
 
 /* No job free: the send waits in its connection, which is not read, and goes
@@ -780,6 +816,7 @@ int main(void)
         T(test_a_burst_to_a_slow_reader_cuts_nobody),
         T(test_replies_to_a_client_that_reads_nothing_are_bounded),
         T(test_every_connection_slot_taken_refuses_the_next_and_counts_it),
+        T(test_one_session_or_address_holds_at_most_its_share_of_slots),
         T(test_a_send_without_a_free_job_waits_for_one),
         T(test_a_burst_larger_than_the_job_pool_is_slowed_not_refused),
         T(test_client_frames_follow_rfc_6455),

@@ -84,6 +84,7 @@ static int open_conn(struct worker *w, struct client *c)
         return -1;
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
+        http_bind_source(fd, &w->eng->p.addr, (unsigned)c->index) != 0 ||
         (connect(fd, (const struct sockaddr *)&w->eng->p.addr, sizeof w->eng->p.addr) != 0 &&
          errno != EINPROGRESS) ||
         epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,15 @@ static int wait_for(int fd, short events, long long deadline)
     }
 }
 
+int http_bind_source(int fd, const struct sockaddr_in *target, unsigned k)
+{
+    if ((ntohl(target->sin_addr.s_addr) >> 24) != 127)
+        return 0;
+    struct sockaddr_in src = {.sin_family = AF_INET,
+                              .sin_addr.s_addr = htonl(0x7f000002u + k % 250)};
+    return bind(fd, (const struct sockaddr *)&src, sizeof src);
+}
+
 static int connect_within(int fd, const struct sockaddr_in *addr, long long deadline)
 {
     if (connect(fd, (const struct sockaddr *)addr, sizeof *addr) == 0)
@@ -162,10 +172,13 @@ int http_roundtrip(const struct sockaddr_in *addr, const char *req, size_t req_l
                    size_t cap, int timeout_ms, struct http_response *r)
 {
     long long deadline = ms_now() + timeout_ms;
+    static atomic_uint next_source;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    int rc = connect_within(fd, addr, deadline);
+    int rc = http_bind_source(fd, addr, atomic_fetch_add(&next_source, 1));
+    if (rc == 0)
+        rc = connect_within(fd, addr, deadline);
     if (rc == 0)
         rc = exchange(fd, req, req_len, resp, cap, deadline, r);
     int saved = errno;

@@ -32,6 +32,10 @@ int http_format(char *out, size_t cap, const char *method, const char *path, con
 enum http_parse http_parse(const char *buf, size_t len, bool at_eof, struct http_response *r);
 /* Connects, sends req, reads one response into resp; 0, or -1 on a
  * socket error, timeout or malformed answer (errno says which). */
+/* Against a loopback server, binds fd to the loopback address 127.0.0.(2 +
+ * k % 250): the server sees clients from many addresses, as on a LAN, and
+ * its per-address limits apply to each as they would there. */
+int http_bind_source(int fd, const struct sockaddr_in *target, unsigned k);
 int http_roundtrip(const struct sockaddr_in *addr, const char *req, size_t req_len, char *resp,
                    size_t cap, int timeout_ms, struct http_response *r);
 
