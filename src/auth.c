@@ -123,10 +123,11 @@ struct newcomer {
     bool registered;
 };
 
-/* Times are seconds: within one, the order of use in this process decides. */
+/* Times are seconds: within one, the order of logins (for the oldest) or of
+ * use (for the least recently used) in this process decides. */
 static bool older(const struct auth_session *a, const struct auth_session *b)
 {
-    return !b || a->created < b->created || (a->created == b->created && a->touch < b->touch);
+    return !b || a->created < b->created || (a->created == b->created && a->born < b->born);
 }
 
 static bool less_recent(const struct auth_session *a, const struct auth_session *b)
@@ -398,6 +399,23 @@ static bool evict(struct auth_attempt *from, struct auth_session *out[], size_t 
     return all;
 }
 
+/* A new session, not ready until its row is written; NULL when the pool is
+ * full. */
+static struct auth_session *take_session_locked(bool registered, const char *name, const char *addr,
+                                                const char *token, int64_t now)
+{
+    struct auth_session *s = pool_take(POOL_session);
+    if (!s)
+        return NULL;
+    *s = (struct auth_session){.registered = registered, .touch = ++A.ticks};
+    s->born = s->touch;
+    s->created = s->last_seen = s->saved_seen = now;
+    hash_token(token, s->token_hash);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    snprintf(s->addr, sizeof s->addr, "%s", addr);
+    return s;
+}
+
 enum auth_result auth_login(struct auth_attempt *from, const char *name, const char *password,
                             char token[AUTH_TOKEN_LEN + 1], struct auth_identity *who)
 {
@@ -423,33 +441,36 @@ enum auth_result auth_login(struct auth_attempt *from, const char *name, const c
     struct newcomer c = {.name = name, .addr = from->addr, .registered = registered};
     struct auth_session *out[AUTH_EVICT_MAX];
     size_t n_out = 0;
+    struct auth_session *s = NULL;
     pthread_mutex_lock(&A.lock);
     size_t n_dead = sweep_locked(now, dead, 8);
     if (!registered && name_held_locked(name, now))
         verdict = AUTH_NAME_TAKEN;
     else if (!make_room_locked(&c, out, &n_out))
         verdict = AUTH_FULL;
+    else /* counted from now on by every other login's limits */
+        s = take_session_locked(registered, name, from->addr, token, now);
     pthread_mutex_unlock(&A.lock);
     forget(dead, n_dead);
     if (verdict != AUTH_OK)
         return verdict;
     /* The rows of the sessions that give way are gone before the new one is
      * answered: a restart cannot bring them back. */
-    if (!evict(from, out, n_out))
+    if (!evict(from, out, n_out)) {
+        if (s) {
+            pthread_mutex_lock(&A.lock);
+            pool_give(POOL_session, s);
+            pthread_mutex_unlock(&A.lock);
+        }
         return AUTH_ERROR;
-
-    pthread_mutex_lock(&A.lock);
-    struct auth_session *s = pool_take(POOL_session);
-    if (s) {
-        *s = (struct auth_session){.registered = registered, .touch = ++A.ticks};
-        s->created = s->last_seen = s->saved_seen = now;
-        hash_token(token, s->token_hash);
-        snprintf(s->name, sizeof s->name, "%s", name);
-        snprintf(s->addr, sizeof s->addr, "%s", from->addr);
     }
-    pthread_mutex_unlock(&A.lock);
-    if (!s)
-        return AUTH_FULL; /* taken meanwhile by another login */
+    if (!s) { /* the pool was full: a slot given way is ours */
+        pthread_mutex_lock(&A.lock);
+        s = take_session_locked(registered, name, from->addr, token, now);
+        pthread_mutex_unlock(&A.lock);
+        if (!s)
+            return AUTH_FULL; /* taken meanwhile by another login */
+    }
 
     struct store_session row = {.registered = registered, .created = now, .last_seen = now};
     memcpy(row.token_hash, s->token_hash, 32);

@@ -36,6 +36,7 @@ struct auth_session {
     int64_t saved_seen;
     int websockets; /* open WebSockets: the session is not idle while > 0 */
     uint64_t touch; /* order of last use in this process (0: not since boot) */
+    uint64_t born;  /* order of login in this process (0: restored at boot) */
 };
 
 struct auth_identity {

@@ -208,7 +208,7 @@
 #define CHAT_IO_BUFFER (64 * 1024)
 #endif
 
-/* Live sessions (nickname and registered) held in memory; each 160 B on
+/* Live sessions (nickname and registered) held in memory; each 168 B on
  * x86-64 (lanchat --version; 104 B before the limits below, which added its
  * client address and its order of use). */
 #ifndef CHAT_MAX_SESSIONS

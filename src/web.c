@@ -289,7 +289,7 @@ static int serve_disk(struct mg_context *ctx, const char *root)
 {
     if (start_disk(ctx, root) != 0)
         return -1;
-    mg_set_request_handler(ctx, "/trust$", trust_to_file, NULL);
+    mg_set_request_handler(ctx, "/trust", trust_to_file, NULL); /* exact match first */
     return 0;
 }
 

@@ -124,7 +124,7 @@ def sanitizer():
     return _sanitizer[0]
 
 
-def _server_env():
+def server_env():
     global SANITIZER_DIR
     kind = sanitizer()
     if kind is None:
@@ -136,7 +136,10 @@ def _server_env():
     common = "halt_on_error=1:exitcode=86:log_path=%s/%%s" % SANITIZER_DIR
     if kind == "address":
         # LeakSanitizer runs at exit too: a server that leaks fails its test.
-        env["ASAN_OPTIONS"] = (common % "asan") + ":detect_leaks=1:abort_on_error=0"
+        # verify_asan_link_order=0: tests that LD_PRELOAD a shim of their own
+        # (tests/vfs/powerloss.c, test_gate's) put it before libasan.
+        env["ASAN_OPTIONS"] = (common % "asan") + ":detect_leaks=1:abort_on_error=0" \
+            ":verify_asan_link_order=0"
         env["UBSAN_OPTIONS"] = (common % "ubsan") + ":print_stacktrace=1"
     else:
         env["TSAN_OPTIONS"] = (common % "tsan") + ":second_deadlock_stack=1:suppressions=" \
@@ -366,7 +369,7 @@ class Server:
     # -- process control
     def _env(self):
         """The server's environment: the sanitizer's settings, then the test's own."""
-        env = _server_env()
+        env = server_env()
         if self.env:
             env = dict(env or os.environ, **self.env)
         return env

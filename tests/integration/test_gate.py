@@ -10,7 +10,7 @@ import time
 import os
 import shutil
 
-from harness import binary
+from harness import binary, has, server_env
 
 UPGRADE = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
@@ -90,9 +90,10 @@ def test_healthz_is_200_only_once_every_route_works():
     for _ in range(1):
         port = _free_port()
         tmp = tempfile.mkdtemp(prefix="lanchat-gate-")
-        env = dict(os.environ, LD_PRELOAD=_slow_registration_library(tmp))
+        env = dict(server_env() or os.environ, LD_PRELOAD=_slow_registration_library(tmp))
+        tls = ["--tls-port", "0"] if has("tls") else []
         proc = subprocess.Popen([binary(), "--listen", "127.0.0.1", "--port", str(port),
-                                 "--db", os.path.join(tmp, "chat.db")], env=env,
+                                 "--db", os.path.join(tmp, "chat.db")] + tls, env=env,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         try:
