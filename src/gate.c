@@ -99,6 +99,10 @@ static bool key_of(const struct sockaddr_storage *ss, struct gate_key *k)
 static bool key_of_conn(const struct mg_connection *conn, struct gate_key *k)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
+    /* None for a connection that never became a request (a TLS handshake
+     * that failed): the watchdog forgets its entry (its descriptor closed). */
+    if (!ri)
+        return false;
     unsigned char bin[16];
     int family = inet_pton(AF_INET, ri->remote_addr, bin) == 1    ? AF_INET
                  : inet_pton(AF_INET6, ri->remote_addr, bin) == 1 ? AF_INET6

@@ -161,6 +161,22 @@ static int start_disk(struct mg_context *ctx, const char *root)
     return 0;
 }
 
+/* From disk only files have names: /trust is sent on to its file. */
+static int trust_to_file(struct mg_connection *conn, void *data)
+{
+    (void)data;
+    http_send(conn, 302, &(struct http_header){"Location", "/trust.html"}, 1, NULL, 0);
+    return 1;
+}
+
+static int serve_disk(struct mg_context *ctx, const char *root)
+{
+    if (start_disk(ctx, root) != 0)
+        return -1;
+    mg_set_request_handler(ctx, "/trust", trust_to_file, NULL); /* exact match first */
+    return 0;
+}
+
 #if CHAT_WITH_EMBEDDED_WEB
 /* Generated into build/<board>/web_assets.c. */
 extern const struct web_asset web_assets[];
@@ -275,22 +291,6 @@ static int serve_asset(struct mg_connection *conn, void *data)
     };
     http_send(conn, status, headers, sizeof headers / sizeof headers[0], a->data, a->size);
     return 1;
-}
-
-/* From disk only files have names: /trust is sent on to its file. */
-static int trust_to_file(struct mg_connection *conn, void *data)
-{
-    (void)data;
-    http_send(conn, 302, &(struct http_header){"Location", "/trust.html"}, 1, NULL, 0);
-    return 1;
-}
-
-static int serve_disk(struct mg_context *ctx, const char *root)
-{
-    if (start_disk(ctx, root) != 0)
-        return -1;
-    mg_set_request_handler(ctx, "/trust", trust_to_file, NULL); /* exact match first */
-    return 0;
 }
 
 int web_start(struct mg_context *ctx, const char *root)
