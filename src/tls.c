@@ -494,6 +494,18 @@ static void request_host(const struct mg_connection *conn, char *out, size_t cap
         snprintf(out, cap, "%.*s", (int)len, host);
 }
 
+/* A browser on the box itself (make run, http://localhost:8080): the page is
+ * a secure context already (W3C Secure Contexts: localhost is potentially
+ * trustworthy), nothing crosses the network, and a redirect would only show
+ * a certificate warning until the CA is trusted. */
+static bool is_localhost(const char *host)
+{
+    size_t n = strlen(host);
+    const char *suffix = ".localhost";
+    size_t k = strlen(suffix);
+    return strcasecmp(host, "localhost") == 0 || (n > k && strcasecmp(host + n - k, suffix) == 0);
+}
+
 static bool covers(const char *host)
 {
     if (!*host)
@@ -554,6 +566,8 @@ int tls_begin_request(struct mg_connection *conn)
             return 0;
     char host[NAME_LEN], location[1024];
     request_host(conn, host, sizeof host);
+    if (is_localhost(host))
+        return 0;
     url_for(host[0] ? host : T.local_name, location, sizeof location);
     size_t used = strlen(location);
     snprintf(location + used, sizeof location - used, "%s%s%s",

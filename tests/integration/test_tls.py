@@ -116,6 +116,17 @@ def test_tls_plain_http_redirects_to_https_except_the_trust_paths():
 
 
 @requires("tls")
+def test_tls_plain_http_to_localhost_is_not_redirected():
+    """make run's http://localhost:8080 is a secure context already: served, not
+    sent to a certificate the browser does not trust yet."""
+    srv = shared(tls=True)
+    for host in ("localhost", "LOCALHOST:80", "chat.localhost"):
+        r = srv.get("/", headers=dict(GZIP, Host=host))
+        assert r.status == 200, (host, r)
+    assert srv.get("/", headers=dict(GZIP, Host="localhost.example")).status == 308
+
+
+@requires("tls")
 def test_tls_http_redirect_off_serves_plain_http_beside_https():
     srv = shared(*NO_REDIRECT, tls=True)
     assert srv.get("/", headers=GZIP).status == 200
