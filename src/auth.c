@@ -16,6 +16,9 @@ POOL_ELEMENT(session, struct auth_session);
 /* Seconds between database updates of a session's last-seen time. */
 #define SAVE_SEEN_EVERY 60
 
+/* Slots of a throttle table a key may take, from the one its hash names. */
+#define THROTTLE_PROBE 8
+
 /* Failed logins of one address or one name (a slot of a throttle table). */
 struct attempts {
     uint64_t key; /* keyed hash of the address or the lower-cased name */
@@ -224,14 +227,32 @@ static struct attempts *attempts_of(struct attempts *table, const char *text, bo
     crypto_shorthash(digest, (const unsigned char *)folded, n, A.key);
     uint64_t key;
     memcpy(&key, digest, sizeof key);
-    struct attempts *a = &table[key % CHAT_LOGIN_TABLE];
+    /* Its own slot among THROTTLE_PROBE from the hashed one, else the first
+     * a quiet or expired key can give up: a name or address that meets
+     * another's backoff in the table does not inherit it (a collision, 1 in
+     * CHAT_LOGIN_TABLE, throttled a correct login of the test). Only when
+     * every slot of the window is under backoff is one shared: the backoff
+     * is never erased. */
+    size_t home = (size_t)(key % CHAT_LOGIN_TABLE);
+    struct attempts *a = NULL, *spare = NULL;
+    for (size_t i = 0; i < THROTTLE_PROBE && !a; i++) {
+        struct attempts *e = &table[(home + i) % CHAT_LOGIN_TABLE];
+        bool quiet =
+            !e->hashing && (e->failures == 0 || now - e->last_fail > CHAT_LOGIN_FORGET_S * 1000);
+        if (e->key == key)
+            a = e;
+        else if (!spare && !e->hashing && (quiet || now >= e->until))
+            spare = e;
+    }
+    if (!a && spare) {
+        *spare = (struct attempts){.key = key};
+        return spare;
+    }
+    if (!a)
+        return &table[home];
     bool quiet =
         !a->hashing && (a->failures == 0 || now - a->last_fail > CHAT_LOGIN_FORGET_S * 1000);
-    /* A slot under backoff is not given to another key: a collision shares
-     * the backoff rather than erasing it. */
-    if (a->key != key && !a->hashing && (quiet || now >= a->until))
-        *a = (struct attempts){.key = key};
-    else if (a->key == key && quiet)
+    if (quiet)
         a->failures = 0, a->until = 0;
     return a;
 }
