@@ -307,12 +307,16 @@ def test_kill9_under_load_loses_no_ack_and_stores_each_cid_once():
     crash_rounds("kill9")
 
 
-def test_power_cut_under_load_loses_no_ack_and_stores_each_cid_once():
-    if not native_binary():
-        # An emulated board binary: the shim is built for this host only.
-        print("# power cut: %s is not a native binary; the kill -9 rounds cover it" % binary())
-        return
+def power_cut_under_load_loses_no_ack_and_stores_each_cid_once():
     crash_rounds("powercut", powerloss=True)
+
+
+# The shim is built for this host only: an emulated board's binary (run through
+# qemu's wrapper, which LD_PRELOAD does not reach) does not get this test at
+# all, rather than a pass that checks nothing; its kill -9 rounds still run.
+if native_binary():
+    test_power_cut_under_load_loses_no_ack_and_stores_each_cid_once = \
+        power_cut_under_load_loses_no_ack_and_stores_each_cid_once
 
 
 def test_power_cut_shim_loses_commits_that_were_not_synced():
