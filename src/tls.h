@@ -41,8 +41,9 @@ int tls_setup(const struct tls_settings *s);
 /* civetweb's init_ssl callback: the certificate, the key and our options
  * on its SSL_CTX. 1 done, -1 failed. */
 int tls_init_ssl(void *ssl_ctx, void *user_data);
-/* civetweb's begin_request callback: a plain-HTTP request that must move
- * to HTTPS gets its 308 here (1: answered), the rest goes on (0). */
+/* Each request gate admitted (gate_callbacks hands it on, as civetweb's
+ * begin_request): a plain-HTTP request that must move to HTTPS gets its 308
+ * here (308: answered), the rest goes on (0). */
 int tls_begin_request(struct mg_connection *conn);
 /* The CA certificate in PEM (NULL with --tls-cert: no CA of ours) and its
  * length; its SHA-256 fingerprint, "AB:CD:..." (95 characters). */
