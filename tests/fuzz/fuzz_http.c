@@ -198,7 +198,8 @@ static void stop(void)
 static void log_in(void)
 {
     struct auth_identity who;
-    if (auth_login("fuzzer", NULL, token, &who) != AUTH_OK)
+    struct auth_attempt from = {.addr = "127.0.0.1"};
+    if (auth_login(&from, "fuzzer", NULL, token, &who) != AUTH_OK)
         abort();
 }
 
@@ -217,7 +218,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     json_init();
     hub_set_rate(0, 0);
     if (store_open(path, CHAT_SQLITE_HEAP_LIMIT, 0) != 0 || pool_init() != 0 ||
-        auth_start(3600, 86400) != 0 || hub_start() != 0 || deliver_start(0) != 0 ||
+        auth_start(3600, 86400, 0) != 0 || hub_start() != 0 || deliver_start(0) != 0 ||
         store_start(&hooks) != 0 || api_start(NULL, 86400) != 0 || web_start(NULL, "") != 0)
         abort();
     atexit(stop);

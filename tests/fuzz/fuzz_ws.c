@@ -109,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct auth_identity who = {0};
     snprintf(who.name, sizeof who.name, "fuzz");
     memset(who.token_hash, 0x5a, sizeof who.token_hash);
-    struct deliver_conn *c = deliver_reserve(&who);
+    struct deliver_conn *c = deliver_reserve(&who, "127.0.0.1", NULL);
     if (!c)
         abort(); /* the last input's connection was not freed */
     uint32_t handle = deliver_attach(c, FAKE_FD, sink);

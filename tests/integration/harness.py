@@ -598,7 +598,7 @@ class Server:
 
     # -- HTTP
     def request(self, method, path, body=None, token=None, cookie=None, headers=None,
-                ctype="application/json", timeout=10.0):
+                ctype="application/json", timeout=10.0, source=None):
         """One request on a fresh connection. body: dict/list (JSON), str, bytes or None.
         token -> Authorization: Bearer; cookie -> Cookie: session=<cookie>."""
         hdrs = {}
@@ -618,7 +618,8 @@ class Server:
             hdrs["Cookie"] = "session=" + cookie
         for k, v in (headers or {}).items():
             hdrs[k] = v
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
+                                          source_address=(source, 0) if source else None)
         try:
             conn.request(method, path, body=data, headers=hdrs)
             r = conn.getresponse()
@@ -805,6 +806,9 @@ class isolated_room:
 
 
 # ---------------------------------------------------------------- bulk posting
+LOOPBACK_SOURCES = ["127.0.1.%d" % n for n in range(1, 33)]
+
+
 def bulk_post(srv, token, room, bodies, threads=8, cid_prefix=None):
     """POST many messages concurrently (so commits can batch); returns the created
     messages in the order of `bodies`. Every POST must answer 201."""
@@ -812,7 +816,10 @@ def bulk_post(srv, token, room, bodies, threads=8, cid_prefix=None):
 
     def one(i):
         payload = {"body": bodies[i], "cid": "%s-%d" % (cid_prefix, i)}
-        r = srv.post("/api/v1/rooms/%s/messages" % room, payload, token=token)
+        # each thread from its own loopback address, as posters on a LAN: one
+        # address may hold only part of a small board's workers (gate)
+        r = srv.post("/api/v1/rooms/%s/messages" % room, payload, token=token,
+                     source=LOOPBACK_SOURCES[i % threads % len(LOOPBACK_SOURCES)])
         assert r.status == 201, "bulk post %d: %r" % (i, r)
         return r.json()
 
