@@ -7,6 +7,7 @@
 #include "http.h"
 #include "hub.h"
 #include "json.h"
+#define LOG_MODULE "api"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
@@ -361,7 +362,7 @@ static void rooms_create(struct api_request *r)
         http_error(r->conn, e);
         return;
     }
-    log_info("api: room %s created by %s", name, r->who.name);
+    log_info("room %s created by %s", name, r->who.name);
     char json[96];
     struct jw w;
     jw_init(&w, json, sizeof json);

@@ -1,5 +1,6 @@
 #include "auth.h"
 
+#define LOG_MODULE "auth"
 #include "log.h"
 #include "pool.h"
 #include "store.h"
@@ -82,7 +83,7 @@ static size_t sweep_locked(int64_t now, unsigned char dead[][32], size_t cap)
         struct auth_session *s = session_at(i);
         if (usable(s) && expired(s, now)) {
             memcpy(dead[n++], s->token_hash, 32);
-            log_info("auth: session of %s expired", s->name);
+            log_info("session of %s expired", s->name);
             pool_give(POOL_session, s);
         }
     }
@@ -93,7 +94,7 @@ static void forget(unsigned char dead[][32], size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (store_drop_session(dead[i]) == STORE_ERROR)
-            log_warn("auth: could not delete an expired session from the database");
+            log_warn("could not delete an expired session from the database");
 }
 
 static struct auth_session *find_token_locked(const unsigned char hash[32])
@@ -340,7 +341,7 @@ static bool load_session(void *ctx, const struct store_session *row)
 int auth_start(int64_t idle_seconds, int64_t max_age_seconds, int64_t per_addr)
 {
     if (sodium_init() < 0) {
-        log_error("auth: libsodium failed to initialise");
+        log_error("libsodium failed to initialise");
         return -1;
     }
     A.idle = idle_seconds;
@@ -352,7 +353,7 @@ int auth_start(int64_t idle_seconds, int64_t max_age_seconds, int64_t per_addr)
     size_t kept = 0;
     if (store_load_sessions(load_session, &kept) != STORE_OK)
         return -1;
-    log_info("auth: %zu session(s) restored", kept);
+    log_info("%zu session(s) restored", kept);
     return 0;
 }
 
@@ -412,7 +413,7 @@ static bool evict(struct auth_attempt *from, struct auth_session *out[], size_t 
             out[i]->leaving = false;
             continue;
         }
-        log_info("auth: session of %s evicted (limits)", out[i]->name);
+        log_info("session of %s evicted (limits)", out[i]->name);
         memcpy(from->evicted_hash[from->evicted++], out[i]->token_hash, 32);
         pool_give(POOL_session, out[i]);
     }
@@ -509,7 +510,7 @@ enum auth_result auth_login(struct auth_attempt *from, const char *name, const c
     snprintf(who->name, sizeof who->name, "%s", name);
     memcpy(who->token_hash, row.token_hash, 32);
     who->registered = registered;
-    log_info("auth: %s logged in (%s)", name, registered ? "account" : "nickname");
+    log_info("%s logged in (%s)", name, registered ? "account" : "nickname");
     return AUTH_OK;
 }
 
@@ -537,12 +538,12 @@ enum auth_result auth_register(struct auth_attempt *from, const char *name, cons
     attempts_of(A.by_addr, from->addr, false, now_ms())->hashing = false;
     pthread_mutex_unlock(&A.lock);
     if (failed) {
-        log_error("auth: password hashing failed (out of memory?)");
+        log_error("password hashing failed (out of memory?)");
         return AUTH_ERROR;
     }
     switch (store_add_user(name, hash)) {
     case STORE_OK:
-        log_info("auth: account %s registered", name);
+        log_info("account %s registered", name);
         return AUTH_OK;
     case STORE_DUPLICATE:
         return AUTH_NAME_TAKEN;
@@ -597,7 +598,7 @@ enum auth_result auth_logout(const unsigned char token_hash[32])
      * leaves it exactly as it was. */
     enum store_result r = store_drop_session(token_hash);
     if (r != STORE_OK && r != STORE_NOT_FOUND) {
-        log_warn("auth: could not delete a session from the database: logout refused");
+        log_warn("could not delete a session from the database: logout refused");
         return AUTH_ERROR;
     }
     pthread_mutex_lock(&A.lock);

@@ -3,6 +3,7 @@
 #include "feed.h"
 #include "frame.h"
 #include "hub.h"
+#define LOG_MODULE "deliver"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
@@ -162,7 +163,7 @@ static void wake(struct io_thread *t)
         return; /* no thread (tests), or it will look anyway */
     uint64_t one = 1;
     if (write(t->wake, &one, sizeof one) < 0 && errno != EAGAIN)
-        log_warn("deliver: cannot wake I/O thread %d: %s", t->index, strerror(errno));
+        log_warn("cannot wake I/O thread %d: %s", t->index, strerror(errno));
 }
 
 static void feed_changed(int feed)
@@ -241,7 +242,7 @@ static void watch(struct deliver_conn *c)
     bool reading = !c->read_paused && !c->send_waiting;
     ev.events = (reading ? EPOLLIN | EPOLLRDHUP : 0) | (c->want_out ? EPOLLOUT : 0);
     if (epoll_ctl(t->epoll, EPOLL_CTL_MOD, c->fd, &ev) != 0)
-        log_warn("deliver: epoll_ctl: %s", strerror(errno));
+        log_warn("epoll_ctl: %s", strerror(errno));
     if (reading)
         check_buffered(c);
 }
@@ -363,7 +364,7 @@ static void leave(struct deliver_conn *c)
         c->client = NULL;
         metrics_add(ws_connections, -1);
         auth_websocket_closed(c->token_hash);
-        log_info("ws: %s disconnected", c->user);
+        log_info("WebSocket of %s closed", c->user);
         wake_all(); /* presence may have changed */
     }
 }
@@ -399,7 +400,7 @@ static void conn_close(struct deliver_conn *c, int code, const char *reason, boo
 static void slow_consumer(struct deliver_conn *c, const char *why)
 {
     metrics_add(slow_consumers, 1);
-    log_warn("deliver: %s is a slow consumer (%s); disconnecting", c->user, why);
+    log_warn("%s is a slow consumer (%s); disconnecting", c->user, why);
     conn_close(c, 1008, "slow consumer", true);
 }
 
@@ -875,7 +876,7 @@ void deliver_message_added(const struct store_message *m)
     if (n && feed_append(&D.feeds[room], D.writer_frame, n, 0, m->id))
         feed_changed(room);
     else
-        log_error("deliver: message %lld does not fit a frame", (long long)m->id);
+        log_error("message %lld does not fit a frame", (long long)m->id);
     hook_leave();
 }
 
@@ -1017,7 +1018,7 @@ static void opened(struct io_thread *t, struct deliver_conn *c)
             setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
         if (epoll_ctl(t->epoll, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
-            log_error("deliver: epoll_ctl add: %s", strerror(errno));
+            log_error("epoll_ctl add: %s", strerror(errno));
             finalize(c);
             return;
         }
@@ -1032,7 +1033,7 @@ static void opened(struct io_thread *t, struct deliver_conn *c)
     metrics_add(ws_connections, 1);
     auth_websocket_opened(c->token_hash);
     c->hello_pending = true;
-    log_info("ws: %s connected (slot %zu)", c->user, handle_slot(c->handle));
+    log_info("WebSocket of %s open (slot %zu)", c->user, handle_slot(c->handle));
     mark_dirty(t, c);
     wake_all(); /* presence may have changed */
 }
@@ -1206,13 +1207,13 @@ static void tick(struct io_thread *t)
         if (c->partial_since && (c->send_waiting || c->read_paused)) {
             c->partial_since = t->now; /* the server is not reading: not the client's time */
         } else if (c->partial_since && t->now - c->partial_since > D.frame_ms) {
-            log_warn("ws: %s took over %lld ms for one message; closing 1008", c->user,
+            log_warn("%s took over %lld ms for one message; closing 1008", c->user,
                      (long long)D.frame_ms);
             deliver_close(c, 1008, "message too slow");
             continue;
         }
         if (t->now - c->last_rx > CHAT_WS_IDLE_MS) {
-            log_info("ws: %s answered no ping; dropping it", c->user);
+            log_info("%s answered no ping; dropping it", c->user);
             conn_close(c, 1001, "no answer to pings", true);
             i--;
             continue;
@@ -1235,7 +1236,7 @@ static void run_once(struct io_thread *t, struct epoll_event *events, int n)
              * leave the flag set with nothing to wake the thread. */
             uint64_t count;
             if (read(t->wake, &count, sizeof count) < 0 && errno != EAGAIN)
-                log_warn("deliver: wake read: %s", strerror(errno));
+                log_warn("wake read: %s", strerror(errno));
             atomic_store(&t->wake_requested, false);
             continue;
         }
@@ -1267,7 +1268,7 @@ static void *io_main(void *arg)
     while (!atomic_load(&D.stopping)) {
         int n = epoll_wait(t->epoll, events, 256, 1000);
         if (n < 0 && errno != EINTR) {
-            log_error("deliver: epoll_wait: %s", strerror(errno));
+            log_error("epoll_wait: %s", strerror(errno));
             break;
         }
         t->now = monotonic_ms();
@@ -1325,7 +1326,7 @@ static int thread_init(struct io_thread *t, int index, bool loop)
     t->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
     if (t->epoll < 0 || t->wake < 0 || epoll_ctl(t->epoll, EPOLL_CTL_ADD, t->wake, &ev) != 0) {
-        log_error("deliver: cannot make an epoll loop: %s", strerror(errno));
+        log_error("cannot make an epoll loop: %s", strerror(errno));
         return -1;
     }
     return 0;
@@ -1348,7 +1349,7 @@ int deliver_start(int count)
         int64_t room_id = i < CHAT_MAX_ROOMS ? hub_room_id(i) : -1, newest = 0;
         if (!storage ||
             (room_id > 0 && store_newest_id(room_id, INT64_MAX, 0, &newest) == STORE_ERROR)) {
-            log_error("deliver: cannot start feed %d", i);
+            log_error("cannot start feed %d", i);
             return -1;
         }
         feed_init(&D.feeds[i], storage, CHAT_FEED_BYTES, newest);
@@ -1366,7 +1367,7 @@ int deliver_start(int count)
     pthread_attr_setstacksize(&attr, CHAT_IO_STACK);
     for (int i = 0; i < count; i++) {
         if (pthread_create(&threads[i].thread, &attr, io_main, &threads[i]) != 0) {
-            log_error("deliver: cannot start I/O thread %d", i);
+            log_error("cannot start I/O thread %d", i);
             pthread_attr_destroy(&attr);
             deliver_stop();
             return -1;
@@ -1374,7 +1375,7 @@ int deliver_start(int count)
         threads[i].started = true;
     }
     pthread_attr_destroy(&attr);
-    log_info("deliver: %d I/O thread(s), feeds of %d KiB, client queue %d bytes", count,
+    log_info("%d I/O thread(s), feeds of %d KiB, client queue %d bytes", count,
              CHAT_FEED_BYTES / 1024, DELIVER_OUT_MAX);
     return 0;
 }

@@ -2,6 +2,7 @@
 
 #include "config.h"
 #include "http.h"
+#define LOG_MODULE "gate"
 #include "log.h"
 #include "ws.h"
 
@@ -202,7 +203,7 @@ static void log_refusal(const char *why)
     int64_t now = now_ms();
     if (now - last_ms < 1000)
         return;
-    log_warn("gate: %llu connections refused since the last line (%s)", refused - logged, why);
+    log_warn("%llu connections refused since the last line (%s)", refused - logged, why);
     last_ms = now;
     logged = refused;
 }
@@ -226,7 +227,7 @@ static void refuse(int fd, const char *why)
                          n, json);
         if (r > 0 && (size_t)r < sizeof reply &&
             send(fd, reply, (size_t)r, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-            log_debug("gate: refusal not sent: %s", strerror(errno));
+            log_debug("refusal not sent: %s", strerror(errno));
     }
     close(fd);
 }
@@ -290,7 +291,7 @@ static void *watch(void *arg)
             e->cut = true;
             if (shutdown(e->fd, SHUT_RDWR) == 0) {
                 atomic_fetch_add(&G.cut, 1);
-                log_debug("gate: a request took over %d ms to arrive; connection cut",
+                log_debug("a request took over %d ms to arrive; connection cut",
                           CHAT_REQUEST_READ_MS);
             }
         }
@@ -390,7 +391,7 @@ void gate_callbacks(struct mg_callbacks *callbacks, int (*then)(struct mg_connec
 int gate_start(void)
 {
     if (pthread_create(&G.watchdog, NULL, watch, NULL) != 0) {
-        log_error("gate: cannot start the watchdog");
+        log_error("cannot start the watchdog");
         return -1;
     }
     atomic_store(&G.started, true);
@@ -417,6 +418,6 @@ void gate_stop(void)
     pthread_cond_signal(&G.wake);
     pthread_mutex_unlock(&G.lock);
     pthread_join(G.watchdog, NULL);
-    log_info("gate: %llu connections or requests refused, %llu cut at the read deadline",
+    log_info("%llu connections or requests refused, %llu cut at the read deadline",
              (unsigned long long)atomic_load(&G.refused), (unsigned long long)atomic_load(&G.cut));
 }

@@ -1,5 +1,6 @@
 #include "hub.h"
 
+#define LOG_MODULE "hub"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
@@ -173,7 +174,7 @@ static void load_room(void *ctx, int64_t id, const char *name)
     }
     pthread_mutex_unlock(&H.lock);
     if (index < 0)
-        log_warn("hub: room %s not loaded: CHAT_MAX_ROOMS (%d) reached", name, CHAT_MAX_ROOMS);
+        log_warn("room %s not loaded: CHAT_MAX_ROOMS (%d) reached", name, CHAT_MAX_ROOMS);
 }
 
 int hub_start(void)
@@ -182,10 +183,10 @@ int hub_start(void)
     if (store_each_room(load_room, &loaded) != STORE_OK)
         return -1;
     if (hub_room_find("general") != 0) {
-        log_error("hub: room general is missing");
+        log_error("room general is missing");
         return -1;
     }
-    log_info("hub: %d room(s), %d client slots", loaded, CHAT_MAX_CLIENTS);
+    log_info("%d room(s), %d client slots", loaded, CHAT_MAX_CLIENTS);
     return 0;
 }
 

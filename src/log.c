@@ -13,7 +13,12 @@ void log_set_level(enum log_level level)
     threshold = level;
 }
 
-void log_write(enum log_level level, const char *fmt, ...)
+int log_enabled(enum log_level level)
+{
+    return level >= threshold;
+}
+
+void log_write(enum log_level level, const char *module, const char *fmt, ...)
 {
     if (level < threshold)
         return;
@@ -23,8 +28,8 @@ void log_write(enum log_level level, const char *fmt, ...)
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
     int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-    n += snprintf(line + n, sizeof line - (size_t)n, ".%03ldZ %s ", now.tv_nsec / 1000000L,
-                  level_names[level]);
+    n += snprintf(line + n, sizeof line - (size_t)n, ".%03ldZ %s %s: ", now.tv_nsec / 1000000L,
+                  level_names[level], module);
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);

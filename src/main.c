@@ -12,6 +12,7 @@
 #include "http.h"
 #include "hub.h"
 #include "json.h"
+#define LOG_MODULE "main"
 #include "log.h"
 #include "options.h"
 #include "pool.h"
@@ -32,7 +33,7 @@
 static int log_civetweb(const struct mg_connection *conn, const char *message)
 {
     (void)conn;
-    log_warn("http: %s", message);
+    log_warn("civetweb: %s", message);
     return 1;
 }
 
@@ -146,7 +147,7 @@ static struct mg_context *start_http(const struct options *o)
     gate_callbacks(&callbacks, redirect);
     struct mg_context *ctx = mg_start(&callbacks, NULL, settings);
     if (!ctx) {
-        log_error("http: cannot listen on %s", ports);
+        log_error("cannot listen on %s", ports);
         return NULL;
     }
     if (api_start(ctx, o->session_max_age) != 0 || ws_start(ctx) != 0 ||
@@ -237,9 +238,9 @@ int main(int argc, char **argv)
     /* Let requests and frames in flight finish and their answers go out:
      * once mg_stop begins, civetweb drops every write. */
     if (!http_drain(CHAT_SEND_TIMEOUT_MS))
-        log_warn("shutdown: requests still in flight after %d ms", CHAT_SEND_TIMEOUT_MS);
+        log_warn("requests still in flight at shutdown after %d ms", CHAT_SEND_TIMEOUT_MS);
     if (!deliver_drain(1000))
-        log_warn("shutdown: some WebSocket queues were not written out");
+        log_warn("at shutdown, some WebSocket queues were not written out");
     deliver_stop(); /* a close frame to every WebSocket; the I/O threads end */
     mg_stop(ctx);   /* no more requests; every acked write has committed */
     gate_stop();

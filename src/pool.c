@@ -1,5 +1,6 @@
 #include "pool.h"
 
+#define LOG_MODULE "pool"
 #include "log.h"
 
 #include <pthread.h>
@@ -60,8 +61,7 @@ int pool_init(void)
         p->used = calloc(p->capacity, 1);
         p->free_stack = calloc(p->capacity, sizeof(size_t));
         if (!p->storage || !p->used || !p->free_stack) {
-            log_error("pool %s: cannot reserve %zu x %zu bytes", p->name, p->capacity,
-                      p->element_size);
+            log_error("%s: cannot reserve %zu x %zu bytes", p->name, p->capacity, p->element_size);
             pool_shutdown();
             return -1;
         }
@@ -135,7 +135,7 @@ void pool_give(enum pool_id id, void *block)
         p->free_stack[p->free_count++] = index;
         POOL_POISON(block, p->element_size);
     } else {
-        log_error("pool %s: block %zu given back twice or foreign", p->name, index);
+        log_error("%s: block %zu given back twice or foreign", p->name, index);
     }
     pthread_mutex_unlock(&p->lock);
 }

@@ -1,5 +1,6 @@
 #include "store.h"
 
+#define LOG_MODULE "store"
 #include "log.h"
 #include "text.h"
 
@@ -191,7 +192,7 @@ static int exec(sqlite3 *db, const char *sql)
 {
     char *err = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-        log_error("store: %s: %s", sql, err ? err : sqlite3_errmsg(db));
+        log_error("%s: %s", sql, err ? err : sqlite3_errmsg(db));
         sqlite3_free(err);
         return -1;
     }
@@ -202,7 +203,7 @@ static int open_connection(const char *path, sqlite3 **db)
 {
     if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
-        log_error("store: cannot open %s: %s", path, *db ? sqlite3_errmsg(*db) : "out of memory");
+        log_error("cannot open %s: %s", path, *db ? sqlite3_errmsg(*db) : "out of memory");
         return -1;
     }
     sqlite3_busy_timeout(*db, 5000);
@@ -220,8 +221,7 @@ static int migrate(sqlite3 *db)
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     if (version > SCHEMA_VERSION) {
-        log_error("store: database schema %d is newer than this lanchat (%d)", version,
-                  SCHEMA_VERSION);
+        log_error("database schema %d is newer than this lanchat (%d)", version, SCHEMA_VERSION);
         return -1;
     }
     for (; version < SCHEMA_VERSION; version++) {
@@ -235,7 +235,7 @@ static int migrate(sqlite3 *db)
         }
         if (exec(db, "COMMIT") != 0)
             return -1;
-        log_info("store: schema migrated to version %d", version + 1);
+        log_info("schema migrated to version %d", version + 1);
     }
     return 0;
 }
@@ -254,7 +254,7 @@ int store_open(const char *path, int64_t heap_limit, int64_t max_messages_per_ro
     for (int i = 0; i < ST_WRITER_COUNT; i++) {
         if (sqlite3_prepare_v3(S.writer_db, writer_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &S.writer_stmt[i], NULL) != SQLITE_OK) {
-            log_error("store: prepare failed: %s", sqlite3_errmsg(S.writer_db));
+            log_error("prepare failed: %s", sqlite3_errmsg(S.writer_db));
             store_close();
             return -1;
         }
@@ -262,12 +262,12 @@ int store_open(const char *path, int64_t heap_limit, int64_t max_messages_per_ro
     for (int i = 0; i < RD_COUNT; i++) {
         if (sqlite3_prepare_v3(S.reader_db, reader_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &S.reader_stmt[i], NULL) != SQLITE_OK) {
-            log_error("store: prepare failed: %s", sqlite3_errmsg(S.reader_db));
+            log_error("prepare failed: %s", sqlite3_errmsg(S.reader_db));
             store_close();
             return -1;
         }
     }
-    log_info("store: opened %s (schema %d, WAL, synchronous=FULL)", path, SCHEMA_VERSION);
+    log_info("opened %s (schema %d, WAL, synchronous=FULL)", path, SCHEMA_VERSION);
     return 0;
 }
 
@@ -449,7 +449,7 @@ static bool step_control(enum statement which)
         return true;
     if ((sqlite3_errcode(S.writer_db) & 0xff) == SQLITE_FULL)
         S.saw_full = true;
-    log_error("store: %s: %s", writer_sql[which], sqlite3_errmsg(S.writer_db));
+    log_error("%s: %s", writer_sql[which], sqlite3_errmsg(S.writer_db));
     return false;
 }
 
@@ -476,7 +476,7 @@ static void commit_batch(struct job *batch, size_t n)
         if (job->result == STORE_ERROR) {
             if ((sqlite3_errcode(S.writer_db) & 0xff) == SQLITE_FULL)
                 S.saw_full = true;
-            log_error("store: write failed: %s", sqlite3_errmsg(S.writer_db));
+            log_error("write failed: %s", sqlite3_errmsg(S.writer_db));
             job->added = false;
             if (sqlite3_get_autocommit(S.writer_db)) {
                 ok = false; /* SQLite rolled the whole transaction back */
@@ -512,8 +512,8 @@ static void commit_batch(struct job *batch, size_t n)
     }
     pthread_mutex_lock(&S.lock);
     if (S.full != S.saw_full)
-        log_warn("store: %s", S.saw_full ? "the disk is full: writes are refused"
-                                         : "the disk took a write again: writes go on");
+        log_warn("%s", S.saw_full ? "the disk is full: writes are refused"
+                                  : "the disk took a write again: writes go on");
     S.full = S.saw_full; /* before the callers hear of the batch */
     pthread_mutex_unlock(&S.lock);
     if (ok) {
@@ -565,7 +565,7 @@ static void *helper_main(void *arg)
             sqlite3_wal_checkpoint_v2(S.helper_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         pthread_mutex_unlock(&S.checkpointing);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-            log_warn("store: checkpoint failed: %s", sqlite3_errmsg(S.helper_db));
+            log_warn("checkpoint failed: %s", sqlite3_errmsg(S.helper_db));
         pthread_mutex_lock(&S.helper_lock);
     }
     pthread_mutex_unlock(&S.helper_lock);
@@ -583,7 +583,7 @@ static void checkpoint_if_due(void)
     int rc = sqlite3_wal_checkpoint_v2(S.writer_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     pthread_mutex_unlock(&S.checkpointing);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-        log_warn("store: checkpoint failed: %s", sqlite3_errmsg(S.writer_db));
+        log_warn("checkpoint failed: %s", sqlite3_errmsg(S.writer_db));
     pthread_mutex_lock(&S.helper_lock);
     S.writer_finishing = false;
     pthread_mutex_unlock(&S.helper_lock);
@@ -659,7 +659,7 @@ int store_start(const struct store_hooks *hooks)
         failed = pthread_create(&S.writer, &attr, writer_main, NULL);
     pthread_attr_destroy(&attr);
     if (failed) {
-        log_error("store: cannot start the writer thread");
+        log_error("cannot start the writer thread");
         return -1;
     }
     S.writer_running = true;
@@ -702,9 +702,9 @@ void store_close(void)
     if (S.writer_db) {
         if (sqlite3_wal_checkpoint_v2(S.writer_db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) !=
             SQLITE_OK)
-            log_warn("store: checkpoint failed: %s", sqlite3_errmsg(S.writer_db));
+            log_warn("checkpoint failed: %s", sqlite3_errmsg(S.writer_db));
         sqlite3_close(S.writer_db);
-        log_info("store: closed");
+        log_info("closed");
     }
     S.writer_db = NULL;
 }
@@ -803,7 +803,7 @@ static sqlite3_stmt *reader_statement(enum reader_statement which)
     pthread_mutex_lock(&S.reader_lock);
     sqlite3_stmt *st = S.reader_stmt[which];
     if (!st) {
-        log_error("store: read on a closed store");
+        log_error("read on a closed store");
         pthread_mutex_unlock(&S.reader_lock);
         return NULL;
     }
@@ -827,8 +827,7 @@ static sqlite3_stmt *reader_prepare(const char *sql)
     sqlite3_stmt *st = NULL;
     pthread_mutex_lock(&S.reader_lock);
     if (!S.reader_db || sqlite3_prepare_v2(S.reader_db, sql, -1, &st, NULL) != SQLITE_OK) {
-        log_error("store: read prepare failed: %s",
-                  S.reader_db ? sqlite3_errmsg(S.reader_db) : "closed");
+        log_error("read prepare failed: %s", S.reader_db ? sqlite3_errmsg(S.reader_db) : "closed");
         pthread_mutex_unlock(&S.reader_lock);
         return NULL;
     }
@@ -994,7 +993,7 @@ enum store_result store_load_sessions(bool (*keep)(void *ctx, const struct store
         ok = sqlite3_step(drop) == SQLITE_DONE;
     }
     if (!ok)
-        log_error("store: cannot delete surplus sessions: %s", sqlite3_errmsg(S.writer_db));
+        log_error("cannot delete surplus sessions: %s", sqlite3_errmsg(S.writer_db));
     if (direct && ok && !step_control(ST_COMMIT))
         ok = false;
     if (direct && !sqlite3_get_autocommit(S.writer_db))
@@ -1002,6 +1001,6 @@ enum store_result store_load_sessions(bool (*keep)(void *ctx, const struct store
     if (!ok)
         rc = SQLITE_ERROR;
     else if (refused)
-        log_info("store: %zu session row(s) deleted at load", refused);
+        log_info("%zu session row(s) deleted at load", refused);
     return reader_finalize(st, rc);
 }

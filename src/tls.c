@@ -4,6 +4,7 @@
 
 #include "compat/sslcompat.h"
 #include "deliver.h"
+#define LOG_MODULE "tls"
 #include "log.h"
 #include "pool.h"
 
@@ -61,7 +62,7 @@ static void log_ssl_error(const char *what)
     if (e)
         ERR_error_string_n(e, text, sizeof text);
     ERR_clear_error();
-    log_error("tls: %s%s%s", what, e ? ": " : "", text);
+    log_error("%s%s%s", what, e ? ": " : "", text);
 }
 
 /* ---- the names of this box ---------------------------------------------------------- */
@@ -123,7 +124,7 @@ static int current_names(char names[][NAME_LEN])
         }
         freeifaddrs(list);
     } else {
-        log_warn("tls: getifaddrs: %s; the certificate names no address", strerror(errno));
+        log_warn("getifaddrs: %s; the certificate names no address", strerror(errno));
     }
     qsort(names, (size_t)count, NAME_LEN, name_cmp);
     return count;
@@ -165,7 +166,7 @@ static int write_file(const char *path, BIO *from, mode_t mode)
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0) {
-        log_error("tls: cannot create %s: %s", tmp, strerror(errno));
+        log_error("cannot create %s: %s", tmp, strerror(errno));
         return -1;
     }
     bool ok = fchmod(fd, mode) == 0;
@@ -180,7 +181,7 @@ static int write_file(const char *path, BIO *from, mode_t mode)
     int saved = errno;
     ok = close(fd) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) {
-        log_error("tls: cannot write %s: %s", path, strerror(ok ? errno : saved));
+        log_error("cannot write %s: %s", path, strerror(ok ? errno : saved));
         unlink(tmp);
         return -1;
     }
@@ -303,7 +304,7 @@ static int ensure_ca(const char *dir, X509 **ca, EVP_PKEY **ca_key)
     if (*ca && *ca_key && X509_check_private_key(*ca, *ca_key) == 1)
         return 0;
     if (*ca || *ca_key || access(crt, F_OK) == 0 || access(key, F_OK) == 0) {
-        log_error("tls: %s or %s is unreadable or they do not match; move them away to make a "
+        log_error("%s or %s is unreadable or they do not match; move them away to make a "
                   "new CA (every device will have to trust it again)",
                   crt, key);
         return -1;
@@ -318,7 +319,7 @@ static int ensure_ca(const char *dir, X509 **ca, EVP_PKEY **ca_key)
             log_ssl_error("cannot make the CA key");
         return -1;
     }
-    log_info("tls: made a new local CA, %s", crt);
+    log_info("made a new local CA, %s", crt);
     return 0;
 }
 
@@ -354,7 +355,7 @@ static int ensure_server(const char *dir, X509 *ca, EVP_PKEY *ca_key)
     if (why) {
         X509_free(cert);
         EVP_PKEY_free(key);
-        log_info("tls: making the server certificate (%s)", why);
+        log_info("making the server certificate (%s)", why);
         key = EVP_EC_gen("P-256");
         cert = key ? make_cert(key, T.local_name, ca, ca_key, SERVER_DAYS) : NULL;
         rc = cert && save_pem(T.key_path, key, NULL) == 0 && save_pem(T.cert_path, NULL, cert) == 0
@@ -384,14 +385,14 @@ static int remember_ca(X509 *ca)
         snprintf(T.fingerprint + (i ? 3 * i - 1 : 0), sizeof T.fingerprint - (i ? 3 * i - 1 : 0),
                  "%s%02X", i ? ":" : "", md[i]);
     if (!ok)
-        log_error("tls: cannot encode the CA certificate");
+        log_error("cannot encode the CA certificate");
     return ok ? 0 : -1;
 }
 
 static int make_dir(const char *dir)
 {
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        log_error("tls: cannot create %s: %s", dir, strerror(errno));
+        log_error("cannot create %s: %s", dir, strerror(errno));
         return -1;
     }
     return 0;
@@ -404,13 +405,13 @@ static int check_given(const struct tls_settings *s)
     EVP_PKEY *key = load_key(s->key);
     int rc = 0;
     if (!cert) {
-        log_error("tls: --tls-cert %s is not a readable PEM certificate", s->cert);
+        log_error("--tls-cert %s is not a readable PEM certificate", s->cert);
         rc = -1;
     } else if (!key) {
-        log_error("tls: --tls-key %s is not a readable PEM private key", s->key);
+        log_error("--tls-key %s is not a readable PEM private key", s->key);
         rc = -1;
     } else if (X509_check_private_key(cert, key) != 1) {
-        log_error("tls: --tls-key %s does not match --tls-cert %s", s->key, s->cert);
+        log_error("--tls-key %s does not match --tls-cert %s", s->key, s->cert);
         rc = -1;
     }
     if (cert) {
@@ -428,7 +429,7 @@ int tls_setup(const struct tls_settings *s)
 {
     T.s = *s;
     if (!sslcompat_loaded((const void *)SSL_get_error)) {
-        log_error("tls: lanchat's libssl.so (sslcompat) is not the one loaded; check the "
+        log_error("lanchat's libssl.so (sslcompat) is not the one loaded; check the "
                   "library directory beside the binary");
         return -1;
     }
@@ -436,7 +437,7 @@ int tls_setup(const struct tls_settings *s)
     int count = current_names(current);
     if (s->cert || s->key) {
         if (!s->cert || !s->key) {
-            log_error("tls: --tls-cert and --tls-key go together");
+            log_error("--tls-cert and --tls-key go together");
             return -1;
         }
         return check_given(s);
@@ -452,7 +453,7 @@ int tls_setup(const struct tls_settings *s)
     X509_free(ca);
     EVP_PKEY_free(ca_key);
     if (rc == 0)
-        log_info("tls: CA %s/ca.crt (SHA-256 %s); the server certificate names %d hosts and "
+        log_info("CA %s/ca.crt (SHA-256 %s); the server certificate names %d hosts and "
                  "addresses",
                  s->dir, T.fingerprint, T.name_count);
     return rc;
@@ -675,14 +676,14 @@ bool tls_take(int fd, int ours, struct deliver_io *io)
 {
     struct tls_conn *t = pool_take_raw(POOL_tlsconn);
     if (!t) {
-        log_warn("tls: no TLS connection slot left");
+        log_warn("no TLS connection slot left");
         return false;
     }
     t->ssl = sslcompat_take(fd);
     t->retry_len = 0;
     BIO *bio = t->ssl ? SSL_get_rbio(t->ssl) : NULL;
     if (!bio || bio != SSL_get_wbio(t->ssl) || BIO_set_fd(bio, ours, BIO_NOCLOSE) != 1) {
-        log_error("tls: cannot take the TLS connection on descriptor %d over", fd);
+        log_error("cannot take the TLS connection on descriptor %d over", fd);
         if (t->ssl)
             SSL_free(t->ssl);
         pool_give(POOL_tlsconn, t);

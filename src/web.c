@@ -3,6 +3,7 @@
 #include "config.h"
 #include "http.h"
 
+#define LOG_MODULE "web"
 #include "log.h"
 
 #include <fcntl.h>
@@ -138,7 +139,7 @@ static int serve_file(struct mg_connection *conn, void *data)
     for (off_t left = http_is_head(conn) ? 0 : st.st_size; left > 0;) {
         ssize_t got = read(fd, chunk, left < (off_t)sizeof chunk ? (size_t)left : sizeof chunk);
         if (got <= 0 || mg_write(conn, chunk, (size_t)got) <= 0) {
-            log_warn("web: %s cut short", uri); /* the client sees a short body */
+            log_warn("%s cut short", uri); /* the client sees a short body */
             break;
         }
         left -= got;
@@ -150,12 +151,12 @@ static int serve_file(struct mg_connection *conn, void *data)
 static int start_disk(struct mg_context *ctx, const char *root)
 {
     if (!realpath(root, root_path)) {
-        log_warn("web: no web root %s: every page is 404", root);
+        log_warn("no web root %s: every page is 404", root);
     } else {
         root_len = strcmp(root_path, "/") == 0 ? 0 : strlen(root_path);
         root_path[root_len] = '\0';
         root_ok = true;
-        log_info("web: serving %s", root_path);
+        log_info("serving %s", root_path);
     }
     mg_set_request_handler(ctx, "/", serve_file, NULL);
     return 0;

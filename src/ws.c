@@ -6,6 +6,7 @@
 #include "http.h"
 #include "hub.h"
 #include "json.h"
+#define LOG_MODULE "ws"
 #include "log.h"
 #include "metrics.h"
 #include "text.h"
@@ -64,7 +65,7 @@ static int on_connect(const struct mg_connection *const_conn, void *data)
     }
     struct chat_error e = deliver_may_open(&who, mg_get_request_info(conn)->remote_addr);
     if (e.kind) {
-        log_warn("ws: %s refused (%s)", who.name, e.message);
+        log_warn("%s refused (%s)", who.name, e.message);
         refuse_handshake(conn, e);
         return 1;
     }
@@ -143,7 +144,7 @@ static int take_over(int fd)
     int ours = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     int dummy = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (ours < 0 || dummy < 0 || dup2(dummy, fd) < 0) {
-        log_error("ws: cannot take the socket over: %s", strerror(errno));
+        log_error("cannot take the socket over: %s", strerror(errno));
         if (ours >= 0)
             close(ours);
         if (dummy >= 0)
@@ -167,12 +168,12 @@ static void on_ready(struct mg_connection *conn, void *data)
     struct chat_error over = CHAT_OK;
     struct deliver_conn *c = deliver_reserve(&who, mg_get_request_info(conn)->remote_addr, &over);
     if (!c && over.kind) { /* a handshake of the same session got in meanwhile */
-        log_warn("ws: %s refused (%s)", who.name, over.message);
+        log_warn("%s refused (%s)", who.name, over.message);
         refuse_open(conn, 1008, "too many WebSockets");
         return;
     }
     if (!c) {
-        log_warn("ws: client pool exhausted; refusing %s", who.name);
+        log_warn("client pool exhausted; refusing %s", who.name);
         refuse_open(conn, 1013, "server full");
         return;
     }
@@ -188,7 +189,7 @@ static void on_ready(struct mg_connection *conn, void *data)
     }
 #endif
     if (ours < 0) {
-        log_error("ws: no socket for %s", who.name);
+        log_error("no socket for %s", who.name);
         deliver_unreserve(c);
         refuse_open(conn, 1011, "internal error");
         return;
@@ -357,19 +358,19 @@ static int parse_header(const unsigned char *b, size_t len, struct header *h)
 
 static void protocol_error(struct deliver_conn *c, const char *why)
 {
-    log_warn("ws: %s broke the protocol (%s); closing 1002", c->user, why);
+    log_warn("%s broke the protocol (%s); closing 1002", c->user, why);
     deliver_close(c, 1002, why);
 }
 
 static void too_big(struct deliver_conn *c)
 {
-    log_warn("ws: %s sent a message over %d bytes; closing 1009", c->user, CHAT_MAX_REQUEST);
+    log_warn("%s sent a message over %d bytes; closing 1009", c->user, CHAT_MAX_REQUEST);
     deliver_close(c, 1009, "message too big");
 }
 
 static void bad_utf8(struct deliver_conn *c)
 {
-    log_warn("ws: %s sent text that is not UTF-8; closing 1007", c->user);
+    log_warn("%s sent text that is not UTF-8; closing 1007", c->user);
     deliver_close(c, 1007, "invalid UTF-8");
 }
 
