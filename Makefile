@@ -236,7 +236,7 @@ build/.deps-e2e: tools/deps.sh $(E2E_LOCK)
 	@mkdir -p build && touch $@
 
 unit: build/.deps-test $(UNIT_TESTS)
-	@tools/run-tests.sh unit $(UNIT_TESTS)
+	@tests/unit/run.sh unit $(UNIT_TESTS)
 
 integration: build/.deps-test $(BIN) $(LOADGEN) $(POWERLOSS)
 	@python3 tests/integration/run.py --bin $(BIN)
@@ -288,13 +288,13 @@ fuzz-replay: build/.deps-test
 # "N passed, N failed". `make test-desktop` runs the desktop suites alone.
 TEST_BOARDS ?= rpi4 rpi-zero
 test: build/.deps-test build/.deps-cross
-	@tools/test-all.sh desktop sanitizers boards package $(TEST_BOARDS:%=emulated:%)
+	@tests/run-all.sh desktop sanitizers boards package $(TEST_BOARDS:%=emulated:%)
 
 test-desktop: build/.deps-test
-	@tools/test-all.sh desktop
+	@tests/run-all.sh desktop
 
 test-sanitizers: build/.deps-test
-	@tools/test-all.sh sanitizers
+	@tests/run-all.sh sanitizers
 
 C_FILES := src/*.c src/*.h src/compat/*.c src/compat/*.h tools/*.c tools/loadgen/*.c tools/loadgen/*.h \
            tests/unit/*.c tests/fuzz/*.c tests/vfs/*.c
@@ -344,13 +344,13 @@ $(OUT)/emulated/%: $(OUT)/%
 EMULATED_UNIT := $(UNIT_TESTS:$(OUT)/%=$(OUT)/emulated/%)
 
 unit-emulated: build/.deps-test build/.deps-cross $(EMULATED_UNIT)
-	@tools/run-tests.sh unit-$(BOARD) $(EMULATED_UNIT)
+	@tests/unit/run.sh unit-$(BOARD) $(EMULATED_UNIT)
 
 integration-emulated: build/.deps-test build/.deps-cross $(OUT)/emulated/lanchat
 	@python3 tests/integration/run.py --bin $(OUT)/emulated/lanchat
 
 test-emulated: build/.deps-test build/.deps-cross
-	@tools/test-all.sh emulated:$(BOARD)
+	@tests/run-all.sh emulated:$(BOARD)
 
 # ---- installing: a Debian package, or a self-contained bundle ---------------
 STRIPPED := $(OUT)/dist/lanchat
@@ -381,7 +381,7 @@ $(BUNDLE): $(STRIPPED) $(DIST_FILES) build/.deps-package
 	  $(or $(CROSS_TRIPLE),$(shell $(CC) -dumpmachine)) $(VERSION) $@
 
 test-package: build/.deps-test build/.deps-cross
-	@tools/test-all.sh package
+	@tests/run-all.sh package
 
 # RAM budget of each board (board/<name>/README.md): tools/ram-budget.py.
 ram-budget: build/.deps-test build/.deps-cross

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs test suites of lanchat and ends with one line "N passed, N failed"
 # totalling them; each suite ends with "<suite>: N passed, N failed".
-#   tools/test-all.sh [GROUP...]      no GROUP: desktop (`make test-desktop`);
+#   tests/run-all.sh [GROUP...]      no GROUP: desktop (`make test-desktop`);
 #   `make test` runs: desktop sanitizers boards package emulated:rpi4
 #   emulated:rpi-zero
 # Groups:
@@ -100,7 +100,7 @@ for group in "$@"; do
     emulated:?*) emulated "${group#emulated:}" ;;
     sanitizers) sanitizers ;;
     *)
-        echo "tools/test-all.sh: unknown group '$group'" \
+        echo "tests/run-all.sh: unknown group '$group'" \
             "(desktop, sanitizers, boards, package, emulated:BOARD)" >&2
         exit 2
         ;;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Soak: a bounded churn against a fresh server, reporting the server's RSS,
 # open file descriptors and threads at the start, every minute and at the end.
-#   tools/soak.sh [SECONDS] [BINARY]      default 600 s, build/desktop/lanchat
+#   tests/soak.sh [SECONDS] [BINARY]      default 600 s, build/desktop/lanchat
 # WORKERS (default 4) client threads each loop: take a session (a fixed set,
 # plus one login and logout of a fresh nickname every 10th turn), open a
 # WebSocket, join, send 3 messages and wait for their acks, read a history

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs cmocka test binaries and ends with "<suite>: N passed, N failed".
-# Usage: tools/run-tests.sh SUITE BINARY...
+# Usage: tests/unit/run.sh SUITE BINARY...
 suite=$1
 shift
 passed=0
