@@ -217,6 +217,13 @@ static bool make_room_locked(const struct newcomer *c, struct auth_session *out[
 
 /* ---- login throttle ---------------------------------------------------------------- */
 
+/* A key with no failure to remember (none, or the last one forgotten) and no
+ * password hash in progress: its slot may be reset or given to another. */
+static bool attempts_quiet(const struct attempts *e, int64_t now)
+{
+    return !e->hashing && (e->failures == 0 || now - e->last_fail > CHAT_LOGIN_FORGET_S * 1000);
+}
+
 static struct attempts *attempts_of(struct attempts *table, const char *text, bool fold,
                                     int64_t now)
 {
@@ -238,11 +245,9 @@ static struct attempts *attempts_of(struct attempts *table, const char *text, bo
     struct attempts *a = NULL, *spare = NULL;
     for (size_t i = 0; i < THROTTLE_PROBE && !a; i++) {
         struct attempts *e = &table[(home + i) % CHAT_LOGIN_TABLE];
-        bool quiet =
-            !e->hashing && (e->failures == 0 || now - e->last_fail > CHAT_LOGIN_FORGET_S * 1000);
         if (e->key == key)
             a = e;
-        else if (!spare && !e->hashing && (quiet || now >= e->until))
+        else if (!spare && !e->hashing && (attempts_quiet(e, now) || now >= e->until))
             spare = e;
     }
     if (!a && spare) {
@@ -251,9 +256,7 @@ static struct attempts *attempts_of(struct attempts *table, const char *text, bo
     }
     if (!a)
         return &table[home];
-    bool quiet =
-        !a->hashing && (a->failures == 0 || now - a->last_fail > CHAT_LOGIN_FORGET_S * 1000);
-    if (quiet)
+    if (attempts_quiet(a, now))
         a->failures = 0, a->until = 0;
     return a;
 }
