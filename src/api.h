@@ -29,4 +29,10 @@ struct api_request {
 
 int api_start(struct mg_context *ctx, int64_t session_max_age);
 
+#if CHAT_WITH_METRICS
+/* The text of GET /metrics, as snprintf does: at most cap bytes, NUL
+ * included, into text; returns the length the whole text needs. */
+size_t api_metrics_text(char *text, size_t cap);
+#endif
+
 #endif

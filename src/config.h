@@ -371,6 +371,12 @@
 #define CHAT_KEEP_ALIVE_MS 1000
 #endif
 
+/* Milliseconds shutdown waits for the WebSocket queues to be written out
+ * (after the HTTP requests in flight, before the close frames). */
+#ifndef CHAT_DRAIN_MS
+#define CHAT_DRAIN_MS 1000
+#endif
+
 /* WebSockets: a ping after this many milliseconds without a byte from the
  * client; dropped after CHAT_WS_IDLE_MS without one; after a close frame,
  * at most CHAT_WS_LINGER_MS for the client to close its side. */
@@ -408,8 +414,12 @@
 
 /* ---- Derived sizes (not options) -------------------------------------- */
 
-#define CHAT_NAME_MAX 32 /* user and room names, API contract */
-#define CHAT_CID_MAX 64  /* client message ids, API contract */
+#define CHAT_NAME_MAX 32    /* user and room names, API contract */
+#define CHAT_CID_MAX 64     /* client message ids, API contract */
+#define CHAT_PASSWORD_MIN 8 /* bytes of an account's password at least, API contract */
+/* A session is known by the BLAKE2b hash of its token (never the token):
+ * in memory, in the database and in every lookup. */
+#define CHAT_TOKEN_HASH_SIZE 32
 /* A message frame: body escaped (at most 2x: only \t \n \r " \ escape)
  * plus the envelope with names, ids and cid. */
 #define CHAT_FRAME_SIZE (2 * CHAT_MAX_BODY + 4 * CHAT_NAME_MAX + 2 * CHAT_CID_MAX + 192)

@@ -107,7 +107,7 @@ struct deliver_conn {
     enum deliver_state state;
     struct hub_client *client; /* while open */
     char user[CHAT_NAME_MAX + 1];
-    unsigned char token_hash[32];
+    unsigned char token_hash[CHAT_TOKEN_HASH_SIZE];
     char addr[48]; /* the client's address, as civetweb writes it */
     struct deliver_buffers *buf;
     deliver_write_fn *write;
@@ -192,7 +192,7 @@ void deliver_send_done(struct store_job *job);
 
 /* Any thread: closes the session's connections, or one connection by its
  * handle, with code. */
-void deliver_close_session(const unsigned char token_hash[32], int code);
+void deliver_close_session(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE], int code);
 void deliver_close_handle(uint32_t handle, int code);
 
 /* The connection's own thread. */

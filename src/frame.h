@@ -20,6 +20,18 @@
 
 enum frame_opcode { FRAME_TEXT = 1, FRAME_CLOSE = 8, FRAME_PING = 9, FRAME_PONG = 10 };
 
+/* The close codes lanchat sends (RFC 6455 7.4.1; 1013 from IANA's registry). */
+enum frame_close_code {
+    FRAME_CLOSE_NORMAL = 1000,     /* session ended: logout, eviction */
+    FRAME_CLOSE_GOING_AWAY = 1001, /* server shutting down, no answer to pings */
+    FRAME_CLOSE_PROTOCOL = 1002,   /* the peer broke RFC 6455 */
+    FRAME_CLOSE_BAD_DATA = 1007,   /* text that is not UTF-8 */
+    FRAME_CLOSE_POLICY = 1008,     /* slow consumer, too slow a message, too many WebSockets */
+    FRAME_CLOSE_TOO_BIG = 1009,    /* a message over CHAT_MAX_REQUEST */
+    FRAME_CLOSE_INTERNAL = 1011,   /* the server failed */
+    FRAME_CLOSE_TRY_LATER = 1013,  /* server full */
+};
+
 /* A message frame's largest size: header, envelope and a body that doubles
  * when escaped (only \t \n \r " \ escape). */
 #define FRAME_MESSAGE_MAX (4 + CHAT_FRAME_SIZE)
