@@ -71,6 +71,7 @@ EMULATOR :=
 endif
 
 CC := $(CROSS)gcc
+HOSTCC ?= cc
 # TSan and the fuzz targets are built with clang (libFuzzer is clang's);
 # its -Wextra includes -Wstring-concatenation, which flags store.c's SQL,
 # concatenated on purpose.
@@ -79,7 +80,6 @@ CC := clang
 SAN_WARNINGS := -Wno-string-concatenation
 endif
 STRIP := $(CROSS)strip
-HOSTCC ?= cc
 # Hardening as Debian builds its packages (dpkg-buildflags): fortified libc
 # calls, read-only GOT after start.
 # (Not under a sanitizer: the fortified variants of libc calls bypass its
@@ -96,12 +96,22 @@ CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -pthread \
 LDFLAGS += -pthread -Wl,--gc-sections -Wl,-z,relro,-z,now
 LDLIBS := -lcivetweb -lsqlite3 -lsodium -lcjson
 
+# Which features this build has, as the compiler reads src/config.h with this
+# build's CPPFLAGS (board defines, FLAGS, -D on the command line): the names
+# of config.h's CHAT_WITH_<NAME> switches that are on, lower case. The host
+# compiler answers for every board: config.h includes nothing.
+FEATURE_SWITCHES := ACCOUNTS ROOMS METRICS EMBEDDED_WEB TLS
+HASH := \#
+FEATURES := $(shell { echo '$(HASH)include "config.h"'; for f in $(FEATURE_SWITCHES); do \
+              printf '$(HASH)if CHAT_WITH_%s\n%s\n$(HASH)endif\n' $$f $$f; done; } | \
+              $(HOSTCC) $(CPPFLAGS) -E -P -x c - 2>/dev/null | tr A-Z a-z)
+
 # HTTPS (CHAT_WITH_TLS, docs/SECURITY.md "HTTPS"): OpenSSL 3 by its sonames,
 # then our two compatibility libraries, whose SONAMEs are the names Debian's
 # civetweb dlopen()s ("libssl.so", "libcrypto.so"). Real libssl first: our own
 # SSL calls must reach it, not the wrappers civetweb gets. They live in lib/
 # beside the binary (/usr/lib/lanchat in the package), found by RUNPATH.
-TLS := $(if $(findstring -DCHAT_WITH_TLS=0,$(FEATURE_DEFINES) $(BOARD_DEFINES)),,yes)
+TLS := $(if $(filter tls,$(FEATURES)),yes)
 COMPAT_LIBS :=
 ifeq ($(TLS),yes)
 COMPAT_LIBS := $(OUT)/lib/libssl.so $(OUT)/lib/libcrypto.so
@@ -116,7 +126,7 @@ OBJECTS := $(SOURCES:src/%.c=$(OUT)/obj/%.o)
 WEB_PATHS := $(patsubst web/%,%,$(shell find web -name '.?*' -prune -o -type f ! -name '*~' \
                                           -print 2>/dev/null | LC_ALL=C sort))
 WEB_GZ := $(WEB_PATHS:%=$(OUT)/web-gz/%)
-EMBED := $(if $(findstring -DCHAT_WITH_EMBEDDED_WEB=0,$(FEATURE_DEFINES) $(BOARD_DEFINES)),,yes)
+EMBED := $(if $(filter embedded_web,$(FEATURES)),yes)
 ifeq ($(EMBED),yes)
 OBJECTS += $(OUT)/obj/web_assets.o
 # Rewritten only when the list of files changes, so that adding or removing
@@ -135,7 +145,7 @@ POWERLOSS := build/powerloss.so
 
 .PHONY: all run test unit integration e2e format lint clean bench cross-all test-desktop board-info \
         ram-budget test-emulated unit-emulated integration-emulated package bundle test-package FORCE \
-        bench-instr test-asan test-tsan test-sanitizers fuzz fuzz-replay fuzz-targets
+        bench-instr config test-asan test-tsan test-sanitizers fuzz fuzz-replay fuzz-targets
 all: $(BIN) $(LOADGEN) $(POWERLOSS)
 
 build/.deps-build: tools/deps.sh
@@ -388,6 +398,12 @@ ram-budget: build/.deps-test build/.deps-cross
 	@python3 tools/ram-budget.py $(BOARDS) | tee build/ram-budget.txt
 
 board-info:
-	@printf 'board=%s\narch=%s\ntriple=%s\ncflags=%s\npackage=%s\nversion=%s\ndefines=%s\n' \
+	@printf 'board=%s\narch=%s\ntriple=%s\ncflags=%s\npackage=%s\nversion=%s\ndefines=%s\nfeatures=%s\n' \
 	  "$(BOARD)" "$(DEB_ARCH)" "$(CROSS_TRIPLE)" "$(BOARD_CFLAGS)" "$(BOARD_PACKAGE)" "$(VERSION)" \
-	  "$(BOARD_DEFINES)"
+	  "$(BOARD_DEFINES)" "$(FEATURES)"
+
+# Every value of src/config.h as this build's compiler flags make it (make
+# [BOARD=x] [FLAGS=minimal] config): what a board really changes.
+config:
+	@echo '#include "config.h"' | $(HOSTCC) $(CPPFLAGS) -dM -E -x c - | grep '^#define CHAT_' | \
+	  LC_ALL=C sort
