@@ -13,6 +13,13 @@ $(error no board/$(BOARD)/board.mk; boards: $(notdir $(wildcard board/*)))
 endif
 include board/$(BOARD)/board.mk
 
+# FLAGS=minimal: every feature switch off; FLAGS=no-<feature>: that one off
+# alone (make cost-table builds each to measure what the feature costs).
+FLAG_SWITCH_no-accounts := ACCOUNTS
+FLAG_SWITCH_no-rooms := ROOMS
+FLAG_SWITCH_no-metrics := METRICS
+FLAG_SWITCH_no-embedded-web := EMBEDDED_WEB
+FLAG_SWITCH_no-tls := TLS
 ifeq ($(FLAGS),minimal)
 FEATURE_DEFINES := -DCHAT_WITH_ACCOUNTS=0 -DCHAT_WITH_ROOMS=0 -DCHAT_WITH_METRICS=0 \
                    -DCHAT_WITH_EMBEDDED_WEB=0 -DCHAT_WITH_TLS=0
@@ -20,8 +27,11 @@ OUT := build/$(BOARD)-minimal
 else ifeq ($(FLAGS),)
 FEATURE_DEFINES :=
 OUT := build/$(BOARD)
+else ifneq ($(FLAG_SWITCH_$(FLAGS)),)
+FEATURE_DEFINES := -DCHAT_WITH_$(FLAG_SWITCH_$(FLAGS))=0
+OUT := build/$(BOARD)-$(FLAGS)
 else
-$(error FLAGS must be empty or minimal)
+$(error FLAGS must be empty, minimal or one of $(patsubst FLAG_SWITCH_%,%,$(filter FLAG_SWITCH_%,$(.VARIABLES))))
 endif
 
 # ---- sanitizer builds (make test-asan / test-tsan): SANITIZE=address builds
@@ -104,7 +114,7 @@ FEATURE_SWITCHES := ACCOUNTS ROOMS METRICS EMBEDDED_WEB TLS
 HASH := \#
 FEATURES := $(shell { echo '$(HASH)include "config.h"'; for f in $(FEATURE_SWITCHES); do \
               printf '$(HASH)if CHAT_WITH_%s\n%s\n$(HASH)endif\n' $$f $$f; done; } | \
-              $(HOSTCC) $(CPPFLAGS) -E -P -x c - 2>/dev/null | tr A-Z a-z)
+              $(HOSTCC) $(CPPFLAGS) -E -P -x c - 2>/dev/null | grep -xE '[A-Z_]+' | tr A-Z a-z)
 
 # HTTPS (CHAT_WITH_TLS, docs/SECURITY.md "HTTPS"): OpenSSL 3 by its sonames,
 # then our two compatibility libraries, whose SONAMEs are the names Debian's
@@ -145,7 +155,7 @@ POWERLOSS := build/powerloss.so
 
 .PHONY: all run test unit integration e2e format lint clean bench cross-all test-desktop board-info \
         ram-budget test-emulated unit-emulated integration-emulated package bundle test-package FORCE \
-        bench-instr config test-asan test-tsan test-sanitizers fuzz fuzz-replay fuzz-targets
+        bench-instr config cost-table test-asan test-tsan test-sanitizers fuzz fuzz-replay fuzz-targets
 all: $(BIN) $(LOADGEN) $(POWERLOSS)
 
 build/.deps-build: tools/deps.sh
@@ -392,6 +402,11 @@ $(BUNDLE): $(STRIPPED) $(DIST_FILES) build/.deps-package
 
 test-package: build/.deps-test build/.deps-cross
 	@tests/run-all.sh package
+
+# Code each feature switch costs on BOARD: the binary built with that switch
+# off alone (build/<board>-no-<feature>/), its size(1) against the full one.
+cost-table: $(DEPS_STAMP)
+	@sh tools/cost-table.sh $(BOARD)
 
 # RAM budget of each board (board/<name>/README.md): tools/ram-budget.py.
 ram-budget: build/.deps-test build/.deps-cross

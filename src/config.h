@@ -106,9 +106,6 @@
 #ifndef CHAT_CONN_PER_ADDR
 #define CHAT_CONN_PER_ADDR 6
 #endif
-#if CHAT_CONN_PER_ADDR + 2 > CHAT_HTTP_THREADS
-#error "CHAT_CONN_PER_ADDR must leave other addresses 2 of CHAT_HTTP_THREADS"
-#endif
 
 /* Connections civetweb holds at once from all addresses (its queue holds as
  * many, so accepting never waits for a worker); more are refused like the
@@ -152,9 +149,6 @@
 #else
 #define CHAT_MAX_ROOMS 1
 #endif
-#endif
-#if CHAT_MAX_ROOMS < 1 || CHAT_MAX_ROOMS > 64
-#error "CHAT_MAX_ROOMS must be 1..64"
 #endif
 
 /* Largest message body in bytes of UTF-8. */
@@ -240,10 +234,6 @@
  * always (a nickname session gives way first). */
 #ifndef CHAT_NICK_SESSIONS
 #define CHAT_NICK_SESSIONS (CHAT_MAX_SESSIONS * 3 / 4)
-#endif
-#if CHAT_SESSIONS_PER_USER < 1 || CHAT_SESSIONS_PER_ADDR < 1 || CHAT_NICK_SESSIONS < 1 ||          \
-    CHAT_NICK_SESSIONS > CHAT_MAX_SESSIONS
-#error "session limits must be at least 1, and CHAT_NICK_SESSIONS at most CHAT_MAX_SESSIONS"
 #endif
 
 /* Login throttle: failed logins are counted per client address and per
@@ -423,5 +413,70 @@
 /* A message frame: body escaped (at most 2x: only \t \n \r " \ escape)
  * plus the envelope with names, ids and cid. */
 #define CHAT_FRAME_SIZE (2 * CHAT_MAX_BODY + 4 * CHAT_NAME_MAX + 2 * CHAT_CID_MAX + 192)
+/* The largest hello frame: every room and every user online. */
+#define CHAT_HELLO_SIZE                                                                            \
+    (112 + CHAT_MAX_ROOMS * (CHAT_NAME_MAX + 12) + CHAT_MAX_CLIENTS * (CHAT_NAME_MAX + 3))
+
+/* ---- Checks: combinations that cannot work fail to compile ------------ */
+/* tests/build/test_flags.sh compiles wrong ones and expects these errors. */
+
+#if (CHAT_WITH_ACCOUNTS != 0 && CHAT_WITH_ACCOUNTS != 1) ||                                        \
+    (CHAT_WITH_ROOMS != 0 && CHAT_WITH_ROOMS != 1) ||                                              \
+    (CHAT_WITH_METRICS != 0 && CHAT_WITH_METRICS != 1) ||                                          \
+    (CHAT_WITH_EMBEDDED_WEB != 0 && CHAT_WITH_EMBEDDED_WEB != 1) ||                                \
+    (CHAT_WITH_TLS != 0 && CHAT_WITH_TLS != 1)
+#error "a CHAT_WITH_* switch is 0 or 1"
+#endif
+#if CHAT_HTTP_THREADS < 1 || CHAT_IO_THREADS < 1 || CHAT_IO_THREADS > 16
+#error "CHAT_HTTP_THREADS at least 1; CHAT_IO_THREADS 1..16 (a handle keeps the thread in 4 bits)"
+#endif
+#if CHAT_CONN_PER_ADDR < 1 || CHAT_CONN_PER_ADDR + 2 > CHAT_HTTP_THREADS
+#error "CHAT_CONN_PER_ADDR at least 1, and it must leave other addresses 2 of CHAT_HTTP_THREADS"
+#endif
+#if CHAT_REQUESTS_PER_ADDR < 1 || CHAT_CONN_TOTAL < CHAT_HTTP_THREADS
+#error "CHAT_REQUESTS_PER_ADDR at least 1; CHAT_CONN_TOTAL at least CHAT_HTTP_THREADS"
+#endif
+#if CHAT_MAX_CLIENTS < 1 || CHAT_MAX_CLIENTS > 65536
+#error "CHAT_MAX_CLIENTS must be 1..65536 (a handle keeps a slot in 16 bits)"
+#endif
+#if CHAT_WS_PER_SESSION < 1 || CHAT_WS_PER_SESSION > 64 || CHAT_WS_PER_ADDR < 1
+#error "CHAT_WS_PER_SESSION must be 1..64 (a logout closes them all at once), CHAT_WS_PER_ADDR >= 1"
+#endif
+#if CHAT_MAX_ROOMS < 1 || CHAT_MAX_ROOMS > 64
+#error "CHAT_MAX_ROOMS must be 1..64 (a client's joined rooms are a 64-bit mask)"
+#endif
+#if CHAT_MAX_SESSIONS < 1 || CHAT_SESSIONS_PER_USER < 1 || CHAT_SESSIONS_PER_ADDR < 1 ||           \
+    CHAT_NICK_SESSIONS < 1 || CHAT_NICK_SESSIONS > CHAT_MAX_SESSIONS
+#error "session limits must be at least 1, and CHAT_NICK_SESSIONS at most CHAT_MAX_SESSIONS"
+#endif
+#if CHAT_LOGIN_TABLE < 1 || CHAT_LOGIN_BACKOFF_MAX_S < 1
+#error "CHAT_LOGIN_TABLE and CHAT_LOGIN_BACKOFF_MAX_S must be at least 1"
+#endif
+#if CHAT_WRITE_BATCH < 1 || CHAT_WRITE_BATCH > CHAT_WRITE_QUEUE
+#error "CHAT_WRITE_BATCH must be 1..CHAT_WRITE_QUEUE: a batch is taken from the queue"
+#endif
+#if CHAT_CLIENT_INFLIGHT < 1
+#error "CHAT_CLIENT_INFLIGHT must be at least 1"
+#endif
+#if CHAT_HISTORY_DEFAULT < 1 || CHAT_HISTORY_DEFAULT > CHAT_HISTORY_MAX || CHAT_REPLAY_MAX < 1
+#error "CHAT_HISTORY_DEFAULT must be 1..CHAT_HISTORY_MAX, CHAT_REPLAY_MAX at least 1"
+#endif
+#if CHAT_MAX_MESSAGES_PER_ROOM < 0 || CHAT_RATE_PER_S < 0 || CHAT_RATE_BURST < 0
+#error "retention and the rate limit are at least 0"
+#endif
+#if CHAT_WS_PING_MS < 1 || CHAT_WS_PING_MS >= CHAT_WS_IDLE_MS
+#error "CHAT_WS_PING_MS must be shorter than CHAT_WS_IDLE_MS: an idle client gets a ping first"
+#endif
+#if CHAT_MAX_BODY < 1
+#error "CHAT_MAX_BODY must be at least 1"
+#endif
+/* Buffers that must hold a whole frame (4 bytes of WebSocket header for a
+ * message; the hello's are counted in CHAT_HELLO_SIZE). */
+_Static_assert(CHAT_MAX_REQUEST >= CHAT_FRAME_SIZE,
+               "CHAT_MAX_REQUEST must hold a send frame of CHAT_MAX_BODY (CHAT_FRAME_SIZE)");
+_Static_assert(CHAT_IO_BUFFER >= CHAT_FRAME_SIZE + 4 && CHAT_IO_BUFFER >= CHAT_HELLO_SIZE,
+               "CHAT_IO_BUFFER must hold the largest message frame and the largest hello");
+_Static_assert(CHAT_FEED_BYTES / 4 >= CHAT_FRAME_SIZE + 4 + 8,
+               "CHAT_FEED_BYTES must hold four of the largest message frames and their lengths");
 
 #endif

@@ -40,8 +40,7 @@
 
 /* The largest hello: every room and every user online (a client's own
  * copy only while its socket cannot take it whole). */
-#define DELIVER_HELLO_MAX                                                                          \
-    (112 + CHAT_MAX_ROOMS * (CHAT_NAME_MAX + 12) + CHAT_MAX_CLIENTS * (CHAT_NAME_MAX + 3))
+#define DELIVER_HELLO_MAX CHAT_HELLO_SIZE
 /* The largest frame a connection may have to keep a part of. */
 #define DELIVER_ITEM_MAX                                                                           \
     (DELIVER_HELLO_MAX > FRAME_MESSAGE_MAX ? DELIVER_HELLO_MAX : FRAME_MESSAGE_MAX)
