@@ -2,9 +2,13 @@
  * config.h - every compile-time option of lanchat, with its default.
  *
  * A board profile (board/<name>/board.mk) overrides any of these with -D;
- * nothing else in the tree defines a size or a feature switch. Costs are
- * measured on x86-64 (gcc 12, -Os) unless stated; RAM is what the option
- * reserves at boot, touched or not.
+ * nothing else in the tree defines a size or a feature switch (a constant
+ * with one user may be named beside it). Costs are measured on x86-64
+ * (gcc 12, -Os) unless stated; RAM is what the option reserves at boot,
+ * touched or not. `make [BOARD=x] config` prints every value a build sees,
+ * `make [BOARD=x] cost-table` what each feature switch costs in code, and
+ * `lanchat --version` each pool's count and block size. The check block at
+ * the end refuses combinations that cannot work.
  */
 #ifndef LANCHAT_CONFIG_H
 #define LANCHAT_CONFIG_H
@@ -12,27 +16,37 @@
 #define CHAT_VERSION "0.1.0"
 
 /* ---- Feature switches (1 = built in, 0 = code removed) ---------------- */
+/* Each states its code: size(1) of the desktop binary with every feature
+ * against the one with that switch alone off (`make cost-table`, gcc 12 -Os,
+ * x86-64, 2026-12). FLAGS=minimal turns every switch off. */
 
 /* Registered accounts with argon2id passwords (POST /api/v1/users).
- * Off: everyone is a nickname user; libsodium is still used for tokens. */
+ * Off: everyone is a nickname user; libsodium is still used for tokens.
+ * Costs 1,376 bytes of text and 8 of data; no RAM. */
 #ifndef CHAT_WITH_ACCOUNTS
 #define CHAT_WITH_ACCOUNTS 1
 #endif
 
-/* More rooms than "general" (POST /api/v1/rooms). Off: one room. */
+/* More rooms than "general" (POST /api/v1/rooms). Off: one room.
+ * Costs 1,118 bytes of text; its RAM is CHAT_MAX_ROOMS' (off, that is 1):
+ * 511,040 bytes of bss at desktop's profile, mostly each I/O thread's member
+ * lists, and a feed (CHAT_FEED_BYTES of address space) per room. */
 #ifndef CHAT_WITH_ROOMS
 #define CHAT_WITH_ROOMS 1
 #endif
 
 /* GET /metrics in Prometheus text format. Counters are kept either way
- * (they are a few words); only the exporter is removed. */
+ * (they are a few words); only the exporter is removed. Costs 2,302 bytes
+ * of text and 32 of data; its text is written into the request's pool
+ * block, no RAM of its own. */
 #ifndef CHAT_WITH_METRICS
 #define CHAT_WITH_METRICS 1
 #endif
 
 /* Web client compiled into the binary, gzip-compressed at build time
- * (web/ through tools/embed.c): costs the compressed size of web/ in the
- * binary (22 KB for the client of 2026-11), no RAM beyond it. Off: the
+ * (web/ through tools/embed.c): costs the compressed size of web/ and its
+ * table in the binary: 34,880 bytes of text and 736 of data for the client
+ * of 2026-12 (15 files, 42,965 bytes gzipped), no RAM beyond it. Off: the
  * client is served from --web-root (default ./web), uncompressed. */
 #ifndef CHAT_WITH_EMBEDDED_WEB
 #define CHAT_WITH_EMBEDDED_WEB 1
@@ -43,11 +57,11 @@
  * plain-HTTP redirect, GET /ca.crt and /api/v1/trust. WSS connections are
  * served by the I/O threads like plain ones. Needs OpenSSL 3 (libssl3) and
  * lanchat's two small compatibility libraries (src/compat/). Off: no
- * OpenSSL at all. Measured (x86-64): +17.6 KB text, +1 KB data, +10 KB bss
- * (armel: +14.8 KB text); a tlsconn pool block per client slot (16 KiB of
- * address space, a page touched); idle RSS +1.6 MB with TLS built in and
- * +5.1 MB with HTTPS on; 23.7 KiB of RSS per WSS connection against 2.2 KiB
- * plain; 0.82 ms of server CPU per full handshake (P-256). */
+ * OpenSSL at all. Measured (x86-64): 17,503 bytes of text, 1,016 of data,
+ * 10,144 of bss (armel, earlier: +14.8 KB text); a tlsconn pool block per
+ * client slot (16,400 bytes of address space, a page touched); idle RSS +1.6 MB with TLS built in
+ * and +5.1 MB with HTTPS on; 23.7 KiB of RSS per WSS connection against 2.2 KiB plain; 0.82 ms of
+ * server CPU per full handshake (P-256). */
 #ifndef CHAT_WITH_TLS
 #define CHAT_WITH_TLS 1
 #endif
@@ -60,13 +74,18 @@
 
 /* Simultaneous WebSocket clients. No thread waits on a WebSocket: once its
  * handshake is done the socket belongs to an I/O thread. Each client
- * reserves a connection slot (struct deliver_conn), a hub client and its
- * buffers (struct deliver_buffers: DELIVER_IN_MAX + CHAT_MAX_REQUEST +
- * DELIVER_OUT_MAX bytes of address space, of which a client that keeps up
- * touches a few pages), and widens the hello by CHAT_NAME_MAX + 3 bytes.
- * Measured (x86-64, desktop profile of 1024): 1392 + 96 + 78,464 bytes of
- * address space per slot, 6.9 KiB of RSS per idle connection (S3 of
- * docs/PERFORMANCE.md). */
+ * reserves a block of four pools (`lanchat --version`): a connection slot
+ * (conn, struct deliver_conn), its buffers (connbuf, struct
+ * deliver_buffers: DELIVER_IN_MAX + CHAT_MAX_REQUEST + 1 + DELIVER_OUT_MAX
+ * bytes, of which a client that keeps up touches a few pages), a hub client
+ * (client) and, with CHAT_WITH_TLS, a WSS block (tlsconn); and in each I/O
+ * thread's static data its member lists and queues (CHAT_MAX_ROOMS + 5
+ * pointers). It widens the largest hello (CHAT_HELLO_SIZE) by CHAT_NAME_MAX
+ * + 3 bytes, and so each connbuf block too. Measured (x86-64, desktop
+ * profile of 1024): conn 1,456 + connbuf 78,464 + client 80 + tlsconn
+ * 16,400 = 96,400 bytes of address space per slot (80,000 without TLS),
+ * plus 296 bytes in each I/O thread; 6.9 KiB of RSS per idle connection
+ * (S3 of docs/PERFORMANCE.md). */
 #ifndef CHAT_MAX_CLIENTS
 #define CHAT_MAX_CLIENTS 64
 #endif
@@ -75,8 +94,8 @@
  * (tabs and devices of one user; the devices behind one address); one more
  * is refused before its handshake with 429 (rate_limited). So one session
  * cannot take every slot of CHAT_MAX_CLIENTS. Costs one pass over the slots
- * per handshake and the client's address in each slot (48 bytes: struct
- * deliver_conn went from 1344 to 1392, `lanchat --version`). */
+ * per handshake and the client's address in each slot (AUTH_ADDR_MAX + 1 =
+ * 48 bytes of struct deliver_conn, the conn block of `lanchat --version`). */
 #ifndef CHAT_WS_PER_SESSION
 #define CHAT_WS_PER_SESSION 8
 #endif
@@ -88,13 +107,14 @@
  * handshakes, one connection at a time, and all start at boot. Each is a
  * 100 KiB stack (Debian's build of civetweb), 12.4 KiB resident when idle and
  * about 31 KiB once it has served requests, a glibc malloc arena of 12-16 KiB,
- * and a request pool block (49 KiB of address space). */
+ * and a request pool block (49,264 bytes of address space: a body of
+ * CHAT_MAX_REQUEST + 1 and a CHAT_JSON_ARENA, `lanchat --version`). */
 #ifndef CHAT_HTTP_THREADS
 #define CHAT_HTTP_THREADS 8
 #endif
 
 /* ---- Connections (gate.c): no address can hold the workers ------------ */
-/* gate.c is 4,300 bytes of code (size(1) of gate.o, desktop), one watchdog
+/* gate.c is 4,521 bytes of code (size(1) of gate.o, desktop), one watchdog
  * thread (CHAT_THREAD_STACK) and its table (CHAT_CONN_TOTAL below). */
 
 /* Connections of one client address civetweb holds at once (in its queue
@@ -135,8 +155,9 @@
 /* I/O threads: epoll loops that read, and write to, every WebSocket. One
  * is enough for a single-core board; more spread the delivery over cores.
  * Each is a CHAT_IO_STACK stack and, in static data, its assembly buffer
- * (CHAT_IO_BUFFER) and member lists (CHAT_MAX_ROOMS x CHAT_MAX_CLIENTS
- * pointers), touched as they are used. */
+ * (CHAT_IO_BUFFER), a CHAT_JSON_ARENA, and member lists (CHAT_MAX_ROOMS x
+ * CHAT_MAX_CLIENTS pointers), touched as they are used: 451,104 bytes at
+ * desktop's profile (sizeof(struct io_thread), gdb). */
 #ifndef CHAT_IO_THREADS
 #define CHAT_IO_THREADS 2
 #endif
@@ -213,7 +234,8 @@
 /* See docs/SECURITY.md, "Limits". Their code is 2.7 KB (auth.o text 3,333
  * -> 6,011 bytes, gcc 12 -Os, x86-64; the whole binary 105,578 -> 110,725
  * with the CORS, header and text changes of the same issue); no memory of
- * their own but the throttle tables below and 56 B per session. */
+ * their own but the throttle tables below and 64 B per session (its client
+ * address, 48 B, and its orders of use and of login, 8 B each: gdb). */
 
 /* Sessions one account may hold; its next login evicts its oldest (row
  * deleted, WebSockets closed). A nickname holds one session by nature. */
@@ -301,7 +323,7 @@
 #endif
 
 /* Arena for parsing one JSON request or frame (cJSON's nodes and strings);
- * a request pool block or a client slot holds one. */
+ * a request pool block or an I/O thread holds one. */
 #ifndef CHAT_JSON_ARENA
 #define CHAT_JSON_ARENA (32 * 1024)
 #endif

@@ -107,7 +107,7 @@ struct deliver_conn {
     struct hub_client *client; /* while open */
     char user[CHAT_NAME_MAX + 1];
     unsigned char token_hash[CHAT_TOKEN_HASH_SIZE];
-    char addr[48]; /* the client's address, as civetweb writes it */
+    char addr[AUTH_ADDR_MAX + 1]; /* the client's address, as civetweb writes it */
     struct deliver_buffers *buf;
     deliver_write_fn *write;
     struct deliver_io io; /* io.write NULL: the plain socket (or write) */
