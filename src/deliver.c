@@ -39,6 +39,7 @@ POOL_ELEMENT(feed, struct feed_storage);
 #define CLOSES_PER_ROUND 64  /* close requests of other threads handled per inbox round */
 #define SESSION_CLOSE_MAX 64 /* WebSockets one logout finds and closes */
 #define DRAIN_POLL_MS 5      /* deliver_drain looks again after this */
+_Static_assert(DELIVER_CLOSE_ROOM >= 2 + FRAME_CONTROL_MAX, "a close frame fits its room");
 _Static_assert(CHAT_WS_PER_SESSION <= SESSION_CLOSE_MAX, "a logout closes every WebSocket");
 
 _Static_assert(CHAT_MAX_CLIENTS <= 65536, "a handle keeps a slot in 16 bits");
@@ -387,7 +388,7 @@ static void conn_close(struct deliver_conn *c, int code, const char *reason, boo
     c->state = CONN_CLOSING;
     struct io_thread *t = thread_of(c);
     c->linger_until = t->now + CHAT_WS_LINGER_MS;
-    char frame[128];
+    char frame[DELIVER_CLOSE_ROOM];
     size_t n = code ? frame_close(frame, sizeof frame, code, reason) : 0;
     if (n && DELIVER_OUT_MAX - c->out_end >= n) {
         memcpy(c->buf->out + c->out_end, frame, n);
@@ -421,12 +422,12 @@ bool deliver_reply(struct deliver_conn *c, const char *frame, size_t len)
 {
     if (c->state != CONN_OPEN)
         return false;
-    if (DELIVER_OUT_MAX - c->out_end < len + 128) { /* keep room for a close frame */
+    if (DELIVER_OUT_MAX - c->out_end < len + DELIVER_CLOSE_ROOM) {
         memmove(c->buf->out, c->buf->out + c->out_start, c->out_end - c->out_start);
         c->out_end -= c->out_start;
         c->out_start = 0;
     }
-    if (DELIVER_OUT_MAX - c->out_end < len + 128) {
+    if (DELIVER_OUT_MAX - c->out_end < len + DELIVER_CLOSE_ROOM) {
         slow_consumer(c, "its reply queue is full");
         return false;
     }

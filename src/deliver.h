@@ -46,7 +46,8 @@
     (DELIVER_HELLO_MAX > FRAME_MESSAGE_MAX ? DELIVER_HELLO_MAX : FRAME_MESSAGE_MAX)
 /* A connection's private queue: the rest of a frame the socket took a part
  * of, then replies (acks, errors, pongs) and a close frame. */
-#define DELIVER_OUT_MAX (DELIVER_ITEM_MAX + CHAT_CLIENT_QUEUE_BYTES + 128)
+#define DELIVER_CLOSE_ROOM 128 /* kept for a close frame: 2 + FRAME_CONTROL_MAX bytes */
+#define DELIVER_OUT_MAX (DELIVER_ITEM_MAX + CHAT_CLIENT_QUEUE_BYTES + DELIVER_CLOSE_ROOM)
 /* Received bytes not yet handled: at most one whole frame of the largest
  * message (14 bytes of header), and a byte for a terminating NUL. */
 #define DELIVER_IN_MAX (CHAT_MAX_REQUEST + 14 + 1)

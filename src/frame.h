@@ -54,9 +54,14 @@ size_t frame_joined(char *buf, size_t cap, const char *room);
 size_t frame_gap(char *buf, size_t cap, const char *room);
 size_t frame_ack(char *buf, size_t cap, const char *cid, int64_t id, int64_t ts);
 size_t frame_error(char *buf, size_t cap, struct chat_error e, const char *cid);
-/* A ping or pong echoing payload (at most 125 bytes). */
+/* RFC 6455 5.5: a control frame's payload is at most 125 bytes (its header
+ * is 2); a close's is the 2-byte code and a reason. */
+#define FRAME_CONTROL_MAX 125
+#define FRAME_CLOSE_REASON_MAX (FRAME_CONTROL_MAX - 2)
+
+/* A ping or pong echoing payload (at most FRAME_CONTROL_MAX bytes). */
 size_t frame_control(char *buf, size_t cap, enum frame_opcode op, const void *payload, size_t len);
-/* A close frame: the code and a reason of at most 123 bytes. */
+/* A close frame: the code and a reason, cut to FRAME_CLOSE_REASON_MAX. */
 size_t frame_close(char *buf, size_t cap, int code, const char *reason);
 
 #endif

@@ -401,7 +401,7 @@ static void peer_closed(struct deliver_conn *c, const unsigned char *payload, si
 
 static void control_frame(struct deliver_conn *c, const struct header *h, unsigned char *payload)
 {
-    char frame[2 + 125];
+    char frame[2 + FRAME_CONTROL_MAX];
     size_t len = (size_t)h->length;
     if (h->opcode == OP_PING)
         deliver_reply(c, frame, frame_control(frame, sizeof frame, FRAME_PONG, payload, len));
@@ -489,7 +489,7 @@ static size_t one_frame(struct deliver_conn *c, unsigned char *bytes, size_t len
         protocol_error(c, "an unknown opcode");
         return len;
     }
-    if (control && (!h.fin || h.length > 125)) {
+    if (control && (!h.fin || h.length > FRAME_CONTROL_MAX)) {
         protocol_error(c, "a fragmented or long control frame");
         return len;
     }
