@@ -59,9 +59,10 @@
  * lanchat's two small compatibility libraries (src/compat/). Off: no
  * OpenSSL at all. Measured (x86-64): 17,503 bytes of text, 1,016 of data,
  * 10,144 of bss (armel, earlier: +14.8 KB text); a tlsconn pool block per
- * client slot (16,400 bytes of address space, a page touched); idle RSS +1.6 MB with TLS built in
- * and +5.1 MB with HTTPS on; 23.7 KiB of RSS per WSS connection against 2.2 KiB plain; 0.82 ms of
- * server CPU per full handshake (P-256). */
+ * client slot (16,400 bytes of address space, a page touched); idle RSS
+ * +1.6 MB with TLS built in and +5.1 MB with HTTPS on; 23.7 KiB of RSS per
+ * WSS connection against 2.2 KiB plain; 0.82 ms of server CPU per full
+ * handshake (P-256). */
 #ifndef CHAT_WITH_TLS
 #define CHAT_WITH_TLS 1
 #endif
