@@ -135,7 +135,7 @@ POWERLOSS := build/powerloss.so
 
 .PHONY: all run test unit integration e2e format lint clean bench cross-all test-desktop board-info \
         ram-budget test-emulated unit-emulated integration-emulated package bundle test-package FORCE \
-        bench-instr test-asan test-tsan test-sanitizers fuzz fuzz-replay fuzz-targets
+        bench-instr test-asan test-tsan test-sanitizers fuzz fuzz-replay fuzz-targets check-arch
 all: $(BIN) $(LOADGEN) $(POWERLOSS)
 
 build/.deps-build: tools/deps.sh
@@ -216,10 +216,33 @@ run: $(BIN)
 # ---- tests: every suite, then one line "N passed, N failed" -------------------
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test_*.c))
 
-$(OUT)/tests/%: tests/unit/%.c $(OBJECTS) $(COMPAT_LIBS) $(wildcard tests/unit/*.h)
+# ---- the module map (src/modules.txt), checked by the build ----------------
+# A unit test links only the module under test, what the map lets it use
+# (transitively) and its fakes (tests/unit/fake_*.c), so a call the map does
+# not declare fails to link; $(OUT)/unit-links.mk lists each test's objects.
+# `make check-arch` checks every include, each header's "Calls" sentence,
+# docs/DESIGN.md's module table and every object's references against the map.
+ARCH_CHECK := tests/arch/check-arch.py
+ifeq ($(filter clean format lint check-arch,$(MAKECMDGOALS)),)
+-include $(OUT)/unit-links.mk
+endif
+$(OUT)/unit-links.mk: src/modules.txt $(ARCH_CHECK) $(wildcard tests/unit/*.c) Makefile
+	@mkdir -p $(@D)
+	@python3 $(ARCH_CHECK) --unit-links >$@.tmp && mv $@.tmp $@
+
+$(OUT)/tests/fake_%.o: tests/unit/fake_%.c $(wildcard src/*.h) src/pools.def $(DEPS_STAMP) Makefile
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	@$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -o $@ $< $(OBJECTS) $(LDFLAGS) $(LDLIBS) -lcmocka
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(OUT)/tests/test_%: tests/unit/test_%.c $(OUT)/unit-links.mk $(COMPAT_LIBS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -o $@ $< $(filter %.o,$^) $(LDFLAGS) $(LDLIBS) \
+	  -lcmocka
+
+check-arch: $(OBJECTS) $(OUT)/obj/main.o
+	@python3 $(ARCH_CHECK) --objects $(OUT)/obj
 
 # deps.sh test and e2e also install tests/e2e/node_modules (npm ci): again when
 # the lock file changes or node_modules is gone.

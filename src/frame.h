@@ -3,8 +3,9 @@
  * the JSON of each frame type of docs/API.md, wrapped in its RFC 6455 header
  * (FIN, text or control opcode, unmasked), ready to be copied to a socket;
  * and the message object REST answers with, which the message frame shares.
- * Owns no state. Calls json, hub (the rooms and users a hello lists) and
- * http (the wire names of error kinds).
+ * Owns no state. Calls json, hub (the rooms and users a hello lists), http
+ * (the wire names of error kinds), text (a cid echoed only if valid) and
+ * store (the message rows it writes out).
  * Thread rules: any thread; each call writes only into the caller's buffer.
  */
 #ifndef LANCHAT_FRAME_H
