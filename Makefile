@@ -1,6 +1,6 @@
 # lanchat - see README.md. Everything a build needs is named here.
 #   make [BOARD=desktop] [FLAGS=minimal]   build build/<board>[-minimal]/lanchat
-#   make run | test | test-desktop | unit | integration | e2e | format | lint | clean
+#   make run | test | test-desktop | unit | integration | e2e | format | lint | check-arch | clean
 #   make test-asan | test-tsan | fuzz [FUZZ_SECONDS=30] | fuzz-replay | test-sanitizers
 #   make BOARD=rpi4 test-emulated | package | bundle     (boards: board/*/board.mk)
 #   make cross-all | bench | bench-instr | ram-budget
@@ -305,16 +305,18 @@ fuzz-replay: build/.deps-test
 	@$(MAKE) -s SANITIZE=fuzzer fuzz-targets
 	@sh tests/fuzz/run.sh build/$(BOARD)-fuzz/fuzz 0
 
-# Every suite: desktop (full and minimal builds), the sanitizer builds and
+# Every suite: first the checks (lint, check-arch and the test of the check),
+# then desktop (full and minimal builds), the sanitizer builds and
 # the fuzz targets, every board's build, the packages, and the boards in
 # TEST_BOARDS under qemu-user; ends with one line
-# "N passed, N failed". `make test-desktop` runs the desktop suites alone.
+# "N passed, N failed". `make test-desktop` runs the checks and the desktop
+# suites alone.
 TEST_BOARDS ?= rpi4 rpi-zero
 test: build/.deps-test build/.deps-cross
-	@tests/run-all.sh desktop sanitizers boards package $(TEST_BOARDS:%=emulated:%)
+	@tests/run-all.sh checks desktop sanitizers boards package $(TEST_BOARDS:%=emulated:%)
 
 test-desktop: build/.deps-test
-	@tests/run-all.sh desktop
+	@tests/run-all.sh checks desktop
 
 test-sanitizers: build/.deps-test
 	@tests/run-all.sh sanitizers
