@@ -34,7 +34,9 @@ void frame_rooms_json(struct jw *w);  /* [{"name":...},...] */
 void frame_online_json(struct jw *w); /* ["alice",...], sorted */
 
 /* Each writes one complete frame into buf and returns its length, or 0 when
- * it does not fit in cap. */
+ * it does not fit in cap. The JSON is written first, NUL-terminated, after
+ * room for the longest header (10 bytes): cap must hold the payload and 11
+ * bytes, whatever the frame's own header. */
 size_t frame_message(char *buf, size_t cap, const struct store_message *m, const char *room);
 size_t frame_deleted(char *buf, size_t cap, const char *room, int64_t id);
 size_t frame_presence(char *buf, size_t cap, const char *user, bool online);
