@@ -322,7 +322,7 @@ test-sanitizers: build/.deps-test
 	@tests/run-all.sh sanitizers
 
 C_FILES := src/*.c src/*.h src/compat/*.c src/compat/*.h tools/*.c tools/loadgen/*.c tools/loadgen/*.h \
-           tests/unit/*.c tests/fuzz/*.c tests/vfs/*.c
+           tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h tests/vfs/*.c
 
 format:
 	clang-format -i $(C_FILES)
