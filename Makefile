@@ -1,6 +1,6 @@
 # lanchat - see README.md. Everything a build needs is named here.
 #   make [BOARD=desktop] [FLAGS=minimal]   build build/<board>[-minimal]/lanchat
-#   make run | test | test-desktop | unit | integration | e2e | format | lint | clean
+#   make run | test | test-desktop | unit | integration | e2e | format | lint | check-arch | clean
 #   make test-asan | test-tsan | fuzz [FUZZ_SECONDS=30] | fuzz-replay | test-sanitizers
 #   make BOARD=rpi4 test-emulated | package | bundle     (boards: board/*/board.mk)
 #   make cross-all | bench | bench-instr | ram-budget
@@ -155,7 +155,8 @@ POWERLOSS := build/powerloss.so
 
 .PHONY: all run test unit integration e2e format lint clean bench cross-all test-desktop board-info \
         ram-budget test-emulated unit-emulated integration-emulated package bundle test-package FORCE \
-        bench-instr config cost-table test-asan test-tsan test-sanitizers fuzz fuzz-replay fuzz-targets
+        bench-instr config cost-table test-asan test-tsan test-sanitizers fuzz fuzz-replay fuzz-targets \
+        check-arch
 all: $(BIN) $(LOADGEN) $(POWERLOSS)
 
 build/.deps-build: tools/deps.sh
@@ -236,10 +237,33 @@ run: $(BIN)
 # ---- tests: every suite, then one line "N passed, N failed" -------------------
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test_*.c))
 
-$(OUT)/tests/%: tests/unit/%.c $(OBJECTS) $(COMPAT_LIBS) $(wildcard tests/unit/*.h)
+# ---- the module map (src/modules.txt), checked by the build ----------------
+# A unit test links only the module under test, what the map lets it use
+# (transitively) and its fakes (tests/unit/fake_*.c), so a call the map does
+# not declare fails to link; $(OUT)/unit-links.mk lists each test's objects.
+# `make check-arch` checks every include, each header's "Calls" sentence,
+# docs/DESIGN.md's module table and every object's references against the map.
+ARCH_CHECK := tests/arch/check-arch.py
+ifeq ($(filter clean format lint check-arch,$(MAKECMDGOALS)),)
+-include $(OUT)/unit-links.mk
+endif
+$(OUT)/unit-links.mk: src/modules.txt $(ARCH_CHECK) $(wildcard tests/unit/*.c) Makefile
+	@mkdir -p $(@D)
+	@python3 $(ARCH_CHECK) --unit-links >$@.tmp && mv $@.tmp $@
+
+$(OUT)/tests/fake_%.o: tests/unit/fake_%.c $(wildcard src/*.h) src/pools.def $(DEPS_STAMP) Makefile
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	@$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -o $@ $< $(OBJECTS) $(LDFLAGS) $(LDLIBS) -lcmocka
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(OUT)/tests/test_%: tests/unit/test_%.c $(OUT)/unit-links.mk $(COMPAT_LIBS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -o $@ $< $(filter %.o,$^) $(LDFLAGS) $(LDLIBS) \
+	  -lcmocka
+
+check-arch: $(OBJECTS) $(OUT)/obj/main.o
+	@python3 $(ARCH_CHECK) --objects $(OUT)/obj
 
 # deps.sh test and e2e also install tests/e2e/node_modules (npm ci): again when
 # the lock file changes or node_modules is gone.
@@ -302,22 +326,24 @@ fuzz-replay: build/.deps-test
 	@$(MAKE) -s SANITIZE=fuzzer fuzz-targets
 	@sh tests/fuzz/run.sh build/$(BOARD)-fuzz/fuzz 0
 
-# Every suite: desktop (full and minimal builds), the sanitizer builds and
+# Every suite: first the checks (lint, check-arch and the test of the check),
+# then desktop (full and minimal builds), the sanitizer builds and
 # the fuzz targets, every board's build, the packages, and the boards in
 # TEST_BOARDS under qemu-user; ends with one line
-# "N passed, N failed". `make test-desktop` runs the desktop suites alone.
+# "N passed, N failed". `make test-desktop` runs the checks and the desktop
+# suites alone.
 TEST_BOARDS ?= rpi4 rpi-zero
 test: build/.deps-test build/.deps-cross
-	@tests/run-all.sh desktop sanitizers boards package $(TEST_BOARDS:%=emulated:%)
+	@tests/run-all.sh checks desktop sanitizers boards package $(TEST_BOARDS:%=emulated:%)
 
 test-desktop: build/.deps-test
-	@tests/run-all.sh desktop
+	@tests/run-all.sh checks desktop
 
 test-sanitizers: build/.deps-test
 	@tests/run-all.sh sanitizers
 
 C_FILES := src/*.c src/*.h src/compat/*.c src/compat/*.h tools/*.c tools/loadgen/*.c tools/loadgen/*.h \
-           tests/unit/*.c tests/fuzz/*.c tests/vfs/*.c
+           tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h tests/vfs/*.c
 
 format:
 	clang-format -i $(C_FILES)

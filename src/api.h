@@ -3,7 +3,7 @@
  * route table, each route a small handler named after it. Calls auth, hub,
  * store, deliver (a logout closes the session's WebSockets), frame (the
  * message object and lists), tls (the CA and the HTTPS address), http, json,
- * pool, metrics, log.
+ * text, pool, metrics, log.
  * Thread rules: handlers run on civetweb worker threads; api_start at boot.
  */
 #ifndef LANCHAT_API_H

@@ -12,7 +12,7 @@
  *    deadline of a message begun (CHAT_WS_FRAME_MS).
  * Whatever waits for a connection leaves in one sendmsg per wake.
  * Calls feed, frame, hub, store (replay reads), ws (bytes received), auth,
- * pool, metrics, log.
+ * json (each connection's parse arena), pool, metrics, log.
  * Thread rules: deliver_set_frame_timeout, deliver_start/drain/stop from
  * main; deliver_reserve/attach from a civetweb worker;
  * deliver_message_added/deleted/batch_done and deliver_send_done from the

@@ -3,8 +3,9 @@
  * the JSON of each frame type of docs/API.md, wrapped in its RFC 6455 header
  * (FIN, text or control opcode, unmasked), ready to be copied to a socket;
  * and the message object REST answers with, which the message frame shares.
- * Owns no state. Calls json, hub (the rooms and users a hello lists) and
- * http (the wire names of error kinds).
+ * Owns no state. Calls json, hub (the rooms and users a hello lists), http
+ * (the wire names of error kinds), text (a cid echoed only if valid) and
+ * store (the message rows it writes out).
  * Thread rules: any thread; each call writes only into the caller's buffer.
  */
 #ifndef LANCHAT_FRAME_H
@@ -45,7 +46,9 @@ void frame_rooms_json(struct jw *w);  /* [{"name":...},...] */
 void frame_online_json(struct jw *w); /* ["alice",...], sorted */
 
 /* Each writes one complete frame into buf and returns its length, or 0 when
- * it does not fit in cap. */
+ * it does not fit in cap. The JSON is written first, NUL-terminated, after
+ * room for the longest header (10 bytes): cap must hold the payload and 11
+ * bytes, whatever the frame's own header. */
 size_t frame_message(char *buf, size_t cap, const struct store_message *m, const char *room);
 size_t frame_deleted(char *buf, size_t cap, const char *room, int64_t id);
 size_t frame_presence(char *buf, size_t cap, const char *user, bool online);

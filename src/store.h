@@ -4,8 +4,8 @@
  * checkpoints the WAL beside it (the writer finishes between batches), and
  * a reader connection for queries with its statements prepared once. The
  * only module that says SQL.
- * Calls sqlite3, log and the hooks it is given (from the writer thread,
- * after a commit).
+ * Calls sqlite3, log, text (copies and compares names) and the hooks it is
+ * given (from the writer thread, after a commit).
  * Thread rules: write functions may be called from any thread and block until
  * their transaction committed (or failed), but store_append_async, which
  * returns at once and hands the job back on the writer thread; read functions

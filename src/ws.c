@@ -8,7 +8,6 @@
 #include "json.h"
 #define LOG_MODULE "ws"
 #include "log.h"
-#include "metrics.h"
 #include "text.h"
 #include "tls.h"
 
