@@ -48,23 +48,13 @@ static char root_path[PATH_MAX]; /* realpath of the root; "" for "/" */
 static size_t root_len;
 static bool root_ok;
 
-/* The types embed.c gives the compiled-in client; any other name is 404. */
+/* The types embed.c gives the compiled-in client (web.def); any other
+ * name is 404. */
 static const char *disk_type(const char *path)
 {
     static const char *const types[][2] = {
-        {".html", "text/html; charset=utf-8"},
-        {".js", "text/javascript; charset=utf-8"},
-        {".mjs", "text/javascript; charset=utf-8"},
-        {".css", "text/css; charset=utf-8"},
-        {".json", "application/json"},
-        {".webmanifest", "application/manifest+json"},
-        {".svg", "image/svg+xml"},
-        {".png", "image/png"},
-        {".jpg", "image/jpeg"},
-        {".webp", "image/webp"},
-        {".ico", "image/x-icon"},
-        {".woff2", "font/woff2"},
-        {".txt", "text/plain; charset=utf-8"},
+#define WEB_TYPE(ext, type) {ext, type},
+#include "web.def"
     };
     const char *dot = strrchr(path, '.');
     for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)

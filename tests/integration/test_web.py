@@ -21,7 +21,7 @@ WEB = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}
 CSP = ("default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
-# tools/embed.c's table; anything else is application/octet-stream.
+# src/web.def (embed.c and web.c); anything else is application/octet-stream.
 TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
