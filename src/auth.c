@@ -519,7 +519,7 @@ enum auth_result auth_register(struct auth_attempt *from, const char *name, cons
     from->evicted = 0;
     from->retry_after = 0;
 #if CHAT_WITH_ACCOUNTS
-    if (strlen(password) < 8)
+    if (strlen(password) < CHAT_PASSWORD_MIN)
         return AUTH_WEAK_PASSWORD;
     pthread_mutex_lock(&A.lock);
     bool held = name_held_locked(name, now_seconds());

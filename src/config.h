@@ -410,6 +410,8 @@
 
 #define CHAT_NAME_MAX 32 /* user and room names, API contract */
 #define CHAT_CID_MAX 64  /* client message ids, API contract */
+/* An account's password, in bytes at least: API contract. */
+#define CHAT_PASSWORD_MIN 8
 /* A message frame: body escaped (at most 2x: only \t \n \r " \ escape)
  * plus the envelope with names, ids and cid. */
 #define CHAT_FRAME_SIZE (2 * CHAT_MAX_BODY + 4 * CHAT_NAME_MAX + 2 * CHAT_CID_MAX + 192)

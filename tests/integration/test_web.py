@@ -430,9 +430,32 @@ def test_server_describes_version_features_and_limits_without_auth():
         "name": "lanchat",
         "version": version,
         "features": {"accounts": has("accounts"), "rooms": has("rooms")},
-        "limits": {"body_bytes": body_bytes, "name_chars": 32},
+        "limits": {"body_bytes": body_bytes, "name_chars": 32,
+                   "name_pattern": "^[A-Za-z0-9_.-]{1,32}$", "password_min_bytes": 8,
+                   "page_messages": 50, "page_messages_max": 200},
     }, body
     assert srv.get("/api/v1/server/").status == 200
+
+
+def test_server_limits_are_the_rules_the_server_applies():
+    """The page checks input with these figures before it sends: each one
+    is the edge where the server starts refusing."""
+    srv = shared()
+    lim = expect(srv.get("/api/v1/server"), 200)["limits"]
+    pattern = re.compile(lim["name_pattern"])
+    base = "lim%06d" % (os.getpid() % 1000000)
+    longest = (base + "_.-" + "z" * lim["name_chars"])[:lim["name_chars"]]
+    for name in [longest, "Z" + base[-4:], base + ".x-y_z"]:
+        assert pattern.fullmatch(name), name
+        expect(srv.post("/api/v1/session", {"name": name}), 201)
+    for name in [longest + "z", "", "has space", "caf\u00e9", "at@home"]:
+        assert not pattern.fullmatch(name), name
+        expect_error(srv.post("/api/v1/session", {"name": name}), 400, "bad_request")
+    if has("accounts"):
+        short = "p" * (lim["password_min_bytes"] - 1)
+        expect_error(srv.post("/api/v1/users", {"name": base + "a", "password": short}), 400,
+                     "bad_request")
+        expect(srv.post("/api/v1/users", {"name": base + "b", "password": short + "p"}), 201)
 
 
 def test_server_is_get_only():
