@@ -177,12 +177,12 @@ $(SYSROOT)/.packages: tools/sysroot.sh | build/.deps-build build/.deps-cross
 	@tools/sysroot.sh $(DEB_ARCH)
 endif
 
-$(OUT)/obj/%.o: src/%.c $(wildcard src/*.h src/compat/*.h) src/pools.def $(DEPS_STAMP) board/$(BOARD)/board.mk Makefile
+$(OUT)/obj/%.o: src/%.c $(wildcard src/*.h src/compat/*.h) src/pools.def src/web.def $(DEPS_STAMP) board/$(BOARD)/board.mk Makefile
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(OUT)/embed: tools/embed.c
+$(OUT)/embed: tools/embed.c src/web.def
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	@$(HOSTCC) -O2 -Wall -Wextra -Werror -o $@ $<

@@ -574,16 +574,20 @@ static void health_get(struct api_request *r)
 }
 
 /* What a client needs to know before it logs in: which forms to offer and
- * the limits to check input against. */
+ * the limits to check input against (docs/API.md). The name pattern is
+ * text_valid_name's rule, as a regular expression the page can use. */
 static void server_get(struct api_request *r)
 {
-    char json[192];
+    char json[384];
     snprintf(json, sizeof json,
              "{\"name\":\"lanchat\",\"version\":\"%s\","
              "\"features\":{\"accounts\":%s,\"rooms\":%s},"
-             "\"limits\":{\"body_bytes\":%d,\"name_chars\":%d}}",
+             "\"limits\":{\"body_bytes\":%d,\"name_chars\":%d,"
+             "\"name_pattern\":\"^[A-Za-z0-9_.-]{1,%d}$\",\"password_min_bytes\":%d,"
+             "\"page_messages\":%d,\"page_messages_max\":%d}}",
              CHAT_VERSION, CHAT_WITH_ACCOUNTS ? "true" : "false",
-             CHAT_WITH_ROOMS ? "true" : "false", CHAT_MAX_BODY, CHAT_NAME_MAX);
+             CHAT_WITH_ROOMS ? "true" : "false", CHAT_MAX_BODY, CHAT_NAME_MAX, CHAT_NAME_MAX,
+             CHAT_PASSWORD_MIN, CHAT_HISTORY_DEFAULT, CHAT_HISTORY_MAX);
     http_json(r->conn, 200, json);
 }
 

@@ -4,7 +4,8 @@
  * into build/), and served from memory with ETags and security headers;
  * with --web-root DIR, or in a build without them, from DIR by our own file
  * handler: a fixed set of types, no dotfiles, nothing outside DIR, no
- * listings, streamed through a fixed buffer.
+ * listings, streamed through a fixed buffer. Either way it makes
+ * /sw-files.js, the service worker's list of those files and their version.
  * Calls civetweb, http and log. Thread rules: web_start at boot
  * (main.c); the handler runs on civetweb workers.
  */

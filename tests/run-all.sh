@@ -10,7 +10,8 @@
 #                   src/modules.txt) and the test of that check
 #                   (tests/arch/test_check.sh)
 #   desktop         unit, flags, integration and browser (e2e) suites of the
-#                   desktop builds, and the QR encoder against zbarimg (qr)
+#                   desktop builds, the QR encoder against zbarimg (qr) and
+#                   the page's pure logic in node (web-unit)
 #   boards          every board profile builds for its CPU (make cross-all)
 #   package         the Debian packages (amd64, arm64) and the rpi-zero bundle
 #   emulated:BOARD  BOARD's unit and integration suites under qemu-user
@@ -79,6 +80,7 @@ desktop() {
     run_suite integration python3 tests/integration/run.py --bin build/desktop/lanchat
     run_suite integration-minimal python3 tests/integration/run.py --bin build/desktop-minimal/lanchat
     run_suite qr node tests/web/test_qr.mjs
+    run_suite web-unit node tests/web/test_logic.mjs
     run_suite e2e node tests/e2e/run.mjs --bin build/desktop/lanchat
     run_suite e2e-firefox node tests/e2e/run.mjs --bin build/desktop/lanchat --browser firefox
 }

@@ -6,7 +6,8 @@
  *   embed OUT.c GZROOT PATH...
  * Each PATH is relative to GZROOT ("index.html", "js/app.js"); the file
  * GZROOT/PATH holds the gzip bytes and is served as "/PATH". Per asset the
- * table records its Content-Type and Cache-Control (from the extension) and
+ * table records its Content-Type (src/web.def, the table web.c serves
+ * files from disk with) and Cache-Control (from the extension) and
  * a strong ETag: FNV-1a 64 of the compressed bytes, 16 hex digits in quotes.
  */
 #include <stdint.h>
@@ -16,19 +17,8 @@
 static const char *content_type(const char *path)
 {
     static const char *const types[][2] = {
-        {".html", "text/html; charset=utf-8"},
-        {".js", "text/javascript; charset=utf-8"},
-        {".mjs", "text/javascript; charset=utf-8"},
-        {".css", "text/css; charset=utf-8"},
-        {".json", "application/json"},
-        {".webmanifest", "application/manifest+json"},
-        {".svg", "image/svg+xml"},
-        {".png", "image/png"},
-        {".jpg", "image/jpeg"},
-        {".webp", "image/webp"},
-        {".ico", "image/x-icon"},
-        {".woff2", "font/woff2"},
-        {".txt", "text/plain; charset=utf-8"},
+#define WEB_TYPE(ext, type) {ext, type},
+#include "../src/web.def"
     };
     const char *dot = strrchr(path, '.');
     for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)

@@ -5,21 +5,19 @@
 // the WebSocket, /healthz and /metrics never go through the cache, nor the
 // trust page (a page of its own for plain HTTP: as a navigation it would
 // replace the shell's copy of '/') and the CA certificate.
+//
+// The files and the cache's name come from /sw-files.js, which the server
+// makes from what it serves (docs/DESIGN.md, "The web client"): every file
+// of web/ and a version, a hash of their contents. A changed file changes
+// that script, so the browser installs this worker again: it copies the
+// files into a cache of the new version and deletes the older caches.
 
-const CACHE = 'lanchat-shell-v1';
+importScripts('/sw-files.js'); /* global LANCHAT_FILES, LANCHAT_VERSION */
+
+const CACHE = `lanchat-shell-${LANCHAT_VERSION}`;
 const UNCACHED = ['/healthz', '/metrics', '/trust', '/trust.html', '/js/trust.js', '/js/qr.js', '/ca.crt'];
-const SHELL = [
-  '/',
-  '/app.css',
-  '/js/main.js',
-  '/js/api.js',
-  '/js/link.js',
-  '/js/local.js',
-  '/js/view.js',
-  '/manifest.webmanifest',
-  '/icons/icon.svg',
-  '/icons/icon-192.png',
-];
+// '/' is the page itself (index.html, under the name a navigation asks for).
+const SHELL = ['/', ...LANCHAT_FILES.filter((f) => f !== '/index.html' && f !== '/sw.js' && !UNCACHED.includes(f))];
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));

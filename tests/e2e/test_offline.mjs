@@ -53,6 +53,22 @@ export async function test_outbox_and_history_survive_a_reload_while_the_server_
   // The service worker (127.0.0.1 is a secure context) keeps the page itself.
   const sw = await page.evaluate(async () => Boolean((await navigator.serviceWorker.ready).active));
   assert(sw, 'no active service worker');
+  // Its cache is named after the server's version of the files and holds
+  // every module the page loaded (the list is the server's, not typed in).
+  const shell = await page.evaluate(async () => {
+    const script = await (await fetch('/sw-files.js')).text();
+    const names = await caches.keys();
+    const cached = names.length ? (await (await caches.open(names[0])).keys()).map((r) => new URL(r.url).pathname) : [];
+    const loaded = performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname)
+      .filter((p) => p.startsWith('/js/'));
+    return { version: /LANCHAT_VERSION = "([0-9a-f]+)"/.exec(script)?.[1], names, cached, loaded };
+  });
+  assertEqual(shell.names, [`lanchat-shell-${shell.version}`], 'the service worker\'s caches');
+  assert(shell.loaded.length >= 10, `modules loaded: ${shell.loaded}`);
+  for (const path of ['/', ...shell.loaded]) assert(shell.cached.includes(path), `${path} is not kept offline`);
+  const info = await t.request(server.url, 'GET', '/api/v1/server');
+  assertEqual(await page.evaluate(() => JSON.parse(localStorage.getItem('lanchat.server'))), info.body,
+    'the server\'s limits kept for offline');
   await send(page, 'cached before');
   await seeMessage(page, 'cached before');
   await page.waitForFunction(() => Object.keys(localStorage).some((k) => k.startsWith('lanchat.room.alice.')

@@ -9,6 +9,7 @@ and with the same security headers, in every build."""
 
 import gzip
 import http.client
+import json
 import os
 import re
 import shutil
@@ -21,7 +22,7 @@ WEB = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}
 CSP = ("default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
-# tools/embed.c's table; anything else is application/octet-stream.
+# src/web.def (embed.c and web.c); anything else is application/octet-stream.
 TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -411,6 +412,75 @@ def test_web_root_serves_every_web_file_with_the_types_of_the_embedded_client():
         check_security_headers(r)
 
 
+# ---------------------------------------------------------------- /sw-files.js
+SW_FILES = re.compile(r'self\.LANCHAT_FILES = (\[[^\]]*\]);\nself\.LANCHAT_VERSION = "([0-9a-f]{16})";\n$')
+
+
+def sw_files(srv):
+    """GET /sw-files.js: (sorted list of paths, version)."""
+    r = srv.get("/sw-files.js")
+    assert r.status == 200, r
+    assert r.header("Content-Type") == "text/javascript; charset=utf-8", r.headers
+    assert r.header("Cache-Control") == "no-cache", r.headers
+    check_security_headers(r)
+    m = SW_FILES.search(r.raw.decode())
+    assert m, r.raw
+    files = json.loads(m.group(1))
+    assert len(set(files)) == len(files), files
+    return sorted(files), m.group(2)
+
+
+def fnv1a(data, h=0xcbf29ce484222325):
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def sw_version(files):
+    """The version web.c gives {path: bytes that stand for its contents}."""
+    total = 0
+    for path, contents in files.items():
+        h = fnv1a(path.encode() + b"\0")
+        total += fnv1a(fnv1a(contents).to_bytes(8, "little"), h)
+    return "%016x" % (total & 0xFFFFFFFFFFFFFFFF)
+
+
+@requires("embedded-web")
+def test_sw_files_lists_every_compiled_in_file_and_a_version_of_their_etags():
+    srv = shared()
+    files, version = sw_files(srv)
+    assert files == ["/" + p for p in web_files()], (files, "was web/ changed after the build?")
+    etags = {p: get_gzip(srv, p)[0].header("ETag").encode() for p in files}
+    assert version == sw_version(etags), version
+
+
+def test_sw_files_from_disk_list_every_served_file_and_change_with_any():
+    files = {"index.html": b"<!doctype html>\n", "js/a.js": b"export {};\n", "s.css": b"p {}\n",
+             "icons/i.svg": b"<svg/>", ".hidden.js": b"x", "backup.js~": b"x", "notes.exe": b"x",
+             "deep/er/x.txt": b"x\n"}
+    listed = {"/index.html", "/js/a.js", "/s.css", "/icons/i.svg", "/deep/er/x.txt"}
+    web = web_root_server(files)
+    with web as srv:
+        root = web.root
+        got, v1 = sw_files(srv)
+        assert got == sorted(listed), got
+        assert v1 == sw_version({p: files[p[1:]] for p in listed}), v1
+        assert sw_files(srv) == (got, v1)  # the same bytes each time: no spurious update
+        with open(os.path.join(root, "js", "a.js"), "wb") as f:
+            f.write(b"export const a = 1;\n")
+        got2, v2 = sw_files(srv)
+        assert got2 == got and v2 != v1, (v1, v2)
+        with open(os.path.join(root, "js", "b.js"), "wb") as f:
+            f.write(b"export {};\n")
+        got3, v3 = sw_files(srv)
+        assert got3 == sorted(listed | {"/js/b.js"}) and v3 not in (v1, v2), (got3, v3)
+
+
+def test_sw_files_of_web_from_disk_are_the_files_of_web():
+    files, _ = sw_files(shared("--web-root", WEB))
+    assert files == ["/" + p for p in web_files()], files
+
+
 # ---------------------------------------------------------------- GET /api/v1/server
 def _version_and_body_limit():
     out = subprocess.run([binary(), "--version"], stdout=subprocess.PIPE, timeout=10,
@@ -430,9 +500,32 @@ def test_server_describes_version_features_and_limits_without_auth():
         "name": "lanchat",
         "version": version,
         "features": {"accounts": has("accounts"), "rooms": has("rooms")},
-        "limits": {"body_bytes": body_bytes, "name_chars": 32},
+        "limits": {"body_bytes": body_bytes, "name_chars": 32,
+                   "name_pattern": "^[A-Za-z0-9_.-]{1,32}$", "password_min_bytes": 8,
+                   "page_messages": 50, "page_messages_max": 200},
     }, body
     assert srv.get("/api/v1/server/").status == 200
+
+
+def test_server_limits_are_the_rules_the_server_applies():
+    """The page checks input with these figures before it sends: each one
+    is the edge where the server starts refusing."""
+    srv = shared()
+    lim = expect(srv.get("/api/v1/server"), 200)["limits"]
+    pattern = re.compile(lim["name_pattern"])
+    base = "lim%06d" % (os.getpid() % 1000000)
+    longest = (base + "_.-" + "z" * lim["name_chars"])[:lim["name_chars"]]
+    for name in [longest, "Z" + base[-4:], base + ".x-y_z"]:
+        assert pattern.fullmatch(name), name
+        expect(srv.post("/api/v1/session", {"name": name}), 201)
+    for name in [longest + "z", "", "has space", "caf\u00e9", "at@home"]:
+        assert not pattern.fullmatch(name), name
+        expect_error(srv.post("/api/v1/session", {"name": name}), 400, "bad_request")
+    if has("accounts"):
+        short = "p" * (lim["password_min_bytes"] - 1)
+        expect_error(srv.post("/api/v1/users", {"name": base + "a", "password": short}), 400,
+                     "bad_request")
+        expect(srv.post("/api/v1/users", {"name": base + "b", "password": short + "p"}), 201)
 
 
 def test_server_is_get_only():

@@ -3,6 +3,8 @@
 // to 15 s and a random half of it is jitter, so that a room of phones does
 // not come back all at once after the server restarts.
 
+import { parseFrame } from './rules.js';
+
 const BASE_MS = 500;
 const CAP_MS = 15000;
 
@@ -59,13 +61,8 @@ export class Link {
       this.on.open();
     };
     ws.onmessage = (event) => {
-      let frame;
-      try {
-        frame = JSON.parse(event.data);
-      } catch {
-        return;
-      }
-      if (this.ws === ws) this.on.frame(frame);
+      const frame = parseFrame(event.data);
+      if (frame && this.ws === ws) this.on.frame(frame);
     };
     ws.onclose = (event) => {
       if (this.ws !== ws) return;

@@ -37,6 +37,11 @@ function remove(key) {
 const userKey = (user) => encodeURIComponent(user.toLowerCase());
 
 export const local = {
+  // GET /api/v1/server's last answer: its features and limits while the
+  // server cannot be reached.
+  server: () => read('server', null),
+  saveServer: (info) => write('server', info),
+
   lastUser: () => read('user', null),
   setLastUser: (name) => (name ? write('user', name) : remove('user')),
 

@@ -2,8 +2,7 @@
 // only ever set as text nodes (never HTML); http(s) URLs become links that
 // open in a new tab without referrer or opener.
 
-const URL_RE = /\bhttps?:\/\/[^\s<>"']+/g;
-const TRAILING = /[.,;:!?'"]+$/;
+import { dayLabel, linkParts, sameDay, sameName } from './text.js';
 
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -21,38 +20,11 @@ export function el(tag, attrs = {}, ...children) {
 // Text with its URLs as links, as a fragment of text nodes and <a>s.
 export function linkify(text) {
   const out = document.createDocumentFragment();
-  let last = 0;
-  for (const match of text.matchAll(URL_RE)) {
-    let url = match[0].replace(TRAILING, '');
-    // A closing parenthesis ends the URL unless the URL opened one.
-    while (url.endsWith(')') && (url.match(/\(/g) || []).length < (url.match(/\)/g) || []).length) {
-      url = url.slice(0, -1);
-    }
-    let href;
-    try {
-      href = new URL(url).href;
-    } catch {
-      continue;
-    }
-    out.append(text.slice(last, match.index));
-    out.append(el('a', { href, target: '_blank', rel: 'noopener noreferrer', text: url }));
-    last = match.index + url.length;
+  for (const part of linkParts(text)) {
+    out.append(part.href ? el('a', { href: part.href, target: '_blank', rel: 'noopener noreferrer', text: part.url })
+      : part.text);
   }
-  out.append(text.slice(last));
   return out;
-}
-
-const sameDay = (a, b) => a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth()
-  && a.getDate() === b.getDate();
-
-export function dayLabel(date, now = new Date()) {
-  const yesterday = new Date(now);
-  yesterday.setDate(now.getDate() - 1);
-  if (sameDay(date, now)) return 'Today';
-  if (sameDay(date, yesterday)) return 'Yesterday';
-  const opts = { weekday: 'long', day: 'numeric', month: 'long' };
-  if (date.getFullYear() !== now.getFullYear()) opts.year = 'numeric';
-  return date.toLocaleDateString(undefined, opts);
 }
 
 const timeOf = (date) => date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
@@ -111,7 +83,7 @@ export function renderTimeline(list, { messages, notices, outbox, me, hasMore, l
     addDay(new Date(notice.ts));
     frag.append(el('li', { class: 'notice', text: notice.text }));
   };
-  const isMe = (name) => name.toLowerCase() === me.toLowerCase();
+  const isMe = (name) => sameName(name, me);
   for (const m of messages) {
     while (n < notices.length && notices[n].ts <= m.ts) addNotice(notices[n++]);
     addDay(new Date(m.ts));
@@ -146,7 +118,7 @@ export function renderRooms(list, rooms, current, onPick) {
 export function renderOnline(list, count, names, me) {
   count.textContent = `(${names.length})`;
   list.replaceChildren(...names.map((name) => el('li', {
-    class: name.toLowerCase() === me.toLowerCase() ? 'self' : null,
+    class: sameName(name, me) ? 'self' : null,
     text: name,
   })));
 }

@@ -1,0 +1,252 @@
+// chat - the page's conversation with the server: the link (WebSocket) and
+// its frames, the outbox on its way out, each room's join and its pages of
+// history over REST. Changes the state (state.js) and asks for a redraw.
+//
+// Delivery: every message typed goes into the outbox first (kept in
+// localStorage) with a cid; it is sent when the link is up and leaves the
+// outbox only when the server acknowledges it. A resend after a drop or a
+// reload reuses the cid, so the server stores it once. On every (re)connect
+// each room is joined with since = the last id seen: nothing missed, and
+// messages are kept by id, so nothing shows twice.
+
+import { api } from './api.js';
+import { Link } from './link.js';
+import { local, newCid } from './local.js';
+import { mergeOutbox, restoreOutbox } from './outbox.js';
+import { addMessage, applyNewestPage, applyOlderPage, keepMessages } from './room.js';
+import { isBusy, refusalText, validName } from './rules.js';
+import { S, isMe, room, settled, ui } from './state.js';
+import { byName, sameName, spoken } from './text.js';
+
+const NOTICES_KEPT = 50;
+const BUSY_RETRY_MS = 1500; // a send refused as rate_limited or unavailable
+const LOAD_RETRY_MS = 3000; // a failed page of history
+
+// ---- rooms ----
+
+export function setRooms(names) {
+  const list = names.filter((n) => validName(n, S.limits));
+  if (!list.length) list.push('general');
+  for (const name of list) {
+    const known = S.rooms.has(name);
+    const r = room(name);
+    if (!known && S.up) join(r);
+  }
+  S.order = list;
+  if (!S.order.includes(S.current)) S.current = S.order[0];
+  local.saveRooms(S.me, S.order);
+}
+
+// ---- the outbox ----
+
+export function saveOutbox() {
+  local.saveOutbox(S.me, mergeOutbox(S.outbox, local.outbox(S.me), settled));
+}
+
+export function loadOutbox() {
+  S.outbox = restoreOutbox(local.outbox(S.me));
+}
+
+export function flush() {
+  if (!S.up) return;
+  for (const e of S.outbox) {
+    if (e.state !== 'pending') continue;
+    e.state = link.send({ type: 'send', room: e.room, body: e.body, cid: e.cid }) ? 'sending' : 'pending';
+  }
+  ui.schedule();
+}
+
+let busyTimer = 0;
+function retryBusy() {
+  clearTimeout(busyTimer);
+  busyTimer = setTimeout(flush, BUSY_RETRY_MS);
+}
+
+export function dropFromOutbox(cid) {
+  const i = S.outbox.findIndex((e) => e.cid === cid);
+  if (i < 0) return null;
+  settled.add(cid);
+  const [entry] = S.outbox.splice(i, 1);
+  saveOutbox();
+  return entry;
+}
+
+export function queue(text) {
+  S.outbox.push({ cid: newCid(), room: S.current, body: text, created: Date.now(), state: 'pending', error: null });
+  saveOutbox();
+  S.stickOnce = true;
+  flush();
+  ui.schedule();
+}
+
+// ---- the link ----
+
+export const link = new Link({
+  open() {
+    S.up = true;
+    S.everUp = true;
+    S.retryAt = 0;
+    ui.schedule();
+  },
+  frame: onFrame,
+  close(event, wasOpen) {
+    S.up = false;
+    for (const e of S.outbox) if (e.state === 'sending') e.state = 'pending';
+    for (const r of S.rooms.values()) r.joined = false;
+    // A refused handshake or a close by a logout elsewhere: is the session
+    // still alive?
+    if ((!wasOpen || event.code === 1000) && !S.loggingOut) checkSession();
+    ui.schedule();
+  },
+  wait(ms) {
+    S.retryAt = Date.now() + ms;
+    ui.schedule();
+  },
+});
+
+function join(r) {
+  r.joined = false;
+  link.send(r.maxId ? { type: 'join', room: r.name, since: r.maxId } : { type: 'join', room: r.name });
+}
+
+function onFrame(f) {
+  switch (f.type) {
+    case 'hello':
+      S.me = f.user;
+      S.online = (f.online || []).slice().sort(byName);
+      setRooms((f.rooms || []).map((r) => r.name));
+      for (const r of S.rooms.values()) if (S.order.includes(r.name)) join(r);
+      flush();
+      break;
+    case 'message': {
+      const r = S.rooms.get(f.room);
+      if (isMe(f.author) && f.cid) {
+        settled.add(f.cid); // also when another tab of mine sent it
+        dropFromOutbox(f.cid);
+      }
+      if (r && addMessage(r, f)) arrived(r, f);
+      break;
+    }
+    case 'ack': {
+      const entry = dropFromOutbox(f.cid);
+      if (entry && S.rooms.has(entry.room)) {
+        addMessage(S.rooms.get(entry.room), { id: f.id, author: S.me, body: entry.body, ts: f.ts, cid: f.cid });
+        if (entry.room === S.current) S.stickOnce = true;
+      }
+      break;
+    }
+    case 'error':
+      onRefused(f);
+      break;
+    case 'gap': {
+      // More was missed than a join replays: start again from what follows.
+      const r = S.rooms.get(f.room);
+      if (r) {
+        keepMessages(r, () => false);
+        r.hasMore = true;
+      }
+      break;
+    }
+    case 'joined': {
+      const r = S.rooms.get(f.room);
+      if (r) {
+        r.joined = true;
+        reconcile(r, r.maxId);
+      }
+      break;
+    }
+    case 'presence':
+      onPresence(f.user, f.online);
+      break;
+    case 'deleted': {
+      const r = S.rooms.get(f.room);
+      if (r) keepMessages(r, (m) => m.id !== f.id);
+      break;
+    }
+    default:
+      return; // a frame of a newer server: ignored
+  }
+  ui.schedule();
+}
+
+function arrived(r, m) {
+  if (!r.joined || isMe(m.author) || r.name !== S.current) return;
+  if (!ui.atBottom()) S.newBelow = true;
+  ui.announce(spoken(m.author, m.body));
+}
+
+function onRefused(f) {
+  const entry = f.cid ? S.outbox.find((e) => e.cid === f.cid) : null;
+  if (!entry) {
+    ui.toast(f.message || 'The server refused a request.');
+    return;
+  }
+  if (isBusy(f.code)) {
+    entry.state = 'pending'; // busy, not wrong: send again shortly
+    retryBusy();
+  } else {
+    entry.state = 'failed';
+    entry.error = refusalText(f.code, f.message, S.limits);
+  }
+  saveOutbox();
+}
+
+function onPresence(user, online) {
+  const known = S.online.some((n) => sameName(n, user));
+  if (online && !known) S.online = [...S.online, user].sort(byName);
+  if (!online) S.online = S.online.filter((n) => !sameName(n, user));
+  const text = online ? `${user} is online` : `${user} left`;
+  S.notices = [...S.notices, { ts: Date.now(), text }].slice(-NOTICES_KEPT);
+  ui.announce(text);
+}
+
+// ---- history over REST ----
+
+// The newest page after a join (room.js: applyNewestPage).
+async function reconcile(r, upTo) {
+  let page;
+  try {
+    page = await api.history(r.name, 0, S.limits.page_messages);
+  } catch (e) {
+    if (e.status === 401) ui.sessionEnded();
+    return;
+  }
+  applyNewestPage(r, page, upTo);
+  ui.schedule();
+}
+
+export async function loadOlder(r) {
+  if (r.loading || !r.hasMore || Date.now() - r.loadFailedAt < LOAD_RETRY_MS) return;
+  r.loading = true;
+  ui.schedule();
+  try {
+    applyOlderPage(r, await api.history(r.name, r.messages[0]?.id, S.limits.page_messages));
+  } catch (e) {
+    r.loadFailedAt = Date.now();
+    if (e.status === 401) ui.sessionEnded();
+    else if (e.code !== 'offline') ui.toast(`Older messages could not be loaded: ${e.message}`);
+  } finally {
+    r.loading = false;
+    ui.schedule();
+  }
+}
+
+// Rooms created by others (there is no frame for them).
+export async function refreshRooms() {
+  if (!S.me || !S.up) return;
+  try {
+    const res = await api.rooms();
+    setRooms(res.rooms.map((r) => r.name));
+    ui.schedule();
+  } catch (e) {
+    if (e.status === 401) ui.sessionEnded();
+  }
+}
+
+export async function checkSession() {
+  try {
+    await api.session();
+  } catch (e) {
+    if (e.status === 401) ui.sessionEnded();
+  }
+}

@@ -1,0 +1,54 @@
+// state - the state of the chat that the page's modules share: who is
+// logged in, the rooms and their messages, the outbox, who is online, the
+// link, and the server's features and limits. No DOM; the modules that draw
+// the page (render.js, session.js) fill in `ui`, through which the others
+// ask for a redraw, a toast or an announcement.
+
+import { local } from './local.js';
+import { Settled } from './outbox.js';
+import { newRoom } from './room.js';
+import { DEFAULT_LIMITS, limitsFrom } from './rules.js';
+import { sameName } from './text.js';
+
+export const S = {
+  me: null,
+  features: { accounts: false, rooms: false },
+  limits: limitsFrom(null, DEFAULT_LIMITS),
+  rooms: new Map(), // name → room (room.js)
+  order: ['general'],
+  current: 'general',
+  online: [],
+  notices: [], // {ts, text}: presence, kept for this page's life only
+  outbox: [], // {cid, room, body, created, state: pending|sending|failed, error}
+  up: false,
+  everUp: false,
+  loggingOut: false,
+  retryAt: 0,
+  confirmDelete: 0,
+  stickOnce: false, // scroll to the end on the next redraw (own message, room switch)
+  newBelow: false, // others' messages arrived while the reader was scrolled up
+  rendered: null, // the room the timeline shows
+  focusAfter: null, // a selector to focus after the redraw
+};
+
+export const settled = new Settled(); // cids acknowledged or discarded in this page
+
+export const isMe = (name) => S.me !== null && sameName(name, S.me);
+
+// The room of that name, made (from its cached copy) on first use.
+export function room(name) {
+  let r = S.rooms.get(name);
+  if (!r) {
+    r = newRoom(name, local.room(S.me, name));
+    S.rooms.set(name, r);
+  }
+  return r;
+}
+
+export const ui = {
+  schedule() {}, // a redraw soon
+  toast() {},
+  announce() {},
+  atBottom: () => true, // the reader sees the end of the timeline
+  sessionEnded() {}, // the server says the session is gone
+};

@@ -1,0 +1,55 @@
+// text - words of the page that need no DOM: URLs found in a message, day
+// labels, plurals, name comparison. Pure functions (tests/web/test_logic.mjs
+// runs them in node).
+
+const URL_RE = /\bhttps?:\/\/[^\s<>"']+/g;
+const TRAILING = /[.,;:!?'"]+$/;
+
+// The text as parts: {text} and {url, href} for each http(s) URL in it.
+// Trailing punctuation is not part of a URL, nor a closing parenthesis the
+// URL did not open.
+export function linkParts(text) {
+  const parts = [];
+  let last = 0;
+  for (const match of text.matchAll(URL_RE)) {
+    let url = match[0].replace(TRAILING, '');
+    while (url.endsWith(')') && (url.match(/\(/g) || []).length < (url.match(/\)/g) || []).length) {
+      url = url.slice(0, -1);
+    }
+    let href;
+    try {
+      href = new URL(url).href;
+    } catch {
+      continue;
+    }
+    parts.push({ text: text.slice(last, match.index) });
+    parts.push({ url, href });
+    last = match.index + url.length;
+  }
+  parts.push({ text: text.slice(last) });
+  return parts;
+}
+
+export const sameDay = (a, b) => a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth()
+  && a.getDate() === b.getDate();
+
+// "Today", "Yesterday", else the weekday and date (with the year when it is
+// not this one), in the reader's language.
+export function dayLabel(date, now = new Date()) {
+  const yesterday = new Date(now);
+  yesterday.setDate(now.getDate() - 1);
+  if (sameDay(date, now)) return 'Today';
+  if (sameDay(date, yesterday)) return 'Yesterday';
+  const opts = { weekday: 'long', day: 'numeric', month: 'long' };
+  if (date.getFullYear() !== now.getFullYear()) opts.year = 'numeric';
+  return date.toLocaleDateString(undefined, opts);
+}
+
+export const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+// Names compare without case, as the server compares them.
+export const sameName = (a, b) => a.toLowerCase() === b.toLowerCase();
+export const byName = (a, b) => a.localeCompare(b, undefined, { sensitivity: 'base' });
+
+// A message as a screen reader announces it: at most 140 characters.
+export const spoken = (author, body) => `${author}: ${body.length > 140 ? `${body.slice(0, 140)}…` : body}`;
