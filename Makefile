@@ -210,8 +210,13 @@ $(POWERLOSS): tests/vfs/powerloss.c Makefile
 	@$(HOSTCC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -shared -pthread \
 	  -o $@ $< -lsqlite3
 
+# make run serves this machine only (LISTEN=127.0.0.1); `make run LISTEN=0.0.0.0`
+# serves every address, as the installed service does (dist/lanchat.conf).
+LISTEN ?= 127.0.0.1
 run: $(BIN)
-	$(BIN) --port 8080 --db var/lanchat.db
+	@echo "lanchat: http://localhost:8080 $(if $(filter 127.%,$(LISTEN)),on this machine only\
+	 (make run LISTEN=0.0.0.0 serves the LAN too),here; from the LAN http://<this machine>:8080)"
+	$(BIN) --port 8080 --listen $(LISTEN) --db var/lanchat.db
 
 # ---- tests: every suite, then one line "N passed, N failed" -------------------
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test_*.c))
