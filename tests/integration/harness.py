@@ -1,7 +1,7 @@
 """Harness for lanchat's black-box integration tests (stdlib only).
 
-Starts the real binary (LANCHAT_BIN, default /work/main/build/desktop/lanchat)
-on 127.0.0.1 with an ephemeral port and a database in a fresh temp dir,
+Starts the real binary (LANCHAT_BIN, default build/desktop/lanchat of the
+repository this file is in) on 127.0.0.1 with an ephemeral port and a database in a fresh temp dir,
 learns the port from the "listening on http://127.0.0.1:PORT" log line,
 and gives tests small HTTP and WebSocket helpers.
 
@@ -29,11 +29,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 
 from wsclient import WSClient, HandshakeError, ConnectionClosed  # noqa: E402
 
-DEFAULT_BIN = "/work/main/build/desktop/lanchat"
+DEFAULT_BIN = os.path.join(REPO, "build", "desktop", "lanchat")
 READY_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 TLS_READY_RE = re.compile(r"listening on https://127\.0\.0\.1:(\d+)")
 READY_TIMEOUT = 10.0
@@ -44,7 +45,7 @@ def binary():
     return os.environ.get("LANCHAT_BIN", DEFAULT_BIN)
 
 
-LOADGEN = os.path.normpath(os.path.join(HERE, "..", "..", "build", "loadgen"))
+LOADGEN = os.path.join(REPO, "build", "loadgen")
 
 
 def run_loadgen(srv, *args, timeout=180):
