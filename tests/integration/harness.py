@@ -806,8 +806,21 @@ class isolated_room:
             self.own.close()
 
 
+# ---------------------------------------------------------------- client addresses
+# Linux routes all of 127.0.0.0/8 to lo: tests bind their clients to several
+# loopback addresses, as clients of a LAN, so that the server's per-address
+# limits (gate, sessions per address) apply to each as they would there. The
+# same 250 addresses as the load generator's (tools/loadgen, http_bind_source).
+LOOPBACK_SOURCES = ["127.0.0.%d" % n for n in range(2, 252)]
+
+
+def loopback_source(k, spread=len(LOOPBACK_SOURCES)):
+    """The source address of the k-th client, cycling over the first `spread`
+    addresses of LOOPBACK_SOURCES."""
+    return LOOPBACK_SOURCES[k % min(spread, len(LOOPBACK_SOURCES))]
+
+
 # ---------------------------------------------------------------- bulk posting
-LOOPBACK_SOURCES = ["127.0.1.%d" % n for n in range(1, 33)]
 
 
 def bulk_post(srv, token, room, bodies, threads=8, cid_prefix=None):
@@ -820,7 +833,7 @@ def bulk_post(srv, token, room, bodies, threads=8, cid_prefix=None):
         # each thread from its own loopback address, as posters on a LAN: one
         # address may hold only part of a small board's workers (gate)
         r = srv.post("/api/v1/rooms/%s/messages" % room, payload, token=token,
-                     source=LOOPBACK_SOURCES[i % threads % len(LOOPBACK_SOURCES)])
+                     source=loopback_source(i % threads))
         assert r.status == 201, "bulk post %d: %r" % (i, r)
         return r.json()
 
