@@ -240,11 +240,14 @@ build/.deps-e2e: tools/deps.sh $(E2E_LOCK)
 	@tools/deps.sh e2e
 	@mkdir -p build && touch $@
 
+# Each build's suites report under its own name: unit, unit-minimal, unit-asan,
+# integration-minimal, ... (tests/run-all.sh totals the "<suite>:" lines).
+SUITE_SUFFIX := $(patsubst build/$(BOARD)%,%,$(OUT))
 unit: build/.deps-test $(UNIT_TESTS)
-	@tests/unit/run.sh unit $(UNIT_TESTS)
+	@tests/unit/run.sh unit$(SUITE_SUFFIX) $(UNIT_TESTS)
 
 integration: build/.deps-test $(BIN) $(LOADGEN) $(POWERLOSS)
-	@python3 tests/integration/run.py --bin $(BIN)
+	@python3 tests/integration/run.py --bin $(BIN) --suite integration$(SUITE_SUFFIX)
 
 # The browser tests (tests/e2e/): Debian's chromium, then firefox-esr, driven
 # by playwright-core; screenshots in build/e2e/. One test runs the minimal build.
@@ -259,11 +262,11 @@ e2e: build/.deps-e2e $(BIN)
 # wrote a sanitizer report.
 test-asan: build/.deps-test
 	@$(MAKE) -s SANITIZE=address all
-	@python3 tests/integration/run.py --bin build/$(BOARD)-asan/lanchat
+	@python3 tests/integration/run.py --bin build/$(BOARD)-asan/lanchat --suite integration-asan
 
 test-tsan: build/.deps-test
 	@$(MAKE) -s SANITIZE=thread all
-	@python3 tests/integration/run.py --bin build/$(BOARD)-tsan/lanchat
+	@python3 tests/integration/run.py --bin build/$(BOARD)-tsan/lanchat --suite integration-tsan
 
 # The libFuzzer targets tests/fuzz/fuzz_<name>.c, linked with every module
 # built by SANITIZE=fuzzer (never into the server). `make fuzz` replays the
@@ -352,7 +355,7 @@ unit-emulated: build/.deps-test build/.deps-cross $(EMULATED_UNIT)
 	@tests/unit/run.sh unit-$(BOARD) $(EMULATED_UNIT)
 
 integration-emulated: build/.deps-test build/.deps-cross $(OUT)/emulated/lanchat
-	@python3 tests/integration/run.py --bin $(OUT)/emulated/lanchat
+	@python3 tests/integration/run.py --bin $(OUT)/emulated/lanchat --suite integration-$(BOARD)
 
 test-emulated: build/.deps-test build/.deps-cross
 	@tests/run-all.sh emulated:$(BOARD)
