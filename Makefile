@@ -1,9 +1,20 @@
 # lanchat - see README.md. Everything a build needs is named here.
-#   make [BOARD=desktop] [FLAGS=minimal]   build build/<board>[-minimal]/lanchat
-#   make run | test | test-desktop | unit | integration | e2e | format | lint | clean
-#   make test-asan | test-tsan | fuzz [FUZZ_SECONDS=30] | fuzz-replay | test-sanitizers
-#   make BOARD=rpi4 test-emulated | package | bundle     (boards: board/*/board.mk)
-#   make cross-all | bench | bench-instr | ram-budget
+# The targets a person uses, one a line (`make help` prints them):
+#   make [BOARD=desktop] [FLAGS=minimal]  build build/<board>[-minimal]/lanchat
+#   make run [LISTEN=0.0.0.0]             build, serve :8080 on this machine (LISTEN: the LAN too)
+#   make test                             every suite, as CI runs it; ends "N passed, N failed"
+#   make test-desktop                     the desktop suites alone (unit, integration, browsers)
+#   make unit | integration | e2e         one suite of the desktop build
+#   make lint | format                    cppcheck and clang-format: check, or rewrite
+#   make test-asan | test-tsan            the integration suite under ASan+UBSan, or TSan
+#   make fuzz [FUZZ_SECONDS=30]           each libFuzzer target; fuzz-replay: the seeds only
+#   make test-sanitizers                  the three above, as make test runs them
+#   make BOARD=rpi4 test-emulated         a board's unit and integration suites under qemu-user
+#   make BOARD=rpi4 package | bundle      a .deb, or a self-contained tarball (board/*/board.mk)
+#   make cross-all | ram-budget           every board's build; each board's RAM budget
+#   make bench | bench-instr              the delivery scenarios; instructions per message
+#   make clean                            remove build/
+#   make help                             this list
 
 BOARD ?= desktop
 FLAGS ?=
@@ -135,7 +146,7 @@ POWERLOSS := build/powerloss.so
 
 .PHONY: all run test unit integration e2e format lint clean bench cross-all test-desktop board-info \
         ram-budget test-emulated unit-emulated integration-emulated package bundle test-package FORCE \
-        bench-instr test-asan test-tsan test-sanitizers fuzz fuzz-replay fuzz-targets
+        bench-instr test-asan test-tsan test-sanitizers fuzz fuzz-replay fuzz-targets help
 all: $(BIN) $(LOADGEN) $(POWERLOSS)
 
 build/.deps-build: tools/deps.sh
@@ -394,6 +405,10 @@ test-package: build/.deps-test build/.deps-cross
 # RAM budget of each board (board/<name>/README.md): tools/ram-budget.py.
 ram-budget: build/.deps-test build/.deps-cross
 	@python3 tools/ram-budget.py $(BOARDS) | tee build/ram-budget.txt
+
+# The header of this file, from its second line to its first empty one.
+help:
+	@sed -n '2,/^$$/s/^#   //p' $(firstword $(MAKEFILE_LIST))
 
 board-info:
 	@printf 'board=%s\narch=%s\ntriple=%s\ncflags=%s\npackage=%s\nversion=%s\ndefines=%s\n' \

@@ -7,7 +7,7 @@
 # Groups:
 #   desktop         unit, flags, integration and browser (e2e) suites of the
 #                   desktop builds, the QR encoder against zbarimg (qr) and
-#                   the test runners themselves (runners)
+#                   the test runners and `make help` themselves (tooling)
 #   boards          every board profile builds for its CPU (make cross-all)
 #   package         the Debian packages (amd64, arm64) and the rpi-zero bundle
 #   emulated:BOARD  BOARD's unit and integration suites under qemu-user
@@ -58,7 +58,7 @@ desktop() {
     run_suite unit $MAKE -s unit
     run_suite unit-minimal $MAKE -s FLAGS=minimal unit
     run_suite flags sh tests/build/test_flags.sh build/desktop/lanchat build/desktop-minimal/lanchat
-    run_suite runners sh tests/build/test_runners.sh
+    run_suite tooling sh tests/build/test_tooling.sh
     run_suite integration python3 tests/integration/run.py --bin build/desktop/lanchat
     run_suite integration-minimal python3 tests/integration/run.py --bin build/desktop-minimal/lanchat \
         --suite integration-minimal

@@ -3,7 +3,7 @@
 # unit runner prints one line per test binary and the output of a failing one
 # only; each runner's summary carries the suite's own name (--suite); the
 # integration harness finds the binary from its repository, wherever it is
-# started. Usage: tests/build/test_runners.sh
+# started; `make help` names real targets. Usage: tests/build/test_tooling.sh
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/lib/check.sh"
 dir=$(mktemp -d)
@@ -77,10 +77,22 @@ sys.path.insert(0, '$repo/tests/integration'); import harness; print(harness.bin
     [ "$found" = "$repo/build/desktop/lanchat" ]
 }
 
+# Each target `make help` names (its command column) is one of the Makefile's.
+make_help_names_real_targets() {
+    phony=" $(make -C "$repo" -qp 2>/dev/null | sed -n 's/^\.PHONY: //p') "
+    named=$(make -C "$repo" -s help | cut -c1-38 | tr ' |' '\n' | grep -E '^[a-z][a-z0-9-]*$' |
+        grep -vx make)
+    [ -n "$named" ] || return 1
+    for t in $named; do
+        case "$phony" in *" $t "*) ;; *) echo "make help names $t, which is no target" && return 1 ;; esac
+    done
+}
+
 check unit_passing_binary_prints_one_line unit_passing_binary_prints_one_line
 check unit_failing_binary_shows_its_whole_output unit_failing_binary_shows_its_whole_output
 check unit_crash_without_a_summary_is_a_failure unit_crash_without_a_summary_is_a_failure
 check integration_summary_carries_the_suite_name integration_summary_carries_the_suite_name
 check e2e_summary_carries_the_suite_name e2e_summary_carries_the_suite_name
 check harness_finds_the_binary_from_the_repository harness_finds_the_binary_from_the_repository
-check_summary runners
+check make_help_names_real_targets make_help_names_real_targets
+check_summary tooling
