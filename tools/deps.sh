@@ -67,7 +67,7 @@ packages() { # count
 }
 fail() { # what
     echo "deps: FAILED: $1:" >&2
-    grep -E '^(E|W|Err|npm ERR!|npm error)' "$log" >&2 || tail -n 20 "$log" >&2
+    grep -E '^(E: |W: |Err:|npm ERR!|npm error)' "$log" >&2 || tail -n 20 "$log" >&2
     exit 1
 }
 
@@ -75,6 +75,8 @@ if [ -n "$missing" ]; then
     worked=yes
     if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
     export DEBIAN_FRONTEND=noninteractive
+    # another apt at work (an unattended upgrade): wait for it, not fail
+    wait_lock=-oDPkg::Lock::Timeout=600
     # A fresh system has no package lists (every name would be "Unable to
     # locate package"), an old one may lack a newer package or version: update
     # first then. The simulation needs no root and changes nothing.
@@ -90,12 +92,13 @@ if [ -n "$missing" ]; then
     }
     update() { # why
         echo "deps: apt-get update ($1)" >&2
-        $sudo apt-get -q update >"$log" 2>&1 || fail "apt-get update"
+        $sudo apt-get -q "$wait_lock" update >"$log" 2>&1 || fail "apt-get update"
         updated=yes
     }
     # shellcheck disable=SC2086
     download() {
-        $sudo apt-get -q -y install --download-only --no-install-recommends $missing >"$log" 2>&1
+        $sudo apt-get -q -y "$wait_lock" install --download-only --no-install-recommends $missing \
+            >"$log" 2>&1
     }
     updated=no
     if ! has_lists; then
@@ -114,7 +117,7 @@ if [ -n "$missing" ]; then
     fi
     echo "deps: unpacking and setting up $(packages "$all")" >&2
     # shellcheck disable=SC2086
-    $sudo apt-get -q -y install --no-install-recommends $missing >"$log" 2>&1 ||
+    $sudo apt-get -q -y "$wait_lock" install --no-install-recommends $missing >"$log" 2>&1 ||
         fail "apt-get install$missing"
 fi
 
