@@ -239,7 +239,7 @@ int main(int argc, char **argv)
      * once mg_stop begins, civetweb drops every write. */
     if (!http_drain(CHAT_SEND_TIMEOUT_MS))
         log_warn("requests still in flight at shutdown after %d ms", CHAT_SEND_TIMEOUT_MS);
-    if (!deliver_drain(1000))
+    if (!deliver_drain(CHAT_DRAIN_MS))
         log_warn("at shutdown, some WebSocket queues were not written out");
     deliver_stop(); /* a close frame to every WebSocket; the I/O threads end */
     mg_stop(ctx);   /* no more requests; every acked write has committed */
