@@ -1,9 +1,22 @@
 # lanchat - see README.md. Everything a build needs is named here.
-#   make [BOARD=desktop] [FLAGS=minimal]   build build/<board>[-minimal]/lanchat
-#   make run | test | test-desktop | unit | integration | e2e | format | lint | check-arch | clean
-#   make test-asan | test-tsan | fuzz [FUZZ_SECONDS=30] | fuzz-replay | test-sanitizers
-#   make BOARD=rpi4 test-emulated | package | bundle     (boards: board/*/board.mk)
-#   make cross-all | bench | bench-instr | ram-budget
+# The targets a person uses, one a line (`make help` prints them):
+#   make [BOARD=desktop] [FLAGS=minimal]  build build/<board>[-minimal]/lanchat
+#   make run [LISTEN=0.0.0.0]             build, serve :8080 on this machine (LISTEN: the LAN too)
+#   make test                             every suite, as CI runs it; ends "N passed, N failed"
+#   make test-desktop                     the desktop suites alone (unit, integration, browsers)
+#   make unit | integration | e2e         one suite of the desktop build
+#   make lint | format                    cppcheck and clang-format: check, or rewrite
+#   make check-arch                       every module uses only what src/modules.txt allows
+#   make test-asan | test-tsan            the integration suite under ASan+UBSan, or TSan
+#   make fuzz [FUZZ_SECONDS=30]           each libFuzzer target; fuzz-replay: the seeds only
+#   make test-sanitizers                  the three above, as make test runs them
+#   make BOARD=rpi4 test-emulated         a board's unit and integration suites under qemu-user
+#   make BOARD=rpi4 package | bundle      a .deb, or a self-contained tarball (board/*/board.mk)
+#   make cross-all | ram-budget           every board's build; each board's RAM budget
+#   make config | cost-table              a build's config.h values; each feature switch's code
+#   make bench | bench-instr              the delivery scenarios; instructions per message
+#   make clean                            remove build/
+#   make help                             this list
 
 BOARD ?= desktop
 FLAGS ?=
@@ -156,7 +169,7 @@ POWERLOSS := build/powerloss.so
 .PHONY: all run test unit integration e2e format lint clean bench cross-all test-desktop board-info \
         ram-budget test-emulated unit-emulated integration-emulated package bundle test-package FORCE \
         bench-instr config cost-table test-asan test-tsan test-sanitizers fuzz fuzz-replay fuzz-targets \
-        check-arch
+        check-arch help
 all: $(BIN) $(LOADGEN) $(POWERLOSS)
 
 build/.deps-build: tools/deps.sh
@@ -231,8 +244,13 @@ $(POWERLOSS): tests/vfs/powerloss.c Makefile
 	@$(HOSTCC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -shared -pthread \
 	  -o $@ $< -lsqlite3
 
+# make run serves this machine only (LISTEN=127.0.0.1); `make run LISTEN=0.0.0.0`
+# serves every address, as the installed service does (dist/lanchat.conf).
+LISTEN ?= 127.0.0.1
 run: $(BIN)
-	$(BIN) --port 8080 --db var/lanchat.db
+	@echo "lanchat: http://localhost:8080 $(if $(filter 127.%,$(LISTEN)),on this machine only\
+	 (make run LISTEN=0.0.0.0 serves the LAN too),here; from the LAN http://<this machine>:8080)"
+	$(BIN) --port 8080 --listen $(LISTEN) --db var/lanchat.db
 
 # ---- tests: every suite, then one line "N passed, N failed" -------------------
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -279,11 +297,14 @@ build/.deps-e2e: tools/deps.sh $(E2E_LOCK)
 	@tools/deps.sh e2e
 	@mkdir -p build && touch $@
 
+# Each build's suites report under its own name: unit, unit-minimal, unit-asan,
+# integration-minimal, ... (tests/run-all.sh totals the "<suite>:" lines).
+SUITE_SUFFIX := $(patsubst build/$(BOARD)%,%,$(OUT))
 unit: build/.deps-test $(UNIT_TESTS)
-	@tests/unit/run.sh unit $(UNIT_TESTS)
+	@tests/unit/run.sh unit$(SUITE_SUFFIX) $(UNIT_TESTS)
 
 integration: build/.deps-test $(BIN) $(LOADGEN) $(POWERLOSS)
-	@python3 tests/integration/run.py --bin $(BIN)
+	@python3 tests/integration/run.py --bin $(BIN) --suite integration$(SUITE_SUFFIX)
 
 # The browser tests (tests/e2e/): Debian's chromium, then firefox-esr, driven
 # by playwright-core; screenshots in build/e2e/. One test runs the minimal build.
@@ -298,11 +319,11 @@ e2e: build/.deps-e2e $(BIN)
 # wrote a sanitizer report.
 test-asan: build/.deps-test
 	@$(MAKE) -s SANITIZE=address all
-	@python3 tests/integration/run.py --bin build/$(BOARD)-asan/lanchat
+	@python3 tests/integration/run.py --bin build/$(BOARD)-asan/lanchat --suite integration-asan
 
 test-tsan: build/.deps-test
 	@$(MAKE) -s SANITIZE=thread all
-	@python3 tests/integration/run.py --bin build/$(BOARD)-tsan/lanchat
+	@python3 tests/integration/run.py --bin build/$(BOARD)-tsan/lanchat --suite integration-tsan
 
 # The libFuzzer targets tests/fuzz/fuzz_<name>.c, linked with every module
 # built by SANITIZE=fuzzer (never into the server). `make fuzz` replays the
@@ -393,7 +414,7 @@ unit-emulated: build/.deps-test build/.deps-cross $(EMULATED_UNIT)
 	@tests/unit/run.sh unit-$(BOARD) $(EMULATED_UNIT)
 
 integration-emulated: build/.deps-test build/.deps-cross $(OUT)/emulated/lanchat
-	@python3 tests/integration/run.py --bin $(OUT)/emulated/lanchat
+	@python3 tests/integration/run.py --bin $(OUT)/emulated/lanchat --suite integration-$(BOARD)
 
 test-emulated: build/.deps-test build/.deps-cross
 	@tests/run-all.sh emulated:$(BOARD)
@@ -437,6 +458,10 @@ cost-table: $(DEPS_STAMP)
 # RAM budget of each board (board/<name>/README.md): tools/ram-budget.py.
 ram-budget: build/.deps-test build/.deps-cross
 	@python3 tools/ram-budget.py $(BOARDS) | tee build/ram-budget.txt
+
+# The header of this file, from its second line to its first empty one.
+help:
+	@sed -n '2,/^$$/s/^#   //p' $(firstword $(MAKEFILE_LIST))
 
 board-info:
 	@printf 'board=%s\narch=%s\ntriple=%s\ncflags=%s\npackage=%s\nversion=%s\ndefines=%s\nfeatures=%s\n' \

@@ -11,7 +11,8 @@
 #                   (tests/arch/test_check.sh)
 #   desktop         unit, flags, integration and browser (e2e) suites of the
 #                   desktop builds, the QR encoder against zbarimg (qr) and
-#                   the page's pure logic in node (web-unit)
+#                   the page's pure logic in node (web-unit), the test
+#                   runners and `make help` themselves (tooling)
 #   boards          every board profile builds for its CPU (make cross-all)
 #   package         the Debian packages (amd64, arm64) and the rpi-zero bundle
 #   emulated:BOARD  BOARD's unit and integration suites under qemu-user
@@ -33,9 +34,10 @@ run_suite() { # name, command...
     shift
     echo "=== $name"
     "$@" 2>&1 | tee "$log" || true
-    line=$(grep -E "^[a-z0-9-]+: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1 || true)
+    # its own name: a suite reporting under another's would be counted twice
+    line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1 || true)
     if [ -z "$line" ]; then
-        echo "$name: no summary line; counted as 1 failure"
+        echo "$name: no summary line '$name: N passed, N failed'; counted as 1 failure"
         total_failed=$((total_failed + 1))
         return 0
     fi
@@ -77,8 +79,10 @@ desktop() {
     run_suite unit $MAKE -s unit
     run_suite unit-minimal $MAKE -s FLAGS=minimal unit
     run_suite flags sh tests/build/test_flags.sh build/desktop/lanchat build/desktop-minimal/lanchat
+    run_suite tooling sh tests/build/test_tooling.sh
     run_suite integration python3 tests/integration/run.py --bin build/desktop/lanchat
-    run_suite integration-minimal python3 tests/integration/run.py --bin build/desktop-minimal/lanchat
+    run_suite integration-minimal python3 tests/integration/run.py --bin build/desktop-minimal/lanchat \
+        --suite integration-minimal
     run_suite qr node tests/web/test_qr.mjs
     run_suite web-unit node tests/web/test_logic.mjs
     run_suite e2e node tests/e2e/run.mjs --bin build/desktop/lanchat
@@ -96,7 +100,8 @@ package() {
 emulated() { # board
     build "$1" BOARD="$1" all build/"$1"/emulated/lanchat || return 0
     run_suite "unit-$1" $MAKE -s BOARD="$1" unit-emulated
-    run_suite "integration-$1" python3 tests/integration/run.py --bin build/"$1"/emulated/lanchat
+    run_suite "integration-$1" python3 tests/integration/run.py --bin build/"$1"/emulated/lanchat \
+        --suite "integration-$1"
 }
 
 # The fuzzers are CPU-bound, one core each; the integration suites mostly

@@ -8,6 +8,9 @@
 #   cross    cross-compile for the boards (cross/*.mk), run them under
 #            qemu-user, and package them
 #   bench    make bench and bench-instr: wrk, perf (fsync counts), valgrind
+# Prints one line per phase ("deps: downloading N packages for GROUP: ...",
+# "deps: done in N s") and nothing when all is there; apt's and npm's own
+# output only when they fail.
 set -eu
 
 build="gcc make libc6-dev libcivetweb-dev libsqlite3-dev libsodium-dev libcjson-dev libssl-dev"
@@ -43,31 +46,90 @@ all) wanted="$build $test $e2e $cross"; node_modules=yes ;;
 esac
 
 missing=""
+count=0
 for pkg in $wanted; do
+    case " $missing " in *" $pkg "*) continue ;; esac
     status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
     case "$status" in
     *" installed") ;;
-    *) missing="$missing $pkg" ;;
+    *) missing="$missing $pkg" count=$((count + 1)) ;;
     esac
 done
 
+started=$(date +%s)
+worked=no
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# One line per phase on stderr; apt's and npm's own output goes to $log and is
+# shown (its error lines, else its last lines) only when the phase fails.
+packages() { # count
+    if [ "$1" -eq 1 ]; then echo "1 package"; else echo "$1 packages"; fi
+}
+fail() { # what
+    echo "deps: FAILED: $1:" >&2
+    grep -E '^(E: |W: |Err:|npm ERR!|npm error)' "$log" >&2 || tail -n 20 "$log" >&2
+    exit 1
+}
+
 if [ -n "$missing" ]; then
+    worked=yes
     if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
-    echo "deps: installing$missing" >&2
     export DEBIAN_FRONTEND=noninteractive
-    if ! $sudo apt-get install -y -q --no-install-recommends $missing >/dev/null; then
-        $sudo apt-get update -q >/dev/null
-        $sudo apt-get install -y -q --no-install-recommends $missing >/dev/null
+    # another apt at work (an unattended upgrade): wait for it, not fail
+    wait_lock=-oDPkg::Lock::Timeout=600
+    # A fresh system has no package lists (every name would be "Unable to
+    # locate package"), an old one may lack a newer package or version: update
+    # first then. The simulation needs no root and changes nothing.
+    lists=/var/lib/apt/lists
+    eval "$(apt-config shell lists Dir::State::Lists/d 2>/dev/null)" || true
+    has_lists() {
+        for f in "$lists"/*_Packages*; do [ -e "$f" ] && return 0; done
+        return 1
+    }
+    # shellcheck disable=SC2086 # the package list is split on purpose
+    simulate() {
+        apt-get -q --simulate install --no-install-recommends $missing >"$log" 2>&1
+    }
+    update() { # why
+        echo "deps: apt-get update ($1)" >&2
+        $sudo apt-get -q "$wait_lock" update >"$log" 2>&1 || fail "apt-get update"
+        updated=yes
+    }
+    # shellcheck disable=SC2086
+    download() {
+        $sudo apt-get -q -y "$wait_lock" install --download-only --no-install-recommends $missing \
+            >"$log" 2>&1
+    }
+    updated=no
+    if ! has_lists; then
+        update "this system has no package lists yet"
+    elif ! simulate; then
+        update "the package lists lack some of them"
     fi
+    simulate || fail "apt-get cannot install$missing"
+    all=$(grep -c '^Inst ' "$log" || true)
+    echo "deps: downloading $(packages "$count") for ${1:-all} ($all with what they need):$missing" >&2
+    if ! download; then
+        # A mirror has moved on from old lists: what they name is gone.
+        [ "$updated" = no ] || fail "apt-get download"
+        update "a download failed: the package lists are out of date"
+        download || fail "apt-get download"
+    fi
+    echo "deps: unpacking and setting up $(packages "$all")" >&2
+    # shellcheck disable=SC2086
+    $sudo apt-get -q -y "$wait_lock" install --no-install-recommends $missing >"$log" 2>&1 ||
+        fail "apt-get install$missing"
 fi
 
 # tests/e2e/node_modules, as the lock file pins it: installed again when it is
 # missing or older than the lock file (npm writes node_modules/.package-lock.json).
-[ "$node_modules" = yes ] || exit 0
 e2e_dir="$(dirname "$0")/../tests/e2e"
 installed="$e2e_dir/node_modules/.package-lock.json"
-if [ ! -f "$installed" ] || [ -n "$(find "$e2e_dir/package-lock.json" -newer "$installed")" ]; then
-    echo "deps: npm ci in tests/e2e" >&2
+if [ "$node_modules" = yes ] && { [ ! -f "$installed" ] ||
+    [ -n "$(find "$e2e_dir/package-lock.json" -newer "$installed")" ]; }; then
+    worked=yes
+    echo "deps: npm ci in tests/e2e (playwright-core as package-lock.json pins it)" >&2
     (cd "$e2e_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
-        npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1 || fail "npm ci in tests/e2e"
 fi
+[ "$worked" = no ] || echo "deps: done in $(($(date +%s) - started)) s" >&2

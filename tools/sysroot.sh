@@ -11,7 +11,9 @@
 # -isystem/-L for the cross compiler, as QEMU_LD_PREFIX for qemu-user and as
 # the source of the libraries copied into a bundle. It is complete when
 # build/sysroot/ARCH/.packages exists (one "name version" line per package);
-# .lists/PACKAGE.list names the files each package brought.
+# .lists/PACKAGE.list names the files each package brought. apt's index and
+# the downloaded packages are deleted once unpacked; its logs stay in
+# build/sysroot/.apt/ARCH.
 #
 # Environment: DEBIAN_MIRROR (default http://deb.debian.org/debian),
 # DEBIAN_SECURITY_MIRROR (default http://deb.debian.org/debian-security),
@@ -126,4 +128,9 @@ sed 's/^Package: //; s/ Version: / /' "$root.new/.packages.tmp" | sort >"$root.n
 rm -f "$root.new/.packages.tmp"
 rm -rf "$root"
 mv "$root.new" "$root"
-echo "sysroot: $root: $(wc -l <"$root/.packages") packages" >&2
+# The index and the packages served once: unpacked, apt's lists of every
+# package of the archive, its caches of them and the .debs are only weight
+# (most of build/ when they stay). A new run fetches them again.
+rm -rf "$state/lists" "$state/cache" "$state/debs"
+echo "sysroot: $root: $(wc -l <"$root/.packages") packages" \
+    "($(du -sm "$root" | cut -f1) MiB; apt's index and downloads removed)" >&2

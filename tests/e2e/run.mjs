@@ -5,7 +5,7 @@
 // chromium (the default) or firefox-esr (--browser firefox).
 //
 //   node tests/e2e/run.mjs [--bin PATH] [--browser chromium|firefox] [-k SUBSTRING]
-//                          [--timeout SECONDS]
+//                          [--timeout SECONDS] [--suite NAME]
 //
 // -k runs the tests whose function or file name contains SUBSTRING; --bin
 // defaults to $LANCHAT_BIN, else build/desktop/lanchat.
@@ -21,7 +21,7 @@
 // leaves rejected unawaited fails it too. One browser serves the whole run.
 // Prints "ok   <name> (1.2 s)" or "FAIL <name>: <error>" with the stack and
 // the server log tails, and ends with "e2e: N passed, M failed" (chromium)
-// or "e2e-firefox: N passed, M failed";
+// or "e2e-firefox: N passed, M failed" (--suite NAME names it otherwise);
 // exit status 1 if M > 0. Screenshots of a failed test's pages go to
 // build/e2e/FAIL-<name>-<n>.png.
 
@@ -37,12 +37,14 @@ const CLEANUP_TIMEOUT_MS = 15_000;
 function usage(msg) {
   if (msg) console.error(`run.mjs: ${msg}`);
   console.error('usage: node tests/e2e/run.mjs [--bin PATH] [--browser chromium|firefox] [-k SUBSTRING]'
-    + ' [--timeout SECONDS]');
+    + ' [--timeout SECONDS] [--suite NAME]');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { bin: process.env.LANCHAT_BIN || DEFAULT_BIN, pattern: '', timeout: 60, browser: 'chromium' };
+  const o = {
+    bin: process.env.LANCHAT_BIN || DEFAULT_BIN, pattern: '', timeout: 60, browser: 'chromium', suite: '',
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => (i + 1 < argv.length ? argv[++i] : usage(`${a} needs a value`));
@@ -50,6 +52,7 @@ function parseArgs(argv) {
     else if (a === '-k') o.pattern = value();
     else if (a === '--browser') o.browser = value();
     else if (a === '--timeout') o.timeout = Number(value());
+    else if (a === '--suite') o.suite = value();
     else if (a === '-h' || a === '--help') usage();
     else usage(`unknown argument ${a}`);
   }
@@ -83,7 +86,7 @@ function cannotRun(msg) {
 
 const opts = parseArgs(process.argv.slice(2));
 const BROWSER = lib.BROWSERS[opts.browser];
-const SUITE = opts.browser === 'chromium' ? 'e2e' : `e2e-${opts.browser}`;
+const SUITE = opts.suite || (opts.browser === 'chromium' ? 'e2e' : `e2e-${opts.browser}`);
 process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = '1';
 
 try {

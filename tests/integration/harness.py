@@ -1,7 +1,7 @@
 """Harness for lanchat's black-box integration tests (stdlib only).
 
-Starts the real binary (LANCHAT_BIN, default /work/main/build/desktop/lanchat)
-on 127.0.0.1 with an ephemeral port and a database in a fresh temp dir,
+Starts the real binary (LANCHAT_BIN, default build/desktop/lanchat of the
+repository this file is in) on 127.0.0.1 with an ephemeral port and a database in a fresh temp dir,
 learns the port from the "listening on http://127.0.0.1:PORT" log line,
 and gives tests small HTTP and WebSocket helpers.
 
@@ -29,11 +29,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 
 from wsclient import WSClient, HandshakeError, ConnectionClosed  # noqa: E402
 
-DEFAULT_BIN = "/work/main/build/desktop/lanchat"
+DEFAULT_BIN = os.path.join(REPO, "build", "desktop", "lanchat")
 READY_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 TLS_READY_RE = re.compile(r"listening on https://127\.0\.0\.1:(\d+)")
 READY_TIMEOUT = 10.0
@@ -44,7 +45,7 @@ def binary():
     return os.environ.get("LANCHAT_BIN", DEFAULT_BIN)
 
 
-LOADGEN = os.path.normpath(os.path.join(HERE, "..", "..", "build", "loadgen"))
+LOADGEN = os.path.join(REPO, "build", "loadgen")
 
 
 def run_loadgen(srv, *args, timeout=180):
@@ -805,8 +806,21 @@ class isolated_room:
             self.own.close()
 
 
+# ---------------------------------------------------------------- client addresses
+# Linux routes all of 127.0.0.0/8 to lo: tests bind their clients to several
+# loopback addresses, as clients of a LAN, so that the server's per-address
+# limits (gate, sessions per address) apply to each as they would there. The
+# same 250 addresses as the load generator's (tools/loadgen, http_bind_source).
+LOOPBACK_SOURCES = ["127.0.0.%d" % n for n in range(2, 252)]
+
+
+def loopback_source(k, spread=len(LOOPBACK_SOURCES)):
+    """The source address of the k-th client, cycling over the first `spread`
+    addresses of LOOPBACK_SOURCES."""
+    return LOOPBACK_SOURCES[k % min(spread, len(LOOPBACK_SOURCES))]
+
+
 # ---------------------------------------------------------------- bulk posting
-LOOPBACK_SOURCES = ["127.0.1.%d" % n for n in range(1, 33)]
 
 
 def bulk_post(srv, token, room, bodies, threads=8, cid_prefix=None):
@@ -819,7 +833,7 @@ def bulk_post(srv, token, room, bodies, threads=8, cid_prefix=None):
         # each thread from its own loopback address, as posters on a LAN: one
         # address may hold only part of a small board's workers (gate)
         r = srv.post("/api/v1/rooms/%s/messages" % room, payload, token=token,
-                     source=LOOPBACK_SOURCES[i % threads % len(LOOPBACK_SOURCES)])
+                     source=loopback_source(i % threads))
         assert r.status == 201, "bulk post %d: %r" % (i, r)
         return r.json()
 

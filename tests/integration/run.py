@@ -2,10 +2,12 @@
 """Runs every test_* function of tests/integration/test_*.py (modules and functions
 sorted by name) against the real lanchat binary.
 
-    python3 tests/integration/run.py [--bin PATH] [-k SUBSTRING]
+    python3 tests/integration/run.py [--bin PATH] [--suite NAME] [-k SUBSTRING] [-v]
 
 Prints "ok   <name>" or "FAIL <name>" (with the traceback and the server log tail)
-per test and ends with "integration: N passed, M failed"; exit status 1 if M > 0.
+per test and ends with "<suite>: N passed, M failed" (--suite, default
+"integration": integration-minimal, integration-rpi4, ...); exit status 1 if M > 0.
+The binary defaults to LANCHAT_BIN, else build/desktop/lanchat of this repository.
 """
 
 import argparse
@@ -31,6 +33,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", help="lanchat binary (overrides LANCHAT_BIN)")
+    ap.add_argument("--suite", default="integration",
+                    help="the name of the summary line (default: integration)")
     ap.add_argument("-k", dest="pattern", help="only tests whose name contains this")
     ap.add_argument("-v", action="store_true", help="print each test's duration")
     args = ap.parse_args()
@@ -41,15 +45,15 @@ def main():
 
     binary = harness.binary()
     if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
-        print("integration: no executable lanchat binary at %s (use --bin or LANCHAT_BIN)"
-              % binary)
-        print("integration: 0 passed, 1 failed")
+        print("%s: no executable lanchat binary at %s (use --bin or LANCHAT_BIN)"
+              % (args.suite, binary))
+        print("%s: 0 passed, 1 failed" % args.suite)
         return 1
     try:
         feats = harness.features()
     except Exception:
         traceback.print_exc()
-        print("integration: 0 passed, 1 failed")
+        print("%s: 0 passed, 1 failed" % args.suite)
         return 1
     print("# %s  features: %s%s" % (binary, " ".join(sorted(feats)) or "none",
                                     "  sanitizer: " + harness.sanitizer()
@@ -128,7 +132,7 @@ def main():
         print("# warning: %s" % line)
     if args.v:
         print("# total %.1f s" % (time.monotonic() - t_all))
-    print("integration: %d passed, %d failed" % (passed, failed))
+    print("%s: %d passed, %d failed" % (args.suite, passed, failed))
     return 1 if failed else 0
 
 

@@ -14,11 +14,11 @@ import sys
 import tempfile
 import threading
 
-from harness import HERE, ConnectionClosed, HandshakeError, Server, binary, has, uname
+from harness import REPO, ConnectionClosed, HandshakeError, Server, binary, has, uname
 
 ROUNDS = 20
 SEED = int(os.environ.get("LANCHAT_CRASH_SEED", "0")) or random.SystemRandom().randrange(1, 1 << 30)
-POWERLOSS = os.path.normpath(os.path.join(HERE, "..", "..", "build", "powerloss.so"))
+POWERLOSS = os.path.join(REPO, "build", "powerloss.so")
 WS_WINDOW = 4
 
 

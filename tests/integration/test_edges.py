@@ -11,7 +11,8 @@ import time
 
 from harness import (ConnectionClosed, HandshakeError, Server, disk_limited_server,
                      post_until_the_disk_is_full, expect, expect_error,
-                     isolated_room, join, next_frame, requires, shared, uname, wait_frame)
+                     isolated_room, join, loopback_source, next_frame, requires, shared, uname,
+                     wait_frame)
 from wsclient import OP_BINARY, OP_CONT, OP_PING, OP_PONG, OP_TEXT
 
 WS_MESSAGE_KEYS = {"type", "id", "room", "author", "body", "ts", "cid"}
@@ -82,13 +83,10 @@ def test_ws_beyond_client_pool_capacity_gets_handshake_then_close_1013():
         tokens = [srv.session(uname("pool")) for _ in range((cap + 7) // 8)]
         name = uname("pool")
         token = srv.session(name)
-
-        def source(i):
-            return "127.0.0.%d" % (2 + i % 250)
         conns = []
         try:
             for i in range(cap):
-                conns.append(srv.ws(tokens[i // 8], source=source(i)))
+                conns.append(srv.ws(tokens[i // 8], source=loopback_source(i)))
             full = srv.metrics()
             assert full["lanchat_ws_connections"] == cap, \
                 "ws_connections %r with %d open" % (full["lanchat_ws_connections"], cap)

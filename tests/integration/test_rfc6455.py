@@ -19,7 +19,7 @@ import threading
 import time
 
 import harness
-from harness import shared, uname
+from harness import loopback_source, shared, uname
 from wsclient import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, ConnectionClosed,
                       _mask_fast)
 
@@ -602,7 +602,7 @@ def test_rfc6455_fifty_connections_mid_message_stay_within_the_memory_bound():
     count = 50
     # from several loopback addresses, as clients of a LAN: one address may
     # hold only a share of a small board's WebSocket slots
-    conns = [_ws_on(srv, "127.0.2.%d" % (1 + i % 10)) for i in range(count)]
+    conns = [_ws_on(srv, loopback_source(i, spread=10)) for i in range(count)]
     base = _reset_peak(pid)
     half = MAX // 2 - 100
     # a fragment in the assembly buffer, and most of the next one in the in buffer
