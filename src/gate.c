@@ -217,17 +217,22 @@ static void refuse(int fd, const char *why)
     log_refusal(why);
     if (getsockname(fd, (struct sockaddr *)&local, &len) == 0 && key_of(&local, &lk) &&
         plain_port(lk.port)) {
-        char drain[2048], reply[384], json[256];
+        char drain[2048], reply[768], json[256];
         for (int i = 0; i < 4 && recv(fd, drain, sizeof drain, MSG_DONTWAIT) > 0; i++)
             continue;
         size_t n = http_error_json((struct chat_error){CHAT_E_UNAVAILABLE, why}, json, sizeof json);
-        int r = snprintf(reply, sizeof reply,
-                         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                         "Content-Length: %zu\r\nRetry-After: 1\r\nConnection: close\r\n\r\n%s",
-                         n, json);
-        if (r > 0 && (size_t)r < sizeof reply &&
-            send(fd, reply, (size_t)r, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-            log_debug("refusal not sent: %s", strerror(errno));
+        const struct http_header headers[] = {
+            {"Content-Type", "application/json"},
+            {"Cache-Control", "no-store"},
+            {"Retry-After", "1"},
+        };
+        size_t head = http_head_text(reply, sizeof reply, 503, headers,
+                                     sizeof headers / sizeof headers[0], n);
+        if (head > 0 && head + n <= sizeof reply) {
+            memcpy(reply + head, json, n);
+            if (send(fd, reply, head + n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+                log_debug("refusal not sent: %s", strerror(errno));
+        }
     }
     close(fd);
 }

@@ -5,43 +5,96 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
-#include <time.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
-/* The security headers of every API reply (http_reply, http_error,
- * http_start_chunked, http_refuse); the web's assets name their own. */
-#define COMMON_HEADERS                                                                             \
-    {"X-Content-Type-Options", "nosniff"},                                                         \
-    {                                                                                              \
-        "Referrer-Policy", "no-referrer"                                                           \
-    }
-static const struct http_header common_headers[] = {COMMON_HEADERS};
+/* ---- the one writer of status lines and headers ---------------------------- */
 
-void http_send_head(struct mg_connection *conn, int status, const struct http_header *headers,
-                    size_t count, size_t len)
+/* On every reply, whoever answers: no type sniffing, no referrer. */
+static const struct http_header security_headers[] = {
+    {"X-Content-Type-Options", "nosniff"},
+    {"Referrer-Policy", "no-referrer"},
+};
+#define SECURITY_COUNT (sizeof security_headers / sizeof security_headers[0])
+/* The security headers, the caller's, the framing one and Connection. */
+#define HEAD_MAX 24
+
+/* Every line of a head, in order: the one place that decides what a reply
+ * carries. length holds the Content-Length's text. */
+static size_t head_lines(struct http_header *out, char length[24], int status,
+                         const struct http_header *headers, size_t count, size_t len)
 {
-    char length[24];
-    snprintf(length, sizeof length, "%zu", len);
-    mg_response_header_start(conn, status);
-    for (size_t i = 0; i < count; i++)
+    size_t n = 0;
+    for (size_t i = 0; i < SECURITY_COUNT; i++)
+        out[n++] = security_headers[i];
+    for (size_t i = 0; i < count && n < HEAD_MAX - 1; i++)
         if (headers[i].name)
-            mg_response_header_add(conn, headers[i].name, headers[i].value, -1);
-    if (status != 304)
-        mg_response_header_add(conn, "Content-Length", length, -1);
+            out[n++] = headers[i];
+    if (len == HTTP_CHUNKED) {
+        out[n++] = (struct http_header){"Transfer-Encoding", "chunked"};
+    } else if (status != 304) {
+        snprintf(length, 24, "%zu", len);
+        out[n++] = (struct http_header){"Content-Length", length};
+    }
+    return n;
+}
+
+static bool names_connection(const struct http_header *lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(lines[i].name, "Connection") == 0)
+            return true;
+    return false;
+}
+
+size_t http_head_text(char *buf, size_t cap, int status, const struct http_header *headers,
+                      size_t count, size_t len)
+{
+    struct http_header lines[HEAD_MAX];
+    char length[24];
+    size_t n = head_lines(lines, length, status, headers, count, len);
+    int used =
+        snprintf(buf, cap, "HTTP/1.1 %d %s\r\n", status, mg_get_response_code_text(NULL, status));
+    for (size_t i = 0; i < n && used >= 0 && (size_t)used < cap; i++)
+        used +=
+            snprintf(buf + used, cap - (size_t)used, "%s: %s\r\n", lines[i].name, lines[i].value);
+    if (used >= 0 && (size_t)used < cap)
+        used += snprintf(buf + used, cap - (size_t)used, "%s\r\n",
+                         names_connection(lines, n) ? "" : "Connection: close\r\n");
+    return used >= 0 && (size_t)used < cap ? (size_t)used : 0;
+}
+
+void http_head(struct mg_connection *conn, int status, const struct http_header *headers,
+               size_t count, size_t len)
+{
+    if (mg_response_header_start(conn, status) != 0) {
+        /* civetweb writes no head for a request that asked for an upgrade */
+        char text[2048];
+        size_t n = http_head_text(text, sizeof text, status, headers, count, len);
+        if (n > 0)
+            mg_write(conn, text, n);
+        return;
+    }
+    struct http_header lines[HEAD_MAX];
+    char length[24];
+    size_t n = head_lines(lines, length, status, headers, count, len);
+    for (size_t i = 0; i < n; i++)
+        mg_response_header_add(conn, lines[i].name, lines[i].value, -1);
     mg_response_header_send(conn);
 }
 
 bool http_is_head(const struct mg_connection *conn)
 {
-    return strcmp(mg_get_request_info(conn)->request_method, "HEAD") == 0;
+    const char *method = mg_get_request_info(conn)->request_method;
+    return method && strcmp(method, "HEAD") == 0;
 }
 
 void http_send(struct mg_connection *conn, int status, const struct http_header *headers,
                size_t count, const void *body, size_t len)
 {
     /* A body after the headers of a HEAD reply would be read as the next reply. */
-    http_send_head(conn, status, headers, count, len);
+    http_head(conn, status, headers, count, len);
     if (len > 0 && !http_is_head(conn) && status != 304)
         mg_write(conn, body, len);
 }
@@ -50,7 +103,6 @@ void http_reply(struct mg_connection *conn, int status, const char *content_type
                 size_t len, const char *extra_header_name, const char *extra_header_value)
 {
     const struct http_header headers[] = {
-        COMMON_HEADERS,
         {"Content-Type", content_type},
         {extra_header_name, extra_header_value},
     };
@@ -59,13 +111,11 @@ void http_reply(struct mg_connection *conn, int status, const char *content_type
 
 void http_start_chunked(struct mg_connection *conn, int status, const char *content_type)
 {
-    mg_response_header_start(conn, status);
-    for (size_t i = 0; i < sizeof common_headers / sizeof common_headers[0]; i++)
-        mg_response_header_add(conn, common_headers[i].name, common_headers[i].value, -1);
-    mg_response_header_add(conn, "Content-Type", content_type, -1);
-    mg_response_header_add(conn, "Transfer-Encoding", "chunked", -1);
-    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-    mg_response_header_send(conn);
+    const struct http_header headers[] = {
+        {"Content-Type", content_type},
+        {"Cache-Control", "no-store"},
+    };
+    http_head(conn, status, headers, sizeof headers / sizeof headers[0], HTTP_CHUNKED);
 }
 
 void http_json(struct mg_connection *conn, int status, const char *json)
@@ -119,16 +169,14 @@ void http_refuse(struct mg_connection *conn, struct chat_error e)
 {
     char json[256];
     size_t len = http_error_json(e, json, sizeof json);
-    int status = http_status_of(e.kind);
-    bool head = http_is_head(conn);
     bool retry = e.kind == CHAT_E_UNAVAILABLE || e.kind == CHAT_E_RATE_LIMITED;
-    mg_printf(conn,
-              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-              "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"
-              "Cache-Control: no-store\r\n%s"
-              "Connection: close\r\n\r\n%s",
-              status, mg_get_response_code_text(conn, status), len,
-              retry ? "Retry-After: 1\r\n" : "", head ? "" : json);
+    const struct http_header headers[] = {
+        {"Content-Type", "application/json"},
+        {"Cache-Control", "no-store"},
+        {retry ? "Retry-After" : NULL, "1"},
+        {"Connection", "close"},
+    };
+    http_send(conn, http_status_of(e.kind), headers, sizeof headers / sizeof headers[0], json, len);
 }
 
 void http_error_with(struct mg_connection *conn, struct chat_error e, const char *header_name,
@@ -235,6 +283,28 @@ bool http_enter(void)
 void http_leave(void)
 {
     atomic_fetch_sub(&in_flight, 1);
+}
+
+/* Civetweb's own refusals (a request it could not parse, headers too
+ * large, an HTTP version it does not speak) as the API's errors, through
+ * http_head like every other reply. */
+int http_civetweb_error(struct mg_connection *conn, int status, const char *message)
+{
+    enum chat_errc kind = status >= 500 ? CHAT_E_INTERNAL : CHAT_E_BAD_REQUEST;
+    for (int k = 0; k < CHAT_E_COUNT; k++)
+        if (error_kinds[k].status == status) {
+            kind = (enum chat_errc)k;
+            break;
+        }
+    char json[384];
+    size_t len = http_error_json((struct chat_error){kind, message}, json, sizeof json);
+    const struct http_header headers[] = {
+        {"Content-Type", "application/json"},
+        {"Cache-Control", "no-store"},
+        {"Connection", "close"},
+    };
+    http_send(conn, status, headers, sizeof headers / sizeof headers[0], json, len);
+    return 0;
 }
 
 bool http_drain(int timeout_ms)

@@ -134,7 +134,8 @@ static struct mg_context *start_http(const struct options *o)
         NULL,
     };
     /* clang-format on */
-    struct mg_callbacks callbacks = {.log_message = log_civetweb};
+    struct mg_callbacks callbacks = {.log_message = log_civetweb,
+                                     .http_error = http_civetweb_error};
     int (*redirect)(struct mg_connection *) = NULL;
 #if CHAT_WITH_TLS
     if (o->tls_port) {
