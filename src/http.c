@@ -1,7 +1,10 @@
 #include "http.h"
 
+#include "config.h"
 #include "gate.h"
 #include "json.h"
+#define LOG_MODULE "http"
+#include "log.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -285,10 +288,32 @@ void http_leave(void)
     atomic_fetch_sub(&in_flight, 1);
 }
 
+/* ---- civetweb: start, settings, ordered shutdown ----------------------------- */
+
+/* A refused WebSocket only (ws.c's refuse_open): civetweb waits this long
+ * for its close reply; a taken-over one never reads there. */
+#define WS_REFUSED_TIMEOUT_MS "30000"
+/* At shutdown, after the drain: how long the flush may take to write out
+ * the answers of what was in flight (acks, replies). */
+#define HTTP_FLUSH_MS 1000
+
+static struct {
+    struct mg_context *ctx;
+    bool (*flush)(int timeout_ms);
+    char listen[64];
+} server;
+
+static int log_civetweb(const struct mg_connection *conn, const char *message)
+{
+    (void)conn;
+    log_warn("civetweb: %s", message);
+    return 1;
+}
+
 /* Civetweb's own refusals (a request it could not parse, headers too
  * large, an HTTP version it does not speak) as the API's errors, through
  * http_head like every other reply. */
-int http_civetweb_error(struct mg_connection *conn, int status, const char *message)
+static int civetweb_error(struct mg_connection *conn, int status, const char *message)
 {
     enum chat_errc kind = status >= 500 ? CHAT_E_INTERNAL : CHAT_E_BAD_REQUEST;
     for (int k = 0; k < CHAT_E_COUNT; k++)
@@ -307,11 +332,98 @@ int http_civetweb_error(struct mg_connection *conn, int status, const char *mess
     return 0;
 }
 
-bool http_drain(int timeout_ms)
+int http_init(void)
+{
+    mg_init_library(0);
+    return 0;
+}
+
+void http_exit(void)
+{
+    mg_exit_library();
+}
+
+int http_start(const struct http_settings *s)
+{
+    char ports[192], threads[16], timeout[16], keep_alive[16], queue[16];
+    const char *colon = s->listen[0] ? ":" : "";
+    int used = snprintf(ports, sizeof ports, "%s%s%d", s->listen, colon, s->port);
+    if (s->tls_port && used > 0 && (size_t)used < sizeof ports)
+        snprintf(ports + used, sizeof ports - (size_t)used, ",%s%s%ds", s->listen, colon,
+                 s->tls_port);
+    snprintf(threads, sizeof threads, "%d", CHAT_HTTP_THREADS);
+    snprintf(timeout, sizeof timeout, "%d", CHAT_SEND_TIMEOUT_MS);
+    snprintf(keep_alive, sizeof keep_alive, "%d", CHAT_KEEP_ALIVE_MS);
+    snprintf(queue, sizeof queue, "%d", CHAT_CONN_TOTAL);
+    snprintf(server.listen, sizeof server.listen, "%s", s->listen[0] ? s->listen : "0.0.0.0");
+    /* clang-format off */ /* name, value pairs; no document_root: web.c serves files */
+    const char *settings[] = {
+        "listening_ports", ports,
+        "num_threads", threads,
+        "request_timeout_ms", timeout,
+        "websocket_timeout_ms", WS_REFUSED_TIMEOUT_MS,
+        "enable_websocket_ping_pong", "yes",
+        "enable_keep_alive", "yes",
+        "keep_alive_timeout_ms", keep_alive,
+        /* responses are written in pieces: no 40 ms delayed-ACK stalls */
+        "tcp_nodelay", "1",
+        /* No CORS: civetweb would answer every preflight (OPTIONS with Origin
+         * and Access-Control-Request-Method) itself, before any handler, with
+         * Access-Control-Allow-Origin: * and the method and headers asked
+         * for; empty values turn that off and OPTIONS reaches our handlers. */
+        "access_control_allow_origin", "",
+        "access_control_allow_methods", "",
+        "access_control_allow_headers", "",
+        /* gate admits no more: the master thread never waits for a worker */
+        "connection_queue", queue,
+        NULL,
+    };
+    /* clang-format on */
+    struct mg_callbacks callbacks = {.log_message = log_civetweb, .http_error = civetweb_error};
+    if (s->tls_port)
+        callbacks.init_ssl = s->init_ssl;
+    /* 503 for every request until http_open; then gate's limits, then the
+     * redirect to HTTPS */
+    gate_callbacks(&callbacks, s->tls_port ? s->redirect : NULL);
+    server.flush = s->flush;
+    server.ctx = mg_start(&callbacks, NULL, settings);
+    if (!server.ctx) {
+        log_error("cannot listen on %s", ports);
+        return -1;
+    }
+    if (s->handlers(server.ctx) != 0) {
+        http_stop();
+        return -1;
+    }
+    return 0;
+}
+
+int http_open(void)
+{
+    gate_ready(server.ctx);
+    struct mg_server_port bound[4];
+    int n = mg_get_server_ports(server.ctx, 4, bound);
+    for (int i = 0; i < n; i++)
+        log_info("listening on %s://%s:%d", bound[i].is_ssl ? "https" : "http", server.listen,
+                 bound[i].port);
+    return 0;
+}
+
+void http_close(void)
 {
     atomic_store(&draining, true);
     struct timespec tick = {0, 5 * 1000 * 1000};
-    for (int waited = 0; atomic_load(&in_flight) > 0 && waited < timeout_ms; waited += 5)
+    for (int waited = 0; atomic_load(&in_flight) > 0 && waited < CHAT_SEND_TIMEOUT_MS; waited += 5)
         nanosleep(&tick, NULL);
-    return atomic_load(&in_flight) == 0;
+    if (atomic_load(&in_flight) > 0)
+        log_warn("requests still in flight at shutdown after %d ms", CHAT_SEND_TIMEOUT_MS);
+    if (server.flush && !server.flush(HTTP_FLUSH_MS))
+        log_warn("at shutdown, some answers were not written out within %d ms", HTTP_FLUSH_MS);
+}
+
+void http_stop(void)
+{
+    if (server.ctx)
+        mg_stop(server.ctx); /* no more requests; every acked write has committed */
+    server.ctx = NULL;
 }

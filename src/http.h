@@ -1,12 +1,16 @@
 /*
- * http - small helpers over civetweb for the API, the web client and the
- * WebSocket handshake: the one writer of a reply's status line and headers
- * (http_head), which always adds the security headers, the API's error
- * shape, reading a bounded request body, finding the session token (Bearer
- * header or cookie) and checking Origin.
+ * http - civetweb, and small helpers over it for the API, the web client and
+ * the WebSocket handshake. Owns civetweb's start, its settings and log
+ * callback, and its ordered shutdown (drain, flush, stop); the one writer
+ * of a reply's status line and headers (http_head), which always adds the
+ * security headers; the API's error shape; reading a bounded request body;
+ * finding the session token (Bearer header or cookie) and checking Origin.
  * Owns the table from error kinds to HTTP statuses and wire names.
- * Calls civetweb, json, gate (a body read to its end). Thread rules: any
- * civetweb worker thread, on its own connection; the table from any thread.
+ * Calls civetweb, json, gate (admission, a body read to its end), log; what
+ * it is given (handlers, TLS, the flush) it calls through pointers. Thread
+ * rules: http_init/start/open/close/stop/exit from main at boot and
+ * shutdown; the rest from any civetweb worker thread, on its own
+ * connection; the table from any thread.
  */
 #ifndef LANCHAT_HTTP_H
 #define LANCHAT_HTTP_H
@@ -74,14 +78,37 @@ bool http_token(const struct mg_connection *conn, char *out, size_t cap);
 bool http_origin_allowed(const struct mg_connection *conn);
 
 /* Shutdown gate. Handlers call http_enter before doing work and http_leave
- * after; http_enter is false once draining started (refuse the request). */
+ * after; http_enter is false once http_close began (refuse the request). */
 bool http_enter(void);
 void http_leave(void);
 
-/* http_drain stops new work and waits, at most timeout_ms, for the work in
- * flight: civetweb drops every write once mg_stop begins. */
-bool http_drain(int timeout_ms); /* true when nothing was left in flight */
-/* Civetweb's own refusals (its http_error callback) as the API's errors. */
-int http_civetweb_error(struct mg_connection *conn, int status, const char *message);
+/* ---- civetweb itself, from main's boot ladder, in this order ---- */
+
+/* What the server is to be; the modules above http are reached only
+ * through these pointers, given by main. */
+struct http_settings {
+    const char *listen; /* address to bind, "" = all */
+    int port;
+    int tls_port;                                    /* 0: no HTTPS */
+    int (*init_ssl)(void *ssl_ctx, void *user_data); /* with tls_port */
+    int (*redirect)(struct mg_connection *conn);     /* after gate admitted; NULL: none */
+    int (*handlers)(struct mg_context *ctx);         /* registers every route; 0 or -1 */
+    bool (*flush)(int timeout_ms);                   /* answers in flight written out */
+};
+/* civetweb's library: the first thing started, the last stopped. */
+int http_init(void);
+void http_exit(void);
+/* Listens with our settings and registers the handlers; every request is
+ * answered 503 until http_open. */
+int http_start(const struct http_settings *s);
+/* Requests are served from now on; logs each listening address. */
+int http_open(void);
+/* The drain, then the flush: new requests and frames are refused, those in
+ * flight finish (at most CHAT_SEND_TIMEOUT_MS), then the flush writes their
+ * answers out (at most HTTP_FLUSH_MS): civetweb drops every write once
+ * http_stop begins. */
+void http_close(void);
+/* Civetweb closes its connections and its threads end. */
+void http_stop(void);
 
 #endif
