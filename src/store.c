@@ -541,6 +541,9 @@ static void commit_batch(struct job *batch, size_t n)
                                   : "the disk took a write again: writes go on");
     S.full = S.saw_full; /* before the callers hear of the batch */
     pthread_mutex_unlock(&S.lock);
+    if (log_enabled(LOG_DEBUG))
+        log_debug("%s a batch of %zu job(s), %zu message(s), in %.1f ms",
+                  ok ? "committed" : "rolled back", n, messages, (double)took / 1e6);
     if (ok) {
         pthread_mutex_lock(&S.lock);
         S.stats.commits++;

@@ -121,3 +121,45 @@ def test_boot_ladder_on_sigterm_stops_every_step_once_in_reverse():
     assert stopped == [s for s in reversed(started) if s in STOPPABLE], (started, stopped)
     assert lines[-1].endswith("info main: stopped"), lines[-5:]
 
+
+DEBUG_LINE = re.compile(r"^\S+ debug ")
+FRAME_IN = re.compile(r" debug ws: frame in from (\S+): send, \d+ bytes$")
+FRAME_OUT = re.compile(r" debug deliver: frame out to (\S+): ack, \d+ bytes$")
+COMMIT = re.compile(r" debug store: committed a batch of \d+ job\(s\), 1 message\(s\), in [\d.]+ ms$")
+
+
+def _chat_once(srv, secret):
+    """A WebSocket send and a REST post, each acknowledged."""
+    from harness import next_frame, uname
+    token = srv.session(uname("dbg"))
+    ws = srv.ws(token)
+    ws.send_json({"type": "send", "room": "general", "body": secret, "cid": "d1"})
+    while True:
+        f = next_frame(ws)
+        if f.get("type") == "ack":
+            break
+    srv.send(token, "general", secret + "2", cid="d2")
+    ws.close()
+    return token
+
+
+def test_debug_logs_frames_and_commits_and_never_a_body_or_token():
+    secret = "body-that-must-not-be-logged"
+    with Server(["--debug"], label="debug") as srv:
+        token = _chat_once(srv, secret)
+        srv.wait_log(FRAME_IN)
+        srv.wait_log(FRAME_OUT)
+        srv.wait_log(COMMIT)
+        lines = list(srv.lines)
+    assert not any(secret in line or token in line for line in lines), \
+        [line for line in lines if secret in line or token in line]
+
+
+def test_without_debug_no_debug_line_is_written():
+    with Server([], label="no debug") as srv:
+        _chat_once(srv, "quiet")
+        srv.wait_log(r"info deliver: WebSocket of \S+ closed")
+        srv.stop()
+        lines = list(srv.lines)
+    assert not any(DEBUG_LINE.search(line) for line in lines), \
+        [line for line in lines if DEBUG_LINE.search(line)][:5]
