@@ -345,44 +345,51 @@ static int begin_request(struct mg_connection *conn)
     return G.then ? G.then(conn) : 0;
 }
 
-static void end_request(const struct mg_connection *conn, int status)
+/* The entry of conn's connection, changed by change under the lock; nothing
+ * when civetweb's connection is not (or no longer) in the table. */
+static void update_entry(const struct mg_connection *conn, void (*change)(struct entry *e))
 {
-    (void)status;
     struct gate_key k;
     if (!key_of_conn(conn, &k))
         return;
     pthread_mutex_lock(&G.lock);
     struct entry *e = find(&k);
-    if (e) {
-        e->in_request = false;
-        e->reading = true; /* the next request's headers */
-        e->since_ms = now_ms();
-    }
+    if (e)
+        change(e);
     pthread_mutex_unlock(&G.lock);
+}
+
+static void request_ended(struct entry *e)
+{
+    e->in_request = false;
+    e->reading = true; /* the next request's headers */
+    e->since_ms = now_ms();
+}
+
+static void closed(struct entry *e)
+{
+    e->used = false;
+}
+
+static void body_read(struct entry *e)
+{
+    e->reading = false;
+}
+
+static void end_request(const struct mg_connection *conn, int status)
+{
+    (void)status;
+    update_entry(conn, request_ended);
 }
 
 static void connection_close(const struct mg_connection *conn)
 {
-    struct gate_key k;
-    if (!key_of_conn(conn, &k))
-        return;
-    pthread_mutex_lock(&G.lock);
-    struct entry *e = find(&k);
-    if (e)
-        e->used = false;
-    pthread_mutex_unlock(&G.lock);
+    update_entry(conn, closed);
 }
 
 void gate_body_read(const struct mg_connection *conn)
 {
-    struct gate_key k;
-    if (!key_of_conn(conn, &k))
-        return;
-    pthread_mutex_lock(&G.lock);
-    struct entry *e = find(&k);
-    if (e)
-        e->reading = false;
-    pthread_mutex_unlock(&G.lock);
+    update_entry(conn, body_read);
 }
 
 void gate_callbacks(struct mg_callbacks *callbacks, int (*then)(struct mg_connection *conn))
