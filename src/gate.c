@@ -425,6 +425,8 @@ void gate_ready(struct mg_context *ctx)
 
 void gate_stop(void)
 {
+    if (!atomic_exchange(&G.started, false))
+        return; /* never started, or stopped already: no watchdog to join */
     pthread_mutex_lock(&G.lock);
     atomic_store(&G.stopping, true);
     pthread_cond_signal(&G.wake);
