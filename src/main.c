@@ -153,10 +153,13 @@ static const struct step {
     {"tls", prepare_tls, NULL},
 #endif
     {"gate", gate_start, gate_stop},
-    /* listens, every handler registered; 503 until open */
-    {"http", start_http, http_stop},
-    /* its stop: a close frame to every WebSocket, the I/O threads end */
+    /* its stop: a close frame to every WebSocket, the I/O threads end; after
+     * civetweb's, so that a handshake civetweb finishes while it stops is
+     * handed to I/O threads that still run */
     {"delivery", start_delivery, deliver_stop},
+    /* listens, every handler registered; 503 until open (a short while:
+     * everything else is up) */
+    {"http", start_http, http_stop},
     /* requests served; its stop is the drain and the flush */
     {"open", http_open, http_close},
 };
