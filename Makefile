@@ -1,6 +1,6 @@
 # lanchat - see README.md. Everything a build needs is named here.
 #   make [BOARD=desktop] [FLAGS=minimal]   build build/<board>[-minimal]/lanchat
-#   make run | test | test-desktop | unit | integration | e2e | format | lint | clean
+#   make run | test | test-desktop | unit | integration | e2e | format | lint | check-arch | clean
 #   make test-asan | test-tsan | fuzz [FUZZ_SECONDS=30] | fuzz-replay | test-sanitizers
 #   make BOARD=rpi4 test-emulated | package | bundle     (boards: board/*/board.mk)
 #   make cross-all | bench | bench-instr | ram-budget
@@ -13,6 +13,13 @@ $(error no board/$(BOARD)/board.mk; boards: $(notdir $(wildcard board/*)))
 endif
 include board/$(BOARD)/board.mk
 
+# FLAGS=minimal: every feature switch off; FLAGS=no-<feature>: that one off
+# alone (make cost-table builds each to measure what the feature costs).
+FLAG_SWITCH_no-accounts := ACCOUNTS
+FLAG_SWITCH_no-rooms := ROOMS
+FLAG_SWITCH_no-metrics := METRICS
+FLAG_SWITCH_no-embedded-web := EMBEDDED_WEB
+FLAG_SWITCH_no-tls := TLS
 ifeq ($(FLAGS),minimal)
 FEATURE_DEFINES := -DCHAT_WITH_ACCOUNTS=0 -DCHAT_WITH_ROOMS=0 -DCHAT_WITH_METRICS=0 \
                    -DCHAT_WITH_EMBEDDED_WEB=0 -DCHAT_WITH_TLS=0
@@ -20,8 +27,11 @@ OUT := build/$(BOARD)-minimal
 else ifeq ($(FLAGS),)
 FEATURE_DEFINES :=
 OUT := build/$(BOARD)
+else ifneq ($(FLAG_SWITCH_$(FLAGS)),)
+FEATURE_DEFINES := -DCHAT_WITH_$(FLAG_SWITCH_$(FLAGS))=0
+OUT := build/$(BOARD)-$(FLAGS)
 else
-$(error FLAGS must be empty or minimal)
+$(error FLAGS must be empty, minimal or one of $(patsubst FLAG_SWITCH_%,%,$(filter FLAG_SWITCH_%,$(.VARIABLES))))
 endif
 
 # ---- sanitizer builds (make test-asan / test-tsan): SANITIZE=address builds
@@ -71,6 +81,7 @@ EMULATOR :=
 endif
 
 CC := $(CROSS)gcc
+HOSTCC ?= cc
 # TSan and the fuzz targets are built with clang (libFuzzer is clang's);
 # its -Wextra includes -Wstring-concatenation, which flags store.c's SQL,
 # concatenated on purpose.
@@ -79,7 +90,6 @@ CC := clang
 SAN_WARNINGS := -Wno-string-concatenation
 endif
 STRIP := $(CROSS)strip
-HOSTCC ?= cc
 # Hardening as Debian builds its packages (dpkg-buildflags): fortified libc
 # calls, read-only GOT after start.
 # (Not under a sanitizer: the fortified variants of libc calls bypass its
@@ -96,12 +106,22 @@ CFLAGS += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -pthread \
 LDFLAGS += -pthread -Wl,--gc-sections -Wl,-z,relro,-z,now
 LDLIBS := -lcivetweb -lsqlite3 -lsodium -lcjson
 
+# Which features this build has, as the compiler reads src/config.h with this
+# build's CPPFLAGS (board defines, FLAGS, -D on the command line): the names
+# of config.h's CHAT_WITH_<NAME> switches that are on, lower case. The host
+# compiler answers for every board: config.h includes nothing.
+FEATURE_SWITCHES := ACCOUNTS ROOMS METRICS EMBEDDED_WEB TLS
+HASH := \#
+FEATURES := $(shell { echo '$(HASH)include "config.h"'; for f in $(FEATURE_SWITCHES); do \
+              printf '$(HASH)if CHAT_WITH_%s\n%s\n$(HASH)endif\n' $$f $$f; done; } | \
+              $(HOSTCC) $(CPPFLAGS) -E -P -x c - 2>/dev/null | grep -xE '[A-Z_]+' | tr A-Z a-z)
+
 # HTTPS (CHAT_WITH_TLS, docs/SECURITY.md "HTTPS"): OpenSSL 3 by its sonames,
 # then our two compatibility libraries, whose SONAMEs are the names Debian's
 # civetweb dlopen()s ("libssl.so", "libcrypto.so"). Real libssl first: our own
 # SSL calls must reach it, not the wrappers civetweb gets. They live in lib/
 # beside the binary (/usr/lib/lanchat in the package), found by RUNPATH.
-TLS := $(if $(findstring -DCHAT_WITH_TLS=0,$(FEATURE_DEFINES) $(BOARD_DEFINES)),,yes)
+TLS := $(if $(filter tls,$(FEATURES)),yes)
 COMPAT_LIBS :=
 ifeq ($(TLS),yes)
 COMPAT_LIBS := $(OUT)/lib/libssl.so $(OUT)/lib/libcrypto.so
@@ -116,7 +136,7 @@ OBJECTS := $(SOURCES:src/%.c=$(OUT)/obj/%.o)
 WEB_PATHS := $(patsubst web/%,%,$(shell find web -name '.?*' -prune -o -type f ! -name '*~' \
                                           -print 2>/dev/null | LC_ALL=C sort))
 WEB_GZ := $(WEB_PATHS:%=$(OUT)/web-gz/%)
-EMBED := $(if $(findstring -DCHAT_WITH_EMBEDDED_WEB=0,$(FEATURE_DEFINES) $(BOARD_DEFINES)),,yes)
+EMBED := $(if $(filter embedded_web,$(FEATURES)),yes)
 ifeq ($(EMBED),yes)
 OBJECTS += $(OUT)/obj/web_assets.o
 # Rewritten only when the list of files changes, so that adding or removing
@@ -135,7 +155,8 @@ POWERLOSS := build/powerloss.so
 
 .PHONY: all run test unit integration e2e format lint clean bench cross-all test-desktop board-info \
         ram-budget test-emulated unit-emulated integration-emulated package bundle test-package FORCE \
-        bench-instr test-asan test-tsan test-sanitizers fuzz fuzz-replay fuzz-targets
+        bench-instr config cost-table test-asan test-tsan test-sanitizers fuzz fuzz-replay fuzz-targets \
+        check-arch
 all: $(BIN) $(LOADGEN) $(POWERLOSS)
 
 build/.deps-build: tools/deps.sh
@@ -216,10 +237,33 @@ run: $(BIN)
 # ---- tests: every suite, then one line "N passed, N failed" -------------------
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test_*.c))
 
-$(OUT)/tests/%: tests/unit/%.c $(OBJECTS) $(COMPAT_LIBS) $(wildcard tests/unit/*.h)
+# ---- the module map (src/modules.txt), checked by the build ----------------
+# A unit test links only the module under test, what the map lets it use
+# (transitively) and its fakes (tests/unit/fake_*.c), so a call the map does
+# not declare fails to link; $(OUT)/unit-links.mk lists each test's objects.
+# `make check-arch` checks every include, each header's "Calls" sentence,
+# docs/DESIGN.md's module table and every object's references against the map.
+ARCH_CHECK := tests/arch/check-arch.py
+ifeq ($(filter clean format lint check-arch,$(MAKECMDGOALS)),)
+-include $(OUT)/unit-links.mk
+endif
+$(OUT)/unit-links.mk: src/modules.txt $(ARCH_CHECK) $(wildcard tests/unit/*.c) Makefile
+	@mkdir -p $(@D)
+	@python3 $(ARCH_CHECK) --unit-links >$@.tmp && mv $@.tmp $@
+
+$(OUT)/tests/fake_%.o: tests/unit/fake_%.c $(wildcard src/*.h) src/pools.def $(DEPS_STAMP) Makefile
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	@$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -o $@ $< $(OBJECTS) $(LDFLAGS) $(LDLIBS) -lcmocka
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(OUT)/tests/test_%: tests/unit/test_%.c $(OUT)/unit-links.mk $(COMPAT_LIBS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -o $@ $< $(filter %.o,$^) $(LDFLAGS) $(LDLIBS) \
+	  -lcmocka
+
+check-arch: $(OBJECTS) $(OUT)/obj/main.o
+	@python3 $(ARCH_CHECK) --objects $(OUT)/obj
 
 # deps.sh test and e2e also install tests/e2e/node_modules (npm ci): again when
 # the lock file changes or node_modules is gone.
@@ -282,22 +326,24 @@ fuzz-replay: build/.deps-test
 	@$(MAKE) -s SANITIZE=fuzzer fuzz-targets
 	@sh tests/fuzz/run.sh build/$(BOARD)-fuzz/fuzz 0
 
-# Every suite: desktop (full and minimal builds), the sanitizer builds and
+# Every suite: first the checks (lint, check-arch and the test of the check),
+# then desktop (full and minimal builds), the sanitizer builds and
 # the fuzz targets, every board's build, the packages, and the boards in
 # TEST_BOARDS under qemu-user; ends with one line
-# "N passed, N failed". `make test-desktop` runs the desktop suites alone.
+# "N passed, N failed". `make test-desktop` runs the checks and the desktop
+# suites alone.
 TEST_BOARDS ?= rpi4 rpi-zero
 test: build/.deps-test build/.deps-cross
-	@tests/run-all.sh desktop sanitizers boards package $(TEST_BOARDS:%=emulated:%)
+	@tests/run-all.sh checks desktop sanitizers boards package $(TEST_BOARDS:%=emulated:%)
 
 test-desktop: build/.deps-test
-	@tests/run-all.sh desktop
+	@tests/run-all.sh checks desktop
 
 test-sanitizers: build/.deps-test
 	@tests/run-all.sh sanitizers
 
 C_FILES := src/*.c src/*.h src/compat/*.c src/compat/*.h tools/*.c tools/loadgen/*.c tools/loadgen/*.h \
-           tests/unit/*.c tests/fuzz/*.c tests/vfs/*.c
+           tests/unit/*.c tests/fuzz/*.c tests/fuzz/*.h tests/vfs/*.c
 
 format:
 	clang-format -i $(C_FILES)
@@ -383,11 +429,22 @@ $(BUNDLE): $(STRIPPED) $(DIST_FILES) build/.deps-package
 test-package: build/.deps-test build/.deps-cross
 	@tests/run-all.sh package
 
+# Code each feature switch costs on BOARD: the binary built with that switch
+# off alone (build/<board>-no-<feature>/), its size(1) against the full one.
+cost-table: $(DEPS_STAMP)
+	@sh tools/cost-table.sh $(BOARD)
+
 # RAM budget of each board (board/<name>/README.md): tools/ram-budget.py.
 ram-budget: build/.deps-test build/.deps-cross
 	@python3 tools/ram-budget.py $(BOARDS) | tee build/ram-budget.txt
 
 board-info:
-	@printf 'board=%s\narch=%s\ntriple=%s\ncflags=%s\npackage=%s\nversion=%s\ndefines=%s\n' \
+	@printf 'board=%s\narch=%s\ntriple=%s\ncflags=%s\npackage=%s\nversion=%s\ndefines=%s\nfeatures=%s\n' \
 	  "$(BOARD)" "$(DEB_ARCH)" "$(CROSS_TRIPLE)" "$(BOARD_CFLAGS)" "$(BOARD_PACKAGE)" "$(VERSION)" \
-	  "$(BOARD_DEFINES)"
+	  "$(BOARD_DEFINES)" "$(FEATURES)"
+
+# Every value of src/config.h as this build's compiler flags make it (make
+# [BOARD=x] [FLAGS=minimal] config): what a board really changes.
+config:
+	@echo '#include "config.h"' | $(HOSTCC) $(CPPFLAGS) -dM -E -x c - | grep '^#define CHAT_' | \
+	  LC_ALL=C sort

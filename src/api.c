@@ -22,6 +22,12 @@
 
 POOL_ELEMENT(request, struct api_request);
 
+#define SPELLED(n) #n
+#define SPELLED_VALUE(n) SPELLED(n)
+/* What a 400 says of a user or room name (text_valid_name). */
+#define NAME_RULE                                                                                  \
+    "\"name\" must be 1-" SPELLED_VALUE(CHAT_NAME_MAX) " characters of A-Z a-z 0-9 _ . -"
+
 typedef void (*handler_fn)(struct api_request *r);
 
 /* The route table is the API's index: read it top to bottom. */
@@ -238,7 +244,7 @@ static void session_create(struct api_request *r)
     const char *name = json_get_string(doc, "name");
     const char *password;
     if (!text_valid_name(name)) {
-        fail(r, CHAT_E_BAD_REQUEST, "\"name\" must be 1-32 characters of A-Z a-z 0-9 _ . -");
+        fail(r, CHAT_E_BAD_REQUEST, NAME_RULE);
         return;
     }
     if (!optional_string(doc, "password", &password)) {
@@ -250,7 +256,7 @@ static void session_create(struct api_request *r)
     struct auth_attempt from = attempt_of(r);
     enum auth_result result = auth_login(&from, name, password, token, &who);
     for (size_t i = 0; i < from.evicted; i++)
-        deliver_close_session(from.evicted_hash[i], 1000);
+        deliver_close_session(from.evicted_hash[i], FRAME_CLOSE_NORMAL);
     switch (result) {
     case AUTH_OK:
         reply_user(r, 201, who.name, token, who.registered);
@@ -287,7 +293,7 @@ static void session_delete(struct api_request *r)
         fail(r, CHAT_E_UNAVAILABLE, "the logout could not be stored; try again later");
         return;
     }
-    deliver_close_session(r->who.token_hash, 1000);
+    deliver_close_session(r->who.token_hash, FRAME_CLOSE_NORMAL);
     http_reply(r->conn, 204, "application/json", "", 0, "Set-Cookie",
                mg_get_request_info(r->conn)->is_ssl
                    ? "session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure"
@@ -303,7 +309,7 @@ static void users_create(struct api_request *r)
     const char *name = json_get_string(doc, "name");
     const char *password = json_get_string(doc, "password");
     if (!text_valid_name(name)) {
-        fail(r, CHAT_E_BAD_REQUEST, "\"name\" must be 1-32 characters of A-Z a-z 0-9 _ . -");
+        fail(r, CHAT_E_BAD_REQUEST, NAME_RULE);
         return;
     }
     if (!password) {
@@ -352,7 +358,7 @@ static void rooms_create(struct api_request *r)
         return;
     const char *name = json_get_string(doc, "name");
     if (!text_valid_name(name)) {
-        fail(r, CHAT_E_BAD_REQUEST, "\"name\" must be 1-32 characters of A-Z a-z 0-9 _ . -");
+        fail(r, CHAT_E_BAD_REQUEST, NAME_RULE);
         return;
     }
     int index;
@@ -581,13 +587,12 @@ static void server_get(struct api_request *r)
 }
 
 #if CHAT_WITH_METRICS
-static void metrics_export(struct api_request *r)
+size_t api_metrics_text(char *text, size_t cap)
 {
-    char text[4096];
     size_t n = 0;
     struct store_stats st;
     store_get_stats(&st);
-#define PUT(...) n += (size_t)snprintf(text + n, n < sizeof text ? sizeof text - n : 0, __VA_ARGS__)
+#define PUT(...) n += (size_t)snprintf(text + (n < cap ? n : 0), n < cap ? cap - n : 0, __VA_ARGS__)
     PUT("# TYPE lanchat_ws_connections gauge\nlanchat_ws_connections %d\n",
         metrics_get(ws_connections));
     PUT("# TYPE lanchat_http_requests_total counter\nlanchat_http_requests_total %llu\n",
@@ -616,9 +621,20 @@ static void metrics_export(struct api_request *r)
             (unsigned long long)ps.exhausted);
     }
 #undef PUT
-    if (n >= sizeof text)
-        n = sizeof text - 1;
-    http_reply(r->conn, 200, "text/plain; version=0.0.4", text, n, "Cache-Control", "no-store");
+    return n;
+}
+
+/* Written into the request's own pool block (a GET has no body), never cut:
+ * a text that outgrows it is a 500 and a log line. */
+static void metrics_export(struct api_request *r)
+{
+    size_t n = api_metrics_text(r->body, sizeof r->body);
+    if (n >= sizeof r->body) {
+        log_error("/metrics needs %zu bytes, more than its %zu: not sent", n + 1, sizeof r->body);
+        http_error(r->conn, CHAT_ERROR(INTERNAL, "metrics text too large"));
+        return;
+    }
+    http_reply(r->conn, 200, "text/plain; version=0.0.4", r->body, n, "Cache-Control", "no-store");
 }
 #endif
 

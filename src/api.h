@@ -3,7 +3,7 @@
  * route table, each route a small handler named after it. Calls auth, hub,
  * store, deliver (a logout closes the session's WebSockets), frame (the
  * message object and lists), tls (the CA and the HTTPS address), http, json,
- * pool, metrics, log.
+ * text, pool, metrics, log.
  * Thread rules: handlers run on civetweb worker threads; api_start at boot.
  */
 #ifndef LANCHAT_API_H
@@ -28,5 +28,11 @@ struct api_request {
 };
 
 int api_start(struct mg_context *ctx, int64_t session_max_age);
+
+#if CHAT_WITH_METRICS
+/* The text of GET /metrics, as snprintf does: at most cap bytes, NUL
+ * included, into text; returns the length the whole text needs. */
+size_t api_metrics_text(char *text, size_t cap);
+#endif
 
 #endif

@@ -20,6 +20,9 @@ POOL_ELEMENT(session, struct auth_session);
 /* Slots of a throttle table a key may take, from the one its hash names. */
 #define THROTTLE_PROBE 8
 
+/* Expired sessions one login removes at most (the rest go with the next). */
+#define SWEEP_MAX 8
+
 /* Failed logins of one address or one name (a slot of a throttle table). */
 struct attempts {
     uint64_t key; /* keyed hash of the address or the lower-cased name */
@@ -51,9 +54,10 @@ static int64_t now_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-static void hash_token(const char *token, unsigned char out[32])
+static void hash_token(const char *token, unsigned char out[CHAT_TOKEN_HASH_SIZE])
 {
-    crypto_generichash(out, 32, (const unsigned char *)token, strlen(token), NULL, 0);
+    crypto_generichash(out, CHAT_TOKEN_HASH_SIZE, (const unsigned char *)token, strlen(token), NULL,
+                       0);
 }
 
 static bool expired(const struct auth_session *s, int64_t now)
@@ -76,13 +80,13 @@ static bool usable(const struct auth_session *s)
 
 /* Removes expired sessions from memory; their hashes go to `dead` for the
  * caller to delete from the database once the lock is released. */
-static size_t sweep_locked(int64_t now, unsigned char dead[][32], size_t cap)
+static size_t sweep_locked(int64_t now, unsigned char dead[][CHAT_TOKEN_HASH_SIZE], size_t cap)
 {
     size_t n = 0;
     for (size_t i = 0; i < CHAT_MAX_SESSIONS && n < cap; i++) {
         struct auth_session *s = session_at(i);
         if (usable(s) && expired(s, now)) {
-            memcpy(dead[n++], s->token_hash, 32);
+            memcpy(dead[n++], s->token_hash, CHAT_TOKEN_HASH_SIZE);
             log_info("session of %s expired", s->name);
             pool_give(POOL_session, s);
         }
@@ -90,18 +94,18 @@ static size_t sweep_locked(int64_t now, unsigned char dead[][32], size_t cap)
     return n;
 }
 
-static void forget(unsigned char dead[][32], size_t n)
+static void forget(unsigned char dead[][CHAT_TOKEN_HASH_SIZE], size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (store_drop_session(dead[i]) == STORE_ERROR)
             log_warn("could not delete an expired session from the database");
 }
 
-static struct auth_session *find_token_locked(const unsigned char hash[32])
+static struct auth_session *find_token_locked(const unsigned char hash[CHAT_TOKEN_HASH_SIZE])
 {
     for (size_t i = 0; i < CHAT_MAX_SESSIONS; i++) {
         struct auth_session *s = session_at(i);
-        if (s && sodium_memcmp(s->token_hash, hash, 32) == 0)
+        if (s && sodium_memcmp(s->token_hash, hash, CHAT_TOKEN_HASH_SIZE) == 0)
             return s;
     }
     return NULL;
@@ -217,13 +221,21 @@ static bool make_room_locked(const struct newcomer *c, struct auth_session *out[
 
 /* ---- login throttle ---------------------------------------------------------------- */
 
+/* A key with no failure to remember (none, or the last one forgotten) and no
+ * password hash in progress: its slot may be reset or given to another. */
+static bool attempts_quiet(const struct attempts *e, int64_t now)
+{
+    return !e->hashing && (e->failures == 0 || now - e->last_fail > CHAT_LOGIN_FORGET_S * 1000);
+}
+
 static struct attempts *attempts_of(struct attempts *table, const char *text, bool fold,
                                     int64_t now)
 {
     char folded[AUTH_ADDR_MAX + CHAT_NAME_MAX + 2];
     size_t n = 0;
     for (; n < sizeof folded - 1 && text[n]; n++)
-        folded[n] = fold && text[n] >= 'A' && text[n] <= 'Z' ? (char)(text[n] + 32) : text[n];
+        folded[n] =
+            fold && text[n] >= 'A' && text[n] <= 'Z' ? (char)(text[n] - 'A' + 'a') : text[n];
     unsigned char digest[crypto_shorthash_BYTES];
     crypto_shorthash(digest, (const unsigned char *)folded, n, A.key);
     uint64_t key;
@@ -238,11 +250,9 @@ static struct attempts *attempts_of(struct attempts *table, const char *text, bo
     struct attempts *a = NULL, *spare = NULL;
     for (size_t i = 0; i < THROTTLE_PROBE && !a; i++) {
         struct attempts *e = &table[(home + i) % CHAT_LOGIN_TABLE];
-        bool quiet =
-            !e->hashing && (e->failures == 0 || now - e->last_fail > CHAT_LOGIN_FORGET_S * 1000);
         if (e->key == key)
             a = e;
-        else if (!spare && !e->hashing && (quiet || now >= e->until))
+        else if (!spare && !e->hashing && (attempts_quiet(e, now) || now >= e->until))
             spare = e;
     }
     if (!a && spare) {
@@ -251,9 +261,7 @@ static struct attempts *attempts_of(struct attempts *table, const char *text, bo
     }
     if (!a)
         return &table[home];
-    bool quiet =
-        !a->hashing && (a->failures == 0 || now - a->last_fail > CHAT_LOGIN_FORGET_S * 1000);
-    if (quiet)
+    if (attempts_quiet(a, now))
         a->failures = 0, a->until = 0;
     return a;
 }
@@ -329,7 +337,7 @@ static bool load_session(void *ctx, const struct store_session *row)
         *s = probe;
         s->ready = true;
         s->saved_seen = row->last_seen;
-        memcpy(s->token_hash, row->token_hash, 32);
+        memcpy(s->token_hash, row->token_hash, CHAT_TOKEN_HASH_SIZE);
         snprintf(s->name, sizeof s->name, "%s", row->name);
         snprintf(s->addr, sizeof s->addr, "%s", row->addr);
         (*kept)++;
@@ -414,7 +422,7 @@ static bool evict(struct auth_attempt *from, struct auth_session *out[], size_t 
             continue;
         }
         log_info("session of %s evicted (limits)", out[i]->name);
-        memcpy(from->evicted_hash[from->evicted++], out[i]->token_hash, 32);
+        memcpy(from->evicted_hash[from->evicted++], out[i]->token_hash, CHAT_TOKEN_HASH_SIZE);
         pool_give(POOL_session, out[i]);
     }
     pthread_mutex_unlock(&A.lock);
@@ -452,20 +460,20 @@ enum auth_result auth_login(struct auth_attempt *from, const char *name, const c
         snprintf(spelled, sizeof spelled, "%s", name);
     name = spelled;
 
-    unsigned char raw[32];
+    unsigned char raw[AUTH_TOKEN_BYTES];
     randombytes_buf(raw, sizeof raw);
     sodium_bin2base64(token, AUTH_TOKEN_LEN + 1, raw, sizeof raw,
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     sodium_memzero(raw, sizeof raw);
 
-    unsigned char dead[8][32];
+    unsigned char dead[SWEEP_MAX][CHAT_TOKEN_HASH_SIZE];
     int64_t now = now_seconds();
     struct newcomer c = {.name = name, .addr = from->addr, .registered = registered};
     struct auth_session *out[AUTH_EVICT_MAX];
     size_t n_out = 0;
     struct auth_session *s = NULL;
     pthread_mutex_lock(&A.lock);
-    size_t n_dead = sweep_locked(now, dead, 8);
+    size_t n_dead = sweep_locked(now, dead, SWEEP_MAX);
     if (!registered && name_held_locked(name, now))
         verdict = AUTH_NAME_TAKEN;
     else if (!make_room_locked(&c, out, &n_out))
@@ -495,7 +503,7 @@ enum auth_result auth_login(struct auth_attempt *from, const char *name, const c
     }
 
     struct store_session row = {.registered = registered, .created = now, .last_seen = now};
-    memcpy(row.token_hash, s->token_hash, 32);
+    memcpy(row.token_hash, s->token_hash, CHAT_TOKEN_HASH_SIZE);
     snprintf(row.name, sizeof row.name, "%s", name);
     snprintf(row.addr, sizeof row.addr, "%s", from->addr);
     if (store_add_session(&row) != STORE_OK) {
@@ -508,7 +516,7 @@ enum auth_result auth_login(struct auth_attempt *from, const char *name, const c
     s->ready = true;
     pthread_mutex_unlock(&A.lock);
     snprintf(who->name, sizeof who->name, "%s", name);
-    memcpy(who->token_hash, row.token_hash, 32);
+    memcpy(who->token_hash, row.token_hash, CHAT_TOKEN_HASH_SIZE);
     who->registered = registered;
     log_info("%s logged in (%s)", name, registered ? "account" : "nickname");
     return AUTH_OK;
@@ -519,7 +527,7 @@ enum auth_result auth_register(struct auth_attempt *from, const char *name, cons
     from->evicted = 0;
     from->retry_after = 0;
 #if CHAT_WITH_ACCOUNTS
-    if (strlen(password) < 8)
+    if (strlen(password) < CHAT_PASSWORD_MIN)
         return AUTH_WEAK_PASSWORD;
     pthread_mutex_lock(&A.lock);
     bool held = name_held_locked(name, now_seconds());
@@ -562,7 +570,7 @@ bool auth_check(const char *token, struct auth_identity *who)
 {
     if (!token || strlen(token) != AUTH_TOKEN_LEN)
         return false;
-    unsigned char hash[32];
+    unsigned char hash[CHAT_TOKEN_HASH_SIZE];
     hash_token(token, hash);
     int64_t now = now_seconds();
     bool live = false, dead = false, save = false;
@@ -580,7 +588,7 @@ bool auth_check(const char *token, struct auth_identity *who)
             if (save)
                 s->saved_seen = now;
             snprintf(who->name, sizeof who->name, "%s", s->name);
-            memcpy(who->token_hash, hash, 32);
+            memcpy(who->token_hash, hash, CHAT_TOKEN_HASH_SIZE);
             who->registered = s->registered;
         }
     }
@@ -592,7 +600,7 @@ bool auth_check(const char *token, struct auth_identity *who)
     return live;
 }
 
-enum auth_result auth_logout(const unsigned char token_hash[32])
+enum auth_result auth_logout(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE])
 {
     /* The session stays usable until its row is gone: a logout that fails
      * leaves it exactly as it was. */
@@ -609,7 +617,7 @@ enum auth_result auth_logout(const unsigned char token_hash[32])
     return AUTH_OK;
 }
 
-static void count_websocket(const unsigned char token_hash[32], int delta)
+static void count_websocket(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE], int delta)
 {
     pthread_mutex_lock(&A.lock);
     struct auth_session *s = find_token_locked(token_hash);
@@ -621,12 +629,12 @@ static void count_websocket(const unsigned char token_hash[32], int delta)
     pthread_mutex_unlock(&A.lock);
 }
 
-void auth_websocket_opened(const unsigned char token_hash[32])
+void auth_websocket_opened(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE])
 {
     count_websocket(token_hash, 1);
 }
 
-void auth_websocket_closed(const unsigned char token_hash[32])
+void auth_websocket_closed(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE])
 {
     count_websocket(token_hash, -1);
 }

@@ -20,15 +20,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUTH_TOKEN_LEN 43 /* base64url of 32 bytes, no padding */
-#define AUTH_ADDR_MAX 47  /* a client address as text (civetweb's remote_addr) */
-#define AUTH_EVICT_MAX 4  /* sessions one login may push out */
+#define AUTH_TOKEN_BYTES 32 /* random bytes of a session token */
+#define AUTH_TOKEN_LEN 43   /* base64url of AUTH_TOKEN_BYTES, no padding */
+#define AUTH_ADDR_MAX 47    /* a client address as text (civetweb's remote_addr) */
+#define AUTH_EVICT_MAX 4    /* sessions one login may push out */
 
 struct auth_session {
     bool ready;   /* false while its database row is being written */
     bool leaving; /* evicted or logged out: its row is being deleted */
     bool registered;
-    unsigned char token_hash[32];
+    unsigned char token_hash[CHAT_TOKEN_HASH_SIZE];
     char name[CHAT_NAME_MAX + 1];
     char addr[AUTH_ADDR_MAX + 1]; /* the client address it logged in from */
     int64_t created;              /* seconds since epoch */
@@ -42,7 +43,7 @@ struct auth_session {
 struct auth_identity {
     bool registered;
     char name[CHAT_NAME_MAX + 1];
-    unsigned char token_hash[32];
+    unsigned char token_hash[CHAT_TOKEN_HASH_SIZE];
 };
 
 enum auth_result {
@@ -60,7 +61,7 @@ struct auth_attempt {
     const char *addr; /* in: the client address */
     int retry_after;  /* out, AUTH_THROTTLED: seconds */
     size_t evicted;   /* out: sessions pushed out (their rows deleted) */
-    unsigned char evicted_hash[AUTH_EVICT_MAX][32];
+    unsigned char evicted_hash[AUTH_EVICT_MAX][CHAT_TOKEN_HASH_SIZE];
 };
 
 /* sodium, and the sessions of the store within the limits (per_addr 0: no
@@ -76,8 +77,8 @@ enum auth_result auth_register(struct auth_attempt *from, const char *name, cons
 bool auth_check(const char *token, struct auth_identity *who);
 /* Ends the session once its row is deleted: AUTH_OK, or AUTH_ERROR (the
  * database could not be written) with the session still valid. */
-enum auth_result auth_logout(const unsigned char token_hash[32]);
-void auth_websocket_opened(const unsigned char token_hash[32]);
-void auth_websocket_closed(const unsigned char token_hash[32]);
+enum auth_result auth_logout(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE]);
+void auth_websocket_opened(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE]);
+void auth_websocket_closed(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE]);
 
 #endif

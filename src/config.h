@@ -2,9 +2,13 @@
  * config.h - every compile-time option of lanchat, with its default.
  *
  * A board profile (board/<name>/board.mk) overrides any of these with -D;
- * nothing else in the tree defines a size or a feature switch. Costs are
- * measured on x86-64 (gcc 12, -Os) unless stated; RAM is what the option
- * reserves at boot, touched or not.
+ * nothing else in the tree defines a size or a feature switch (a constant
+ * with one user may be named beside it). Costs are measured on x86-64
+ * (gcc 12, -Os) unless stated; RAM is what the option reserves at boot,
+ * touched or not. `make [BOARD=x] config` prints every value a build sees,
+ * `make [BOARD=x] cost-table` what each feature switch costs in code, and
+ * `lanchat --version` each pool's count and block size. The check block at
+ * the end refuses combinations that cannot work.
  */
 #ifndef LANCHAT_CONFIG_H
 #define LANCHAT_CONFIG_H
@@ -12,27 +16,41 @@
 #define CHAT_VERSION "0.1.0"
 
 /* ---- Feature switches (1 = built in, 0 = code removed) ---------------- */
+/* Each states its code: size(1) of the desktop binary with every feature
+ * against the one with that switch alone off (`make cost-table`, gcc 12 -Os,
+ * x86-64, 2026-12; armel, `make BOARD=rpi-zero cost-table`: accounts 1,124,
+ * rooms 716, metrics 2,152, embedded web 33,317, TLS 14,909 bytes of text).
+ * FLAGS=minimal turns every switch off. */
 
 /* Registered accounts with argon2id passwords (POST /api/v1/users).
- * Off: everyone is a nickname user; libsodium is still used for tokens. */
+ * Off: everyone is a nickname user; libsodium is still used for tokens.
+ * Costs 1,376 bytes of text and 8 of data; no RAM. */
 #ifndef CHAT_WITH_ACCOUNTS
 #define CHAT_WITH_ACCOUNTS 1
 #endif
 
-/* More rooms than "general" (POST /api/v1/rooms). Off: one room. */
+/* More rooms than "general" (POST /api/v1/rooms). Off: one room.
+ * Costs 1,118 bytes of text; its RAM is CHAT_MAX_ROOMS' (off, that is 1):
+ * 511,040 bytes of bss at desktop's profile, mostly each I/O thread's member
+ * lists, and a feed (CHAT_FEED_BYTES of address space) per room. A board
+ * that sets CHAT_MAX_ROOMS keeps them when the switch is off (rpi-zero: 16
+ * rooms, +0 bss). */
 #ifndef CHAT_WITH_ROOMS
 #define CHAT_WITH_ROOMS 1
 #endif
 
 /* GET /metrics in Prometheus text format. Counters are kept either way
- * (they are a few words); only the exporter is removed. */
+ * (they are a few words); only the exporter is removed. Costs 2,302 bytes
+ * of text and 32 of data; its text is written into the request's pool
+ * block, no RAM of its own. */
 #ifndef CHAT_WITH_METRICS
 #define CHAT_WITH_METRICS 1
 #endif
 
 /* Web client compiled into the binary, gzip-compressed at build time
- * (web/ through tools/embed.c): costs the compressed size of web/ in the
- * binary (22 KB for the client of 2026-11), no RAM beyond it. Off: the
+ * (web/ through tools/embed.c): costs the compressed size of web/ and its
+ * table in the binary: 34,880 bytes of text and 736 of data for the client
+ * of 2026-12 (15 files, 42,965 bytes gzipped), no RAM beyond it. Off: the
  * client is served from --web-root (default ./web), uncompressed. */
 #ifndef CHAT_WITH_EMBEDDED_WEB
 #define CHAT_WITH_EMBEDDED_WEB 1
@@ -43,11 +61,12 @@
  * plain-HTTP redirect, GET /ca.crt and /api/v1/trust. WSS connections are
  * served by the I/O threads like plain ones. Needs OpenSSL 3 (libssl3) and
  * lanchat's two small compatibility libraries (src/compat/). Off: no
- * OpenSSL at all. Measured (x86-64): +17.6 KB text, +1 KB data, +10 KB bss
- * (armel: +14.8 KB text); a tlsconn pool block per client slot (16 KiB of
- * address space, a page touched); idle RSS +1.6 MB with TLS built in and
- * +5.1 MB with HTTPS on; 23.7 KiB of RSS per WSS connection against 2.2 KiB
- * plain; 0.82 ms of server CPU per full handshake (P-256). */
+ * OpenSSL at all. Measured (x86-64): 17,503 bytes of text, 1,016 of data,
+ * 10,144 of bss (armel, rpi-zero: 14,909, 508 and 10,100); a tlsconn pool
+ * block per client slot (16,400 bytes of address space, a page touched);
+ * idle RSS +1.6 MB with TLS built in and +5.1 MB with HTTPS on; 23.7 KiB of
+ * RSS per WSS connection against 2.2 KiB plain; 0.82 ms of server CPU per
+ * full handshake (P-256). */
 #ifndef CHAT_WITH_TLS
 #define CHAT_WITH_TLS 1
 #endif
@@ -60,13 +79,18 @@
 
 /* Simultaneous WebSocket clients. No thread waits on a WebSocket: once its
  * handshake is done the socket belongs to an I/O thread. Each client
- * reserves a connection slot (struct deliver_conn), a hub client and its
- * buffers (struct deliver_buffers: DELIVER_IN_MAX + CHAT_MAX_REQUEST +
- * DELIVER_OUT_MAX bytes of address space, of which a client that keeps up
- * touches a few pages), and widens the hello by CHAT_NAME_MAX + 3 bytes.
- * Measured (x86-64, desktop profile of 1024): 1392 + 96 + 78,464 bytes of
- * address space per slot, 6.9 KiB of RSS per idle connection (S3 of
- * docs/PERFORMANCE.md). */
+ * reserves a block of four pools (`lanchat --version`): a connection slot
+ * (conn, struct deliver_conn), its buffers (connbuf, struct
+ * deliver_buffers: DELIVER_IN_MAX + CHAT_MAX_REQUEST + 1 + DELIVER_OUT_MAX
+ * bytes, of which a client that keeps up touches a few pages), a hub client
+ * (client) and, with CHAT_WITH_TLS, a WSS block (tlsconn); and in each I/O
+ * thread's static data its member lists and queues (CHAT_MAX_ROOMS + 5
+ * pointers). It widens the largest hello (CHAT_HELLO_SIZE) by CHAT_NAME_MAX
+ * + 3 bytes, and so each connbuf block too. Measured (x86-64, desktop
+ * profile of 1024): conn 1,456 + connbuf 78,464 + client 80 + tlsconn
+ * 16,400 = 96,400 bytes of address space per slot (80,000 without TLS),
+ * plus 296 bytes in each I/O thread; 6.9 KiB of RSS per idle connection
+ * (S3 of docs/PERFORMANCE.md). */
 #ifndef CHAT_MAX_CLIENTS
 #define CHAT_MAX_CLIENTS 64
 #endif
@@ -75,8 +99,8 @@
  * (tabs and devices of one user; the devices behind one address); one more
  * is refused before its handshake with 429 (rate_limited). So one session
  * cannot take every slot of CHAT_MAX_CLIENTS. Costs one pass over the slots
- * per handshake and the client's address in each slot (48 bytes: struct
- * deliver_conn went from 1344 to 1392, `lanchat --version`). */
+ * per handshake and the client's address in each slot (AUTH_ADDR_MAX + 1 =
+ * 48 bytes of struct deliver_conn, the conn block of `lanchat --version`). */
 #ifndef CHAT_WS_PER_SESSION
 #define CHAT_WS_PER_SESSION 8
 #endif
@@ -88,13 +112,14 @@
  * handshakes, one connection at a time, and all start at boot. Each is a
  * 100 KiB stack (Debian's build of civetweb), 12.4 KiB resident when idle and
  * about 31 KiB once it has served requests, a glibc malloc arena of 12-16 KiB,
- * and a request pool block (49 KiB of address space). */
+ * and a request pool block (49,264 bytes of address space: a body of
+ * CHAT_MAX_REQUEST + 1 and a CHAT_JSON_ARENA, `lanchat --version`). */
 #ifndef CHAT_HTTP_THREADS
 #define CHAT_HTTP_THREADS 8
 #endif
 
 /* ---- Connections (gate.c): no address can hold the workers ------------ */
-/* gate.c is 4,300 bytes of code (size(1) of gate.o, desktop), one watchdog
+/* gate.c is 4,521 bytes of code (size(1) of gate.o, desktop), one watchdog
  * thread (CHAT_THREAD_STACK) and its table (CHAT_CONN_TOTAL below). */
 
 /* Connections of one client address civetweb holds at once (in its queue
@@ -105,9 +130,6 @@
  * 2 workers. Costs nothing: the table below is counted. */
 #ifndef CHAT_CONN_PER_ADDR
 #define CHAT_CONN_PER_ADDR 6
-#endif
-#if CHAT_CONN_PER_ADDR + 2 > CHAT_HTTP_THREADS
-#error "CHAT_CONN_PER_ADDR must leave other addresses 2 of CHAT_HTTP_THREADS"
 #endif
 
 /* Connections civetweb holds at once from all addresses (its queue holds as
@@ -138,8 +160,9 @@
 /* I/O threads: epoll loops that read, and write to, every WebSocket. One
  * is enough for a single-core board; more spread the delivery over cores.
  * Each is a CHAT_IO_STACK stack and, in static data, its assembly buffer
- * (CHAT_IO_BUFFER) and member lists (CHAT_MAX_ROOMS x CHAT_MAX_CLIENTS
- * pointers), touched as they are used. */
+ * (CHAT_IO_BUFFER), a CHAT_JSON_ARENA, and member lists (CHAT_MAX_ROOMS x
+ * CHAT_MAX_CLIENTS pointers), touched as they are used: 451,104 bytes at
+ * desktop's profile (sizeof(struct io_thread), gdb). */
 #ifndef CHAT_IO_THREADS
 #define CHAT_IO_THREADS 2
 #endif
@@ -152,9 +175,6 @@
 #else
 #define CHAT_MAX_ROOMS 1
 #endif
-#endif
-#if CHAT_MAX_ROOMS < 1 || CHAT_MAX_ROOMS > 64
-#error "CHAT_MAX_ROOMS must be 1..64"
 #endif
 
 /* Largest message body in bytes of UTF-8. */
@@ -219,7 +239,8 @@
 /* See docs/SECURITY.md, "Limits". Their code is 2.7 KB (auth.o text 3,333
  * -> 6,011 bytes, gcc 12 -Os, x86-64; the whole binary 105,578 -> 110,725
  * with the CORS, header and text changes of the same issue); no memory of
- * their own but the throttle tables below and 56 B per session. */
+ * their own but the throttle tables below and 64 B per session (its client
+ * address, 48 B, and its orders of use and of login, 8 B each: gdb). */
 
 /* Sessions one account may hold; its next login evicts its oldest (row
  * deleted, WebSockets closed). A nickname holds one session by nature. */
@@ -240,10 +261,6 @@
  * always (a nickname session gives way first). */
 #ifndef CHAT_NICK_SESSIONS
 #define CHAT_NICK_SESSIONS (CHAT_MAX_SESSIONS * 3 / 4)
-#endif
-#if CHAT_SESSIONS_PER_USER < 1 || CHAT_SESSIONS_PER_ADDR < 1 || CHAT_NICK_SESSIONS < 1 ||          \
-    CHAT_NICK_SESSIONS > CHAT_MAX_SESSIONS
-#error "session limits must be at least 1, and CHAT_NICK_SESSIONS at most CHAT_MAX_SESSIONS"
 #endif
 
 /* Login throttle: failed logins are counted per client address and per
@@ -311,7 +328,7 @@
 #endif
 
 /* Arena for parsing one JSON request or frame (cJSON's nodes and strings);
- * a request pool block or a client slot holds one. */
+ * a request pool block or an I/O thread holds one. */
 #ifndef CHAT_JSON_ARENA
 #define CHAT_JSON_ARENA (32 * 1024)
 #endif
@@ -371,6 +388,12 @@
 #define CHAT_KEEP_ALIVE_MS 1000
 #endif
 
+/* Milliseconds shutdown waits for the WebSocket queues to be written out
+ * (after the HTTP requests in flight, before the close frames). */
+#ifndef CHAT_DRAIN_MS
+#define CHAT_DRAIN_MS 1000
+#endif
+
 /* WebSockets: a ping after this many milliseconds without a byte from the
  * client; dropped after CHAT_WS_IDLE_MS without one; after a close frame,
  * at most CHAT_WS_LINGER_MS for the client to close its side. */
@@ -408,10 +431,79 @@
 
 /* ---- Derived sizes (not options) -------------------------------------- */
 
-#define CHAT_NAME_MAX 32 /* user and room names, API contract */
-#define CHAT_CID_MAX 64  /* client message ids, API contract */
+#define CHAT_NAME_MAX 32    /* user and room names, API contract */
+#define CHAT_CID_MAX 64     /* client message ids, API contract */
+#define CHAT_PASSWORD_MIN 8 /* bytes of an account's password at least, API contract */
+/* A session is known by the BLAKE2b hash of its token (never the token):
+ * in memory, in the database and in every lookup. */
+#define CHAT_TOKEN_HASH_SIZE 32
 /* A message frame: body escaped (at most 2x: only \t \n \r " \ escape)
  * plus the envelope with names, ids and cid. */
 #define CHAT_FRAME_SIZE (2 * CHAT_MAX_BODY + 4 * CHAT_NAME_MAX + 2 * CHAT_CID_MAX + 192)
+/* The largest hello frame: every room and every user online. */
+#define CHAT_HELLO_SIZE                                                                            \
+    (112 + CHAT_MAX_ROOMS * (CHAT_NAME_MAX + 12) + CHAT_MAX_CLIENTS * (CHAT_NAME_MAX + 3))
+
+/* ---- Checks: combinations that cannot work fail to compile ------------ */
+/* tests/build/test_flags.sh compiles wrong ones and expects these errors. */
+
+#if (CHAT_WITH_ACCOUNTS != 0 && CHAT_WITH_ACCOUNTS != 1) ||                                        \
+    (CHAT_WITH_ROOMS != 0 && CHAT_WITH_ROOMS != 1) ||                                              \
+    (CHAT_WITH_METRICS != 0 && CHAT_WITH_METRICS != 1) ||                                          \
+    (CHAT_WITH_EMBEDDED_WEB != 0 && CHAT_WITH_EMBEDDED_WEB != 1) ||                                \
+    (CHAT_WITH_TLS != 0 && CHAT_WITH_TLS != 1)
+#error "a CHAT_WITH_* switch is 0 or 1"
+#endif
+#if CHAT_HTTP_THREADS < 1 || CHAT_IO_THREADS < 1 || CHAT_IO_THREADS > 16
+#error "CHAT_HTTP_THREADS at least 1; CHAT_IO_THREADS 1..16 (a handle keeps the thread in 4 bits)"
+#endif
+#if CHAT_CONN_PER_ADDR < 1 || CHAT_CONN_PER_ADDR + 2 > CHAT_HTTP_THREADS
+#error "CHAT_CONN_PER_ADDR at least 1, and it must leave other addresses 2 of CHAT_HTTP_THREADS"
+#endif
+#if CHAT_REQUESTS_PER_ADDR < 1 || CHAT_CONN_TOTAL < CHAT_HTTP_THREADS
+#error "CHAT_REQUESTS_PER_ADDR at least 1; CHAT_CONN_TOTAL at least CHAT_HTTP_THREADS"
+#endif
+#if CHAT_MAX_CLIENTS < 1 || CHAT_MAX_CLIENTS > 65536
+#error "CHAT_MAX_CLIENTS must be 1..65536 (a handle keeps a slot in 16 bits)"
+#endif
+#if CHAT_WS_PER_SESSION < 1 || CHAT_WS_PER_SESSION > 64 || CHAT_WS_PER_ADDR < 1
+#error "CHAT_WS_PER_SESSION must be 1..64 (a logout closes them all at once), CHAT_WS_PER_ADDR >= 1"
+#endif
+#if CHAT_MAX_ROOMS < 1 || CHAT_MAX_ROOMS > 64
+#error "CHAT_MAX_ROOMS must be 1..64 (a client's joined rooms are a 64-bit mask)"
+#endif
+#if CHAT_MAX_SESSIONS < 1 || CHAT_SESSIONS_PER_USER < 1 || CHAT_SESSIONS_PER_ADDR < 1 ||           \
+    CHAT_NICK_SESSIONS < 1 || CHAT_NICK_SESSIONS > CHAT_MAX_SESSIONS
+#error "session limits must be at least 1, and CHAT_NICK_SESSIONS at most CHAT_MAX_SESSIONS"
+#endif
+#if CHAT_LOGIN_TABLE < 1 || CHAT_LOGIN_BACKOFF_MAX_S < 1
+#error "CHAT_LOGIN_TABLE and CHAT_LOGIN_BACKOFF_MAX_S must be at least 1"
+#endif
+#if CHAT_WRITE_BATCH < 1 || CHAT_WRITE_BATCH > CHAT_WRITE_QUEUE
+#error "CHAT_WRITE_BATCH must be 1..CHAT_WRITE_QUEUE: a batch is taken from the queue"
+#endif
+#if CHAT_CLIENT_INFLIGHT < 1
+#error "CHAT_CLIENT_INFLIGHT must be at least 1"
+#endif
+#if CHAT_HISTORY_DEFAULT < 1 || CHAT_HISTORY_DEFAULT > CHAT_HISTORY_MAX || CHAT_REPLAY_MAX < 1
+#error "CHAT_HISTORY_DEFAULT must be 1..CHAT_HISTORY_MAX, CHAT_REPLAY_MAX at least 1"
+#endif
+#if CHAT_MAX_MESSAGES_PER_ROOM < 0 || CHAT_RATE_PER_S < 0 || CHAT_RATE_BURST < 0
+#error "retention and the rate limit are at least 0"
+#endif
+#if CHAT_WS_PING_MS < 1 || CHAT_WS_PING_MS >= CHAT_WS_IDLE_MS
+#error "CHAT_WS_PING_MS must be shorter than CHAT_WS_IDLE_MS: an idle client gets a ping first"
+#endif
+#if CHAT_MAX_BODY < 1
+#error "CHAT_MAX_BODY must be at least 1"
+#endif
+/* Buffers that must hold a whole frame (4 bytes of WebSocket header for a
+ * message; the hello's are counted in CHAT_HELLO_SIZE). */
+_Static_assert(CHAT_MAX_REQUEST >= CHAT_FRAME_SIZE,
+               "CHAT_MAX_REQUEST must hold a send frame of CHAT_MAX_BODY (CHAT_FRAME_SIZE)");
+_Static_assert(CHAT_IO_BUFFER >= CHAT_FRAME_SIZE + 4 && CHAT_IO_BUFFER >= CHAT_HELLO_SIZE,
+               "CHAT_IO_BUFFER must hold the largest message frame and the largest hello");
+_Static_assert(CHAT_FEED_BYTES / 4 >= CHAT_FRAME_SIZE + 4 + 8,
+               "CHAT_FEED_BYTES must hold four of the largest message frames and their lengths");
 
 #endif

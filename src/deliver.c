@@ -34,6 +34,13 @@ POOL_ELEMENT(feed, struct feed_storage);
 #define LOBBY CHAT_MAX_ROOMS /* the presence feed's index */
 #define MAX_THREADS 16       /* a handle keeps the thread in 4 bits */
 #define MAX_MARKS 1024
+#define TICK_MS 1000         /* timers (pings, stalls, slow messages) run once a tick */
+#define EPOLL_BATCH 256      /* events one epoll_wait returns at most */
+#define CLOSES_PER_ROUND 64  /* close requests of other threads handled per inbox round */
+#define SESSION_CLOSE_MAX 64 /* WebSockets one logout finds and closes */
+#define DRAIN_POLL_MS 5      /* deliver_drain looks again after this */
+_Static_assert(DELIVER_CLOSE_ROOM >= 2 + FRAME_CONTROL_MAX, "a close frame fits its room");
+_Static_assert(CHAT_WS_PER_SESSION <= SESSION_CLOSE_MAX, "a logout closes every WebSocket");
 
 _Static_assert(CHAT_MAX_CLIENTS <= 65536, "a handle keeps a slot in 16 bits");
 _Static_assert(CHAT_IO_THREADS >= 1 && CHAT_IO_THREADS <= MAX_THREADS, "1..16 I/O threads");
@@ -381,7 +388,7 @@ static void conn_close(struct deliver_conn *c, int code, const char *reason, boo
     c->state = CONN_CLOSING;
     struct io_thread *t = thread_of(c);
     c->linger_until = t->now + CHAT_WS_LINGER_MS;
-    char frame[128];
+    char frame[DELIVER_CLOSE_ROOM];
     size_t n = code ? frame_close(frame, sizeof frame, code, reason) : 0;
     if (n && DELIVER_OUT_MAX - c->out_end >= n) {
         memcpy(c->buf->out + c->out_end, frame, n);
@@ -401,7 +408,7 @@ static void slow_consumer(struct deliver_conn *c, const char *why)
 {
     metrics_add(slow_consumers, 1);
     log_warn("%s is a slow consumer (%s); disconnecting", c->user, why);
-    conn_close(c, 1008, "slow consumer", true);
+    conn_close(c, FRAME_CLOSE_POLICY, "slow consumer", true);
 }
 
 void deliver_close(struct deliver_conn *c, int code, const char *reason)
@@ -441,12 +448,12 @@ bool deliver_reply(struct deliver_conn *c, const char *frame, size_t len)
     }
     if (c->state != CONN_OPEN)
         return false;
-    if (DELIVER_OUT_MAX - c->out_end < len + 128) { /* keep room for a close frame */
+    if (DELIVER_OUT_MAX - c->out_end < len + DELIVER_CLOSE_ROOM) {
         memmove(c->buf->out, c->buf->out + c->out_start, c->out_end - c->out_start);
         c->out_end -= c->out_start;
         c->out_start = 0;
     }
-    if (DELIVER_OUT_MAX - c->out_end < len + 128) {
+    if (DELIVER_OUT_MAX - c->out_end < len + DELIVER_CLOSE_ROOM) {
         slow_consumer(c, "its reply queue is full");
         return false;
     }
@@ -946,7 +953,7 @@ static struct chat_error over_cap(const struct auth_identity *who, const char *a
         const struct deliver_conn *c = pool_at(POOL_conn, i);
         if (!c)
             continue;
-        session += memcmp(c->token_hash, who->token_hash, 32) == 0;
+        session += memcmp(c->token_hash, who->token_hash, CHAT_TOKEN_HASH_SIZE) == 0;
         address += strcmp(c->addr, addr) == 0;
     }
     if (session >= CHAT_WS_PER_SESSION)
@@ -978,7 +985,7 @@ struct deliver_conn *deliver_reserve(const struct auth_identity *who, const char
         c->fd = -1;
         snprintf(c->user, sizeof c->user, "%s", who->name);
         snprintf(c->addr, sizeof c->addr, "%s", addr);
-        memcpy(c->token_hash, who->token_hash, 32);
+        memcpy(c->token_hash, who->token_hash, CHAT_TOKEN_HASH_SIZE);
     }
     pthread_mutex_unlock(&reserve_lock);
     if (e.kind) {
@@ -1056,7 +1063,7 @@ static void opened(struct io_thread *t, struct deliver_conn *c)
     c->lobby = feed_head(&D.feeds[LOBBY], NULL);
     c->client = hub_client_open(c->user, c->token_hash, c->handle, announce, NULL);
     if (!c->client) { /* cannot happen: a connection slot was free */
-        conn_close(c, 1013, "server full", true);
+        conn_close(c, FRAME_CLOSE_TRY_LATER, "server full", true);
         return;
     }
     metrics_add(ws_connections, 1);
@@ -1086,10 +1093,10 @@ void deliver_close_handle(uint32_t handle, int code)
     wake(t);
 }
 
-void deliver_close_session(const unsigned char token_hash[32], int code)
+void deliver_close_session(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE], int code)
 {
-    uint32_t handles[64];
-    size_t n = hub_session_clients(token_hash, handles, 64);
+    uint32_t handles[SESSION_CLOSE_MAX];
+    size_t n = hub_session_clients(token_hash, handles, SESSION_CLOSE_MAX);
     for (size_t i = 0; i < n; i++)
         deliver_close_handle(handles[i], code);
 }
@@ -1113,7 +1120,7 @@ static void run_inbox(struct io_thread *t)
     struct {
         uint32_t handle;
         int code;
-    } closes[64];
+    } closes[CLOSES_PER_ROUND];
     for (;;) {
         pthread_mutex_lock(&t->inbox_lock);
         size_t n_attach = t->attach_count;
@@ -1121,7 +1128,7 @@ static void run_inbox(struct io_thread *t)
         t->attach_count = 0;
         struct store_job *done = t->done_head;
         t->done_head = t->done_tail = NULL;
-        size_t n_close = t->close_count < 64 ? t->close_count : 64;
+        size_t n_close = t->close_count < CLOSES_PER_ROUND ? t->close_count : CLOSES_PER_ROUND;
         memcpy(closes, t->close, n_close * sizeof closes[0]);
         memmove(t->close, t->close + n_close, (t->close_count - n_close) * sizeof t->close[0]);
         t->close_count -= n_close;
@@ -1139,7 +1146,8 @@ static void run_inbox(struct io_thread *t)
             struct deliver_conn *c = by_handle(t, closes[i].handle);
             if (c)
                 deliver_close(c, closes[i].code,
-                              closes[i].code == 1002 ? "protocol error" : "session ended");
+                              closes[i].code == FRAME_CLOSE_PROTOCOL ? "protocol error"
+                                                                     : "session ended");
         }
     }
     uint_fast64_t rooms = atomic_exchange(&t->pending_rooms, 0);
@@ -1236,14 +1244,14 @@ static void tick(struct io_thread *t)
         if (c->partial_since && (c->send_waiting || c->read_paused)) {
             c->partial_since = t->now; /* the server is not reading: not the client's time */
         } else if (c->partial_since && t->now - c->partial_since > D.frame_ms) {
-            log_warn("%s took over %lld ms for one message; closing 1008", c->user,
-                     (long long)D.frame_ms);
-            deliver_close(c, 1008, "message too slow");
+            log_warn("%s took over %lld ms for one message; closing %d", c->user,
+                     (long long)D.frame_ms, FRAME_CLOSE_POLICY);
+            deliver_close(c, FRAME_CLOSE_POLICY, "message too slow");
             continue;
         }
         if (t->now - c->last_rx > CHAT_WS_IDLE_MS) {
             log_info("%s answered no ping; dropping it", c->user);
-            conn_close(c, 1001, "no answer to pings", true);
+            conn_close(c, FRAME_CLOSE_GOING_AWAY, "no answer to pings", true);
             i--;
             continue;
         }
@@ -1281,7 +1289,7 @@ static void run_once(struct io_thread *t, struct epoll_event *events, int n)
     if (t->now >= t->next_tick) {
         tick(t);
         flush_dirty(t);
-        t->next_tick = t->now + 1000;
+        t->next_tick = t->now + TICK_MS;
     }
     reap(t);
     atomic_fetch_add(&t->iterations, 1);
@@ -1290,12 +1298,12 @@ static void run_once(struct io_thread *t, struct epoll_event *events, int n)
 static void *io_main(void *arg)
 {
     struct io_thread *t = arg;
-    struct epoll_event events[256];
+    struct epoll_event events[EPOLL_BATCH];
     char name[16];
     snprintf(name, sizeof name, "lanchat-io%d", t->index);
     pthread_setname_np(pthread_self(), name);
     while (!atomic_load(&D.stopping)) {
-        int n = epoll_wait(t->epoll, events, 256, 1000);
+        int n = epoll_wait(t->epoll, events, EPOLL_BATCH, TICK_MS);
         if (n < 0 && errno != EINTR) {
             log_error("epoll_wait: %s", strerror(errno));
             break;
@@ -1309,7 +1317,7 @@ static void *io_main(void *arg)
     while (t->conn_count > 0) {
         struct deliver_conn *c = t->conns[t->conn_count - 1];
         if (c->state == CONN_OPEN)
-            conn_close(c, 1001, "server shutting down", true);
+            conn_close(c, FRAME_CLOSE_GOING_AWAY, "server shutting down", true);
         else
             finalize(c);
     }
@@ -1414,10 +1422,10 @@ int deliver_start(int count)
  * socket that is full). */
 bool deliver_drain(int timeout_ms)
 {
-    struct timespec tick = {0, 5 * 1000 * 1000};
+    struct timespec tick = {0, DRAIN_POLL_MS * 1000 * 1000};
     unsigned seen[CHAT_IO_THREADS];
     bool counting = false;
-    for (int waited = 0; waited < timeout_ms; waited += 5) {
+    for (int waited = 0; waited < timeout_ms; waited += DRAIN_POLL_MS) {
         if (atomic_load(&D.inflight) > 0) {
             counting = false;
         } else if (!counting) {

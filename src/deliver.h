@@ -12,7 +12,7 @@
  *    deadline of a message begun (CHAT_WS_FRAME_MS).
  * Whatever waits for a connection leaves in one sendmsg per wake.
  * Calls feed, frame, hub, store (replay reads), ws (bytes received), auth,
- * pool, metrics, log.
+ * json (each connection's parse arena), pool, metrics, log.
  * Thread rules: deliver_set_frame_timeout, deliver_start/drain/stop from
  * main; deliver_reserve/attach from a civetweb worker;
  * deliver_message_added/deleted/batch_done and deliver_send_done from the
@@ -40,14 +40,14 @@
 
 /* The largest hello: every room and every user online (a client's own
  * copy only while its socket cannot take it whole). */
-#define DELIVER_HELLO_MAX                                                                          \
-    (112 + CHAT_MAX_ROOMS * (CHAT_NAME_MAX + 12) + CHAT_MAX_CLIENTS * (CHAT_NAME_MAX + 3))
+#define DELIVER_HELLO_MAX CHAT_HELLO_SIZE
 /* The largest frame a connection may have to keep a part of. */
 #define DELIVER_ITEM_MAX                                                                           \
     (DELIVER_HELLO_MAX > FRAME_MESSAGE_MAX ? DELIVER_HELLO_MAX : FRAME_MESSAGE_MAX)
 /* A connection's private queue: the rest of a frame the socket took a part
  * of, then replies (acks, errors, pongs) and a close frame. */
-#define DELIVER_OUT_MAX (DELIVER_ITEM_MAX + CHAT_CLIENT_QUEUE_BYTES + 128)
+#define DELIVER_CLOSE_ROOM 128 /* kept for a close frame: 2 + FRAME_CONTROL_MAX bytes */
+#define DELIVER_OUT_MAX (DELIVER_ITEM_MAX + CHAT_CLIENT_QUEUE_BYTES + DELIVER_CLOSE_ROOM)
 /* Received bytes not yet handled: at most one whole frame of the largest
  * message (14 bytes of header), and a byte for a terminating NUL. */
 #define DELIVER_IN_MAX (CHAT_MAX_REQUEST + 14 + 1)
@@ -107,8 +107,8 @@ struct deliver_conn {
     enum deliver_state state;
     struct hub_client *client; /* while open */
     char user[CHAT_NAME_MAX + 1];
-    unsigned char token_hash[32];
-    char addr[48]; /* the client's address, as civetweb writes it */
+    unsigned char token_hash[CHAT_TOKEN_HASH_SIZE];
+    char addr[AUTH_ADDR_MAX + 1]; /* the client's address, as civetweb writes it */
     struct deliver_buffers *buf;
     deliver_write_fn *write;
     struct deliver_io io; /* io.write NULL: the plain socket (or write) */
@@ -192,7 +192,7 @@ void deliver_send_done(struct store_job *job);
 
 /* Any thread: closes the session's connections, or one connection by its
  * handle, with code. */
-void deliver_close_session(const unsigned char token_hash[32], int code);
+void deliver_close_session(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE], int code);
 void deliver_close_handle(uint32_t handle, int code);
 
 /* The connection's own thread. */

@@ -210,12 +210,12 @@ size_t frame_error(char *buf, size_t cap, struct chat_error e, const char *cid)
 }
 
 /* Control frames carry raw bytes, not JSON: written straight after a
- * two-byte header (RFC 6455 caps their payload at 125 bytes). */
+ * two-byte header (RFC 6455 caps their payload at FRAME_CONTROL_MAX). */
 static size_t control(char *buf, size_t cap, enum frame_opcode op, const void *a, size_t a_len,
                       const void *b, size_t b_len)
 {
     size_t n = a_len + b_len;
-    if (n > 125 || cap < 2 + n)
+    if (n > FRAME_CONTROL_MAX || cap < 2 + n)
         return 0;
     buf[0] = (char)(0x80 | op);
     buf[1] = (char)n;
@@ -235,5 +235,6 @@ size_t frame_close(char *buf, size_t cap, int code, const char *reason)
 {
     unsigned char be[2] = {(unsigned char)(code >> 8), (unsigned char)code};
     size_t n = strlen(reason);
-    return control(buf, cap, FRAME_CLOSE, be, 2, reason, n > 123 ? 123 : n);
+    return control(buf, cap, FRAME_CLOSE, be, 2, reason,
+                   n > FRAME_CLOSE_REASON_MAX ? FRAME_CLOSE_REASON_MAX : n);
 }

@@ -54,6 +54,12 @@ static struct {
  * one address still holds at most max(limit, this), leaving the rest. */
 #define SPARE_BELOW (CHAT_HTTP_THREADS / 2)
 
+/* Milliseconds between the watchdog's passes over the table (a slow request
+ * is cut at most this late), and between two log lines of refusals. */
+#define WATCH_MS 250
+#define REFUSAL_LOG_MS 1000
+_Static_assert(WATCH_MS > 0 && WATCH_MS < 1000, "the watchdog adds WATCH_MS to tv_nsec");
+
 static int64_t now_ms(void)
 {
     struct timespec t;
@@ -201,7 +207,7 @@ static void log_refusal(const char *why)
     static unsigned long long logged;
     unsigned long long refused = atomic_load(&G.refused);
     int64_t now = now_ms();
-    if (now - last_ms < 1000)
+    if (now - last_ms < REFUSAL_LOG_MS)
         return;
     log_warn("%llu connections refused since the last line (%s)", refused - logged, why);
     last_ms = now;
@@ -276,7 +282,7 @@ static void *watch(void *arg)
     while (!atomic_load(&G.stopping)) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 250 * 1000 * 1000;
+        until.tv_nsec += WATCH_MS * 1000 * 1000;
         if (until.tv_nsec >= 1000000000) {
             until.tv_sec++;
             until.tv_nsec -= 1000000000;

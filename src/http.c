@@ -276,7 +276,7 @@ static atomic_bool draining;
 
 bool http_enter(void)
 {
-    atomic_fetch_add(&in_flight, 1); /* count first, then look: see http_drain */
+    atomic_fetch_add(&in_flight, 1); /* count first, then look: see http_close */
     if (!atomic_load(&draining))
         return true;
     atomic_fetch_sub(&in_flight, 1);
@@ -293,9 +293,6 @@ void http_leave(void)
 /* A refused WebSocket only (ws.c's refuse_open): civetweb waits this long
  * for its close reply; a taken-over one never reads there. */
 #define WS_REFUSED_TIMEOUT_MS "30000"
-/* At shutdown, after the drain: how long the flush may take to write out
- * the answers of what was in flight (acks, replies). */
-#define HTTP_FLUSH_MS 1000
 
 static struct {
     struct mg_context *ctx;
@@ -417,8 +414,8 @@ void http_close(void)
         nanosleep(&tick, NULL);
     if (atomic_load(&in_flight) > 0)
         log_warn("requests still in flight at shutdown after %d ms", CHAT_SEND_TIMEOUT_MS);
-    if (server.flush && !server.flush(HTTP_FLUSH_MS))
-        log_warn("at shutdown, some answers were not written out within %d ms", HTTP_FLUSH_MS);
+    if (server.flush && !server.flush(CHAT_DRAIN_MS))
+        log_warn("at shutdown, some answers were not written out within %d ms", CHAT_DRAIN_MS);
 }
 
 void http_stop(void)

@@ -105,7 +105,7 @@ int http_start(const struct http_settings *s);
 int http_open(void);
 /* The drain, then the flush: new requests and frames are refused, those in
  * flight finish (at most CHAT_SEND_TIMEOUT_MS), then the flush writes their
- * answers out (at most HTTP_FLUSH_MS): civetweb drops every write once
+ * answers out (at most CHAT_DRAIN_MS): civetweb drops every write once
  * http_stop begins. */
 void http_close(void);
 /* Civetweb closes its connections and its threads end. */

@@ -252,14 +252,15 @@ static bool online_remove_locked(const char *user)
     return true;
 }
 
-struct hub_client *hub_client_open(const char *user, const unsigned char token_hash[32],
+struct hub_client *hub_client_open(const char *user,
+                                   const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE],
                                    uint32_t handle, hub_announce_fn *announce, void *ctx)
 {
     pthread_mutex_lock(&H.lock);
     struct hub_client *c = pool_take(POOL_client);
     if (c) {
         snprintf(c->user, sizeof c->user, "%s", user);
-        memcpy(c->token_hash, token_hash, 32);
+        memcpy(c->token_hash, token_hash, CHAT_TOKEN_HASH_SIZE);
         c->handle = handle;
         c->registry = H.client_count;
         H.clients[H.client_count++] = c;
@@ -293,12 +294,13 @@ struct chat_error hub_join(const char *room, int *index)
     return CHAT_OK;
 }
 
-size_t hub_session_clients(const unsigned char token_hash[32], uint32_t *handles, size_t cap)
+size_t hub_session_clients(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE], uint32_t *handles,
+                           size_t cap)
 {
     size_t n = 0;
     pthread_mutex_lock(&H.lock);
     for (size_t i = 0; i < H.client_count && n < cap; i++)
-        if (memcmp(H.clients[i]->token_hash, token_hash, 32) == 0)
+        if (memcmp(H.clients[i]->token_hash, token_hash, CHAT_TOKEN_HASH_SIZE) == 0)
             handles[n++] = H.clients[i]->handle;
     pthread_mutex_unlock(&H.lock);
     return n;

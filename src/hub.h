@@ -32,7 +32,7 @@ struct hub_room {
 /* A connected client, as the hub sees it. */
 struct hub_client {
     char user[CHAT_NAME_MAX + 1];
-    unsigned char token_hash[32];
+    unsigned char token_hash[CHAT_TOKEN_HASH_SIZE];
     uint32_t handle; /* the delivery module's name for the connection */
     size_t registry; /* position in the hub's list of clients */
 };
@@ -56,14 +56,16 @@ void hub_each_room(void (*fn)(void *ctx, const char *name), void *ctx); /* in in
 struct chat_error hub_room_create(const char *name, int *index);
 
 /* Clients. NULL when CHAT_MAX_CLIENTS are connected. */
-struct hub_client *hub_client_open(const char *user, const unsigned char token_hash[32],
+struct hub_client *hub_client_open(const char *user,
+                                   const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE],
                                    uint32_t handle, hub_announce_fn *announce, void *ctx);
 void hub_client_close(struct hub_client *c, hub_announce_fn *announce, void *ctx);
 /* Whether a join may enter the room by name: NOT_FOUND, BAD_REQUEST (no
  * name) or OK with *index; the connection keeps what it joined (deliver). */
 struct chat_error hub_join(const char *room, int *index);
 /* The handles of the session's connections, at most cap; their count. */
-size_t hub_session_clients(const unsigned char token_hash[32], uint32_t *handles, size_t cap);
+size_t hub_session_clients(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE], uint32_t *handles,
+                           size_t cap);
 /* Users with at least one connection, sorted, each once. */
 void hub_each_online(void (*fn)(void *ctx, const char *user), void *ctx);
 

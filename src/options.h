@@ -1,7 +1,8 @@
 /*
  * options - run-time options from the command line and --config FILE (lines
  * "name = value", the long option names without dashes). Defaults come from
- * config.h. Calls libc and log. Thread rules: boot only (main.c).
+ * config.h. Calls libc and pool (the pool table --version prints). Thread
+ * rules: boot only (main.c).
  */
 #ifndef LANCHAT_OPTIONS_H
 #define LANCHAT_OPTIONS_H

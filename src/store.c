@@ -201,6 +201,10 @@ static int exec(sqlite3 *db, const char *sql)
     return 0;
 }
 
+/* Milliseconds a connection waits for a lock another holds (the writer, the
+ * checkpoint helper, a reader opening its snapshot) before SQLITE_BUSY. */
+#define BUSY_TIMEOUT_MS 5000
+
 static int open_connection(const char *path, sqlite3 **db)
 {
     if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -208,7 +212,7 @@ static int open_connection(const char *path, sqlite3 **db)
         log_error("cannot open %s: %s", path, *db ? sqlite3_errmsg(*db) : "out of memory");
         return -1;
     }
-    sqlite3_busy_timeout(*db, 5000);
+    sqlite3_busy_timeout(*db, BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(*db, 1);
     return exec(*db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
 }
@@ -410,7 +414,7 @@ static enum store_result run_job(struct job *job)
         return step_change(st, false);
     case JOB_ADD_SESSION:
         st = writer_statement(ST_INSERT_SESSION);
-        sqlite3_bind_blob(st, 1, job->session->token_hash, 32, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 1, job->session->token_hash, CHAT_TOKEN_HASH_SIZE, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, job->session->name, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 3, job->session->registered);
         sqlite3_bind_int64(st, 4, job->session->created);
@@ -419,11 +423,11 @@ static enum store_result run_job(struct job *job)
         return step_change(st, false);
     case JOB_DROP_SESSION:
         st = writer_statement(ST_DELETE_SESSION);
-        sqlite3_bind_blob(st, 1, job->token_hash, 32, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 1, job->token_hash, CHAT_TOKEN_HASH_SIZE, SQLITE_STATIC);
         return step_change(st, true);
     case JOB_TOUCH_SESSION:
         st = writer_statement(ST_TOUCH_SESSION);
-        sqlite3_bind_blob(st, 1, job->token_hash, 32, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 1, job->token_hash, CHAT_TOKEN_HASH_SIZE, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, job->value);
         return step_change(st, true);
     case JOB_CHECK:
@@ -788,13 +792,14 @@ enum store_result store_add_session(const struct store_session *session)
     return submit_and_wait((struct job){.kind = JOB_ADD_SESSION, .session = session}, &w);
 }
 
-enum store_result store_drop_session(const unsigned char token_hash[32])
+enum store_result store_drop_session(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE])
 {
     struct waiter w;
     return submit_and_wait((struct job){.kind = JOB_DROP_SESSION, .token_hash = token_hash}, &w);
 }
 
-enum store_result store_touch_session(const unsigned char token_hash[32], int64_t last_seen)
+enum store_result store_touch_session(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE],
+                                      int64_t last_seen)
 {
     struct waiter w;
     return submit_and_wait(
@@ -971,9 +976,9 @@ enum store_result store_each_session(void (*fn)(void *ctx, const struct store_se
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_session s = {0};
-        if (sqlite3_column_bytes(st, 0) != 32)
+        if (sqlite3_column_bytes(st, 0) != CHAT_TOKEN_HASH_SIZE)
             continue;
-        memcpy(s.token_hash, sqlite3_column_blob(st, 0), 32);
+        memcpy(s.token_hash, sqlite3_column_blob(st, 0), CHAT_TOKEN_HASH_SIZE);
         copy_text(s.name, sizeof s.name, sqlite3_column_text(st, 1));
         s.registered = sqlite3_column_int(st, 2) != 0;
         s.created = sqlite3_column_int64(st, 3);
@@ -1001,9 +1006,9 @@ enum store_result store_load_sessions(bool (*keep)(void *ctx, const struct store
     int rc = SQLITE_ERROR;
     while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_session s = {0};
-        if (sqlite3_column_bytes(st, 0) != 32)
+        if (sqlite3_column_bytes(st, 0) != CHAT_TOKEN_HASH_SIZE)
             continue;
-        memcpy(s.token_hash, sqlite3_column_blob(st, 0), 32);
+        memcpy(s.token_hash, sqlite3_column_blob(st, 0), CHAT_TOKEN_HASH_SIZE);
         copy_text(s.name, sizeof s.name, sqlite3_column_text(st, 1));
         s.registered = sqlite3_column_int(st, 2) != 0;
         s.created = sqlite3_column_int64(st, 3);
@@ -1017,7 +1022,7 @@ enum store_result store_load_sessions(bool (*keep)(void *ctx, const struct store
             continue;
         }
         sqlite3_stmt *drop = writer_statement(ST_DELETE_SESSION);
-        sqlite3_bind_blob(drop, 1, s.token_hash, 32, SQLITE_STATIC);
+        sqlite3_bind_blob(drop, 1, s.token_hash, CHAT_TOKEN_HASH_SIZE, SQLITE_STATIC);
         ok = sqlite3_step(drop) == SQLITE_DONE;
     }
     if (!ok)

@@ -4,8 +4,8 @@
  * checkpoints the WAL beside it (the writer finishes between batches), and
  * a reader connection for queries with its statements prepared once. The
  * only module that says SQL.
- * Calls sqlite3, log and the hooks it is given (from the writer thread,
- * after a commit).
+ * Calls sqlite3, log, text (copies and compares names) and the hooks it is
+ * given (from the writer thread, after a commit).
  * Thread rules: write functions may be called from any thread and block until
  * their transaction committed (or failed), but store_append_async, which
  * returns at once and hands the job back on the writer thread; read functions
@@ -40,7 +40,7 @@ struct store_message {
 };
 
 struct store_session {
-    unsigned char token_hash[32];
+    unsigned char token_hash[CHAT_TOKEN_HASH_SIZE];
     char name[CHAT_NAME_MAX + 1];
     bool registered;
     int64_t created; /* seconds since epoch */
@@ -89,8 +89,9 @@ enum store_result store_delete_message(int64_t id, const char *author, int64_t *
 enum store_result store_add_room(const char *name, int64_t *room_id);
 enum store_result store_add_user(const char *name, const char *password_hash);
 enum store_result store_add_session(const struct store_session *session);
-enum store_result store_drop_session(const unsigned char token_hash[32]);
-enum store_result store_touch_session(const unsigned char token_hash[32], int64_t last_seen);
+enum store_result store_drop_session(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE]);
+enum store_result store_touch_session(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE],
+                                      int64_t last_seen);
 enum store_result store_check_writable(void);
 /* Whether a write of the last batch failed for want of disk space
  * (SQLITE_FULL); a batch with none clears it. Set before that batch's callers

@@ -429,6 +429,8 @@ static int check_given(const struct tls_settings *s)
 int tls_setup(const struct tls_settings *s)
 {
     T.s = *s;
+    T.ca_pem_len = 0; /* a CA of ours only if this setup makes or loads one */
+    T.fingerprint[0] = '\0';
     if (!sslcompat_loaded((const void *)SSL_get_error)) {
         log_error("lanchat's libssl.so (sslcompat) is not the one loaded; check the "
                   "library directory beside the binary");

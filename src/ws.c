@@ -8,7 +8,6 @@
 #include "json.h"
 #define LOG_MODULE "ws"
 #include "log.h"
-#include "metrics.h"
 #include "text.h"
 #include "tls.h"
 
@@ -162,19 +161,19 @@ static void on_ready(struct mg_connection *conn, void *data)
     char token[128];
     struct auth_identity who;
     if (!http_token(conn, token, sizeof token) || !auth_check(token, &who)) {
-        refuse_open(conn, 1000, "session ended"); /* logged out meanwhile */
+        refuse_open(conn, FRAME_CLOSE_NORMAL, "session ended"); /* logged out meanwhile */
         return;
     }
     struct chat_error over = CHAT_OK;
     struct deliver_conn *c = deliver_reserve(&who, mg_get_request_info(conn)->remote_addr, &over);
     if (!c && over.kind) { /* a handshake of the same session got in meanwhile */
         log_warn("%s refused (%s)", who.name, over.message);
-        refuse_open(conn, 1008, "too many WebSockets");
+        refuse_open(conn, FRAME_CLOSE_POLICY, "too many WebSockets");
         return;
     }
     if (!c) {
         log_warn("client pool exhausted; refusing %s", who.name);
-        refuse_open(conn, 1013, "server full");
+        refuse_open(conn, FRAME_CLOSE_TRY_LATER, "server full");
         return;
     }
     int fd = find_socket(conn);
@@ -191,7 +190,7 @@ static void on_ready(struct mg_connection *conn, void *data)
     if (ours < 0) {
         log_error("no socket for %s", who.name);
         deliver_unreserve(c);
-        refuse_open(conn, 1011, "internal error");
+        refuse_open(conn, FRAME_CLOSE_INTERNAL, "internal error");
         return;
     }
     uint32_t handle = tls ? deliver_attach_io(c, ours, &io) : deliver_attach(c, ours, NULL);
@@ -209,7 +208,7 @@ static int on_data(struct mg_connection *conn, int bits, char *data, size_t len,
     (void)cbdata;
     uintptr_t user = (uintptr_t)mg_get_user_connection_data(conn);
     if (user & TAKEN_TAG)
-        deliver_close_handle((uint32_t)(user & ~TAKEN_TAG), 1002);
+        deliver_close_handle((uint32_t)(user & ~TAKEN_TAG), FRAME_CLOSE_PROTOCOL);
     return 0;
 }
 
@@ -360,20 +359,21 @@ static int parse_header(const unsigned char *b, size_t len, struct header *h)
 
 static void protocol_error(struct deliver_conn *c, const char *why)
 {
-    log_warn("%s broke the protocol (%s); closing 1002", c->user, why);
-    deliver_close(c, 1002, why);
+    log_warn("%s broke the protocol (%s); closing %d", c->user, why, FRAME_CLOSE_PROTOCOL);
+    deliver_close(c, FRAME_CLOSE_PROTOCOL, why);
 }
 
 static void too_big(struct deliver_conn *c)
 {
-    log_warn("%s sent a message over %d bytes; closing 1009", c->user, CHAT_MAX_REQUEST);
-    deliver_close(c, 1009, "message too big");
+    log_warn("%s sent a message over %d bytes; closing %d", c->user, CHAT_MAX_REQUEST,
+             FRAME_CLOSE_TOO_BIG);
+    deliver_close(c, FRAME_CLOSE_TOO_BIG, "message too big");
 }
 
 static void bad_utf8(struct deliver_conn *c)
 {
-    log_warn("%s sent text that is not UTF-8; closing 1007", c->user);
-    deliver_close(c, 1007, "invalid UTF-8");
+    log_warn("%s sent text that is not UTF-8; closing %d", c->user, FRAME_CLOSE_BAD_DATA);
+    deliver_close(c, FRAME_CLOSE_BAD_DATA, "invalid UTF-8");
 }
 
 /* Close codes a peer may send (RFC 6455 7.4.1, 7.4.2 and IANA's registry,
@@ -388,7 +388,7 @@ static bool valid_close_code(int code)
 /* The peer's close: answered with its code (1000 when it gave none). */
 static void peer_closed(struct deliver_conn *c, const unsigned char *payload, size_t len)
 {
-    int code = len >= 2 ? payload[0] << 8 | payload[1] : 1000;
+    int code = len >= 2 ? payload[0] << 8 | payload[1] : FRAME_CLOSE_NORMAL;
     bool invalid = false;
     if (len == 1 || !valid_close_code(code)) {
         protocol_error(c, "an invalid close code");
@@ -402,7 +402,7 @@ static void peer_closed(struct deliver_conn *c, const unsigned char *payload, si
 
 static void control_frame(struct deliver_conn *c, const struct header *h, unsigned char *payload)
 {
-    char frame[2 + 125];
+    char frame[2 + FRAME_CONTROL_MAX];
     size_t len = (size_t)h->length;
     if (log_enabled(LOG_DEBUG))
         log_debug("frame in from %s: %s, %zu bytes", c->user,
@@ -496,7 +496,7 @@ static size_t one_frame(struct deliver_conn *c, unsigned char *bytes, size_t len
         protocol_error(c, "an unknown opcode");
         return len;
     }
-    if (control && (!h.fin || h.length > 125)) {
+    if (control && (!h.fin || h.length > FRAME_CONTROL_MAX)) {
         protocol_error(c, "a fragmented or long control frame");
         return len;
     }

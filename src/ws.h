@@ -7,7 +7,7 @@
  * chat frames join and send. Every reply goes out through deliver; frame
  * writes them.
  * Calls deliver, hub, auth, http, json, frame, text, store, tls (a WSS
- * connection's SSL), civetweb, log, metrics.
+ * connection's SSL), civetweb, log.
  * Thread rules: ws_start at boot; the civetweb callbacks on its workers;
  * ws_received on the connection's own I/O thread.
  */

@@ -1,10 +1,14 @@
 #!/bin/sh
 # Runs test suites of lanchat and ends with one line "N passed, N failed"
 # totalling them; each suite ends with "<suite>: N passed, N failed".
-#   tests/run-all.sh [GROUP...]      no GROUP: desktop (`make test-desktop`);
-#   `make test` runs: desktop sanitizers boards package emulated:rpi4
+#   tests/run-all.sh [GROUP...]      no GROUP: desktop;
+#   `make test-desktop` runs: checks desktop
+#   `make test` runs: checks desktop sanitizers boards package emulated:rpi4
 #   emulated:rpi-zero
 # Groups:
+#   checks          make lint, make check-arch (the module map,
+#                   src/modules.txt) and the test of that check
+#                   (tests/arch/test_check.sh)
 #   desktop         unit, flags, integration and browser (e2e) suites of the
 #                   desktop builds, and the QR encoder against zbarimg (qr)
 #   boards          every board profile builds for its CPU (make cross-all)
@@ -51,6 +55,22 @@ build() { # what, make arguments...
     fi
 }
 
+check() { # name, command...: one check, one test of its own
+    name=$1
+    shift
+    if "$@"; then
+        echo "$name: 1 passed, 0 failed"
+    else
+        echo "$name: 0 passed, 1 failed"
+    fi
+}
+
+checks() {
+    run_suite lint check lint $MAKE -s lint
+    run_suite check-arch check check-arch $MAKE -s check-arch
+    run_suite check-arch-test sh tests/arch/test_check.sh
+}
+
 desktop() {
     build desktop all && build desktop-minimal FLAGS=minimal all || return 0
     run_suite unit $MAKE -s unit
@@ -94,6 +114,7 @@ sanitizers() {
 [ $# -gt 0 ] || set -- desktop
 for group in "$@"; do
     case "$group" in
+    checks) checks ;;
     desktop) desktop ;;
     boards) run_suite boards sh tests/package/boards.sh ;;
     package) package ;;
@@ -101,7 +122,7 @@ for group in "$@"; do
     sanitizers) sanitizers ;;
     *)
         echo "tests/run-all.sh: unknown group '$group'" \
-            "(desktop, sanitizers, boards, package, emulated:BOARD)" >&2
+            "(checks, desktop, sanitizers, boards, package, emulated:BOARD)" >&2
         exit 2
         ;;
     esac

@@ -1,6 +1,9 @@
 #!/bin/sh
 # Compile-time feature flags really remove code: the minimal build (every
 # CHAT_WITH_* off) lacks the symbols of each disabled feature and is smaller.
+# And config.h's check block refuses combinations that cannot work: each is
+# compiled (config.h alone, a fraction of a second) and must fail, naming
+# the option.
 # Usage: test_flags.sh FULL_BINARY MINIMAL_BINARY
 full=$1
 minimal=$2
@@ -10,6 +13,21 @@ has_symbol() { nm "$1" 2>/dev/null | grep -qw "$2"; }
 lacks_symbol() { ! has_symbol "$1" "$2"; }
 smaller() { [ "$(stat -c %s "$2")" -lt "$(stat -c %s "$1")" ]; }
 features_line() { "$1" --version | grep -qx "features: $2"; }
+
+src=$(dirname "$0")/../../src
+config_compiles() { # -D...
+    printf '#include "config.h"\nint main(void) { return 0; }\n' |
+        ${CC:-cc} -std=c11 -I"$src" "$@" -fsyntax-only -x c -
+}
+config_rejects() { # OPTION_NAMED_IN_THE_ERROR -D...
+    named=$1
+    shift
+    if out=$(config_compiles "$@" 2>&1); then
+        echo "compiled with $*"
+        return 1
+    fi
+    echo "$out" | grep -E "error" | grep -q "$named" || { echo "$out"; return 1; }
+}
 
 check full_build_has_account_registration has_symbol "$full" users_create
 check full_build_has_room_creation has_symbol "$full" rooms_create
@@ -26,4 +44,23 @@ check minimal_build_needs_no_openssl sh -c "! readelf -d '$minimal' | grep -q 'l
 check minimal_binary_is_smaller smaller "$full" "$minimal"
 check full_version_lists_features features_line "$full" "accounts rooms metrics embedded-web tls"
 check minimal_version_lists_no_features features_line "$minimal" "none"
+check config_h_defaults_compile config_compiles
+check config_batch_larger_than_queue_fails_to_compile config_rejects CHAT_WRITE_BATCH \
+    -DCHAT_WRITE_BATCH=999 -DCHAT_WRITE_QUEUE=10
+check config_io_buffer_smaller_than_a_frame_fails_to_compile config_rejects CHAT_IO_BUFFER \
+    -DCHAT_IO_BUFFER=1024
+check config_io_buffer_smaller_than_the_hello_fails_to_compile config_rejects CHAT_IO_BUFFER \
+    -DCHAT_MAX_CLIENTS=4096
+check config_request_smaller_than_a_frame_fails_to_compile config_rejects CHAT_MAX_REQUEST \
+    -DCHAT_MAX_REQUEST=1024
+check config_feed_smaller_than_four_frames_fails_to_compile config_rejects CHAT_FEED_BYTES \
+    -DCHAT_FEED_BYTES=4096
+check config_history_default_over_max_fails_to_compile config_rejects CHAT_HISTORY_DEFAULT \
+    -DCHAT_HISTORY_DEFAULT=300
+check config_no_replay_fails_to_compile config_rejects CHAT_REPLAY_MAX -DCHAT_REPLAY_MAX=0
+check config_more_nickname_sessions_than_sessions_fails_to_compile config_rejects \
+    CHAT_NICK_SESSIONS -DCHAT_MAX_SESSIONS=16 -DCHAT_NICK_SESSIONS=17
+check config_no_io_thread_fails_to_compile config_rejects CHAT_IO_THREADS -DCHAT_IO_THREADS=0
+check config_no_http_thread_fails_to_compile config_rejects CHAT_HTTP_THREADS -DCHAT_HTTP_THREADS=0
+check config_feature_switch_of_2_fails_to_compile config_rejects CHAT_WITH -DCHAT_WITH_TLS=2
 check_summary flags

@@ -17,12 +17,11 @@
 #include "api.h"
 #include "auth.h"
 #include "config.h"
-#include "deliver.h"
-#include "hub.h"
-#include "json.h"
 #include "pool.h"
 #include "store.h"
 #include "web.h"
+
+#include "fuzz_boot.h"
 
 #include <civetweb.h>
 #include <stdarg.h>
@@ -180,21 +179,6 @@ static int find_handler(const char *path)
 
 /* ---- the server's modules ------------------------------------------------------------ */
 
-static char dir[64];
-
-static void stop(void)
-{
-    store_close();
-    deliver_stop();
-    auth_stop();
-    hub_stop();
-    pool_shutdown();
-    char cmd[96];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "fuzz_http: could not remove %s\n", dir);
-}
-
 static void log_in(void)
 {
     struct auth_identity who;
@@ -206,22 +190,9 @@ static void log_in(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    snprintf(dir, sizeof dir, "%s/lanchat-fuzz-http-XXXXXX",
-             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    if (!mkdtemp(dir))
+    fuzz_boot("fuzz_http", true);
+    if (api_start(NULL, 86400) != 0 || web_start(NULL, "") != 0)
         abort();
-    char path[96];
-    snprintf(path, sizeof path, "%s/chat.db", dir);
-    static const struct store_hooks hooks = {.message_added = deliver_message_added,
-                                             .message_deleted = deliver_message_deleted,
-                                             .batch_done = deliver_batch_done};
-    json_init();
-    hub_set_rate(0, 0);
-    if (store_open(path, CHAT_SQLITE_HEAP_LIMIT, 0) != 0 || pool_init() != 0 ||
-        auth_start(3600, 86400, 0) != 0 || hub_start() != 0 || deliver_start(0) != 0 ||
-        store_start(&hooks) != 0 || api_start(NULL, 86400) != 0 || web_start(NULL, "") != 0)
-        abort();
-    atexit(stop);
     log_in();
     trace = getenv("FUZZ_HTTP_TRACE") != NULL;
     return 0;

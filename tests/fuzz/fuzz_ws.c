@@ -10,11 +10,11 @@
  */
 #include "config.h"
 #include "deliver.h"
-#include "hub.h"
-#include "json.h"
 #include "pool.h"
 #include "store.h"
 #include "ws.h"
+
+#include "fuzz_boot.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -27,7 +27,6 @@
 #define FAKE_FD 60000 /* beyond any descriptor of this process */
 
 static int64_t now = 1000000;
-static char dir[64];
 
 static ssize_t sink(int fd, const struct iovec *iov, int count)
 {
@@ -65,37 +64,10 @@ static size_t in_use(void)
     return n;
 }
 
-static void stop(void)
-{
-    store_close();
-    deliver_stop();
-    hub_stop();
-    pool_shutdown();
-    char cmd[96];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "fuzz_ws: could not remove %s\n", dir);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    /* In memory when there is /dev/shm: every stored message is synced. */
-    snprintf(dir, sizeof dir, "%s/lanchat-fuzz-ws-XXXXXX",
-             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    if (!mkdtemp(dir))
-        abort();
-    char path[96];
-    snprintf(path, sizeof path, "%s/chat.db", dir);
-    static const struct store_hooks hooks = {.message_added = deliver_message_added,
-                                             .message_deleted = deliver_message_deleted,
-                                             .batch_done = deliver_batch_done};
-    hub_set_rate(0, 0);
-    json_init();
-    if (store_open(path, CHAT_SQLITE_HEAP_LIMIT, 0) != 0 || pool_init() != 0 || hub_start() != 0 ||
-        deliver_start(0) != 0 || store_start(&hooks) != 0)
-        abort();
-    atexit(stop);
+    fuzz_boot("fuzz_ws", false);
     return 0;
 }
 

@@ -7,7 +7,6 @@
 #include "auth.h"
 
 #include "config.h"
-#include "hub.h"
 #include "pool.h"
 #include "store.h"
 
@@ -37,7 +36,7 @@ static int start_everything(void **state)
         return -1;
     snprintf(db_path, sizeof db_path, "%s/chat.db", dir);
     if (store_open(db_path, CHAT_SQLITE_HEAP_LIMIT, 0) != 0 || pool_init() != 0 ||
-        hub_start() != 0 || store_start(&no_hooks) != 0 ||
+        store_start(&no_hooks) != 0 ||
         auth_start(CHAT_SESSION_IDLE_S, CHAT_SESSION_MAX_AGE_S, CHAT_SESSIONS_PER_ADDR) != 0)
         return -1;
 #if CHAT_WITH_ACCOUNTS
@@ -50,7 +49,6 @@ static int start_everything(void **state)
 static int stop_everything(void **state)
 {
     auth_stop();
-    hub_stop();
     store_close();
     pool_shutdown();
     const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
@@ -537,9 +535,17 @@ static void test_logged_out_session_stays_dead_after_a_restart(void **state)
     assert_false(auth_check(token, &checked));
 }
 
+/* auth declares its pool's element beside its type (POOL_ELEMENT): the size
+ * pool.c reserves is the type's (test_pool links no owner). */
+static void test_a_session_pool_block_has_the_size_of_a_session(void **state)
+{
+    assert_int_equal(pool_element_size_session, sizeof(struct auth_session));
+}
+
 int main(void)
 {
     const struct CMUnitTest auth[] = {
+        cmocka_unit_test(test_a_session_pool_block_has_the_size_of_a_session),
         cmocka_unit_test(test_nickname_login_gives_a_token_that_auth_check_accepts),
         cmocka_unit_test(test_token_is_43_chars_of_base64url),
         cmocka_unit_test(test_only_the_blake2b_hash_of_the_token_is_stored),

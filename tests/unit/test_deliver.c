@@ -801,6 +801,18 @@ static void test_store_hooks_after_deliver_stop_touch_nothing(void **state)
     assert_int_equal(deliver_start(0), 0); /* as stop_all expects */
 }
 
+/* Each owner declares its pools' element beside its type (POOL_ELEMENT): the
+ * sizes pool.c reserves are the types' (test_pool links none of the owners). */
+static void test_deliver_and_hub_pool_blocks_have_the_size_of_their_types(void **state)
+{
+    assert_int_equal(pool_element_size_conn, sizeof(struct deliver_conn));
+    assert_int_equal(pool_element_size_connbuf, sizeof(struct deliver_buffers));
+    assert_int_equal(pool_element_size_job, sizeof(struct store_job));
+    assert_int_equal(pool_element_size_feed, CHAT_FEED_BYTES);
+    assert_int_equal(pool_element_size_client, sizeof(struct hub_client));
+    assert_int_equal(pool_element_size_room, sizeof(struct hub_room));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -824,6 +836,7 @@ int main(void)
         T(test_logging_out_closes_that_sessions_connections_only),
         T(test_two_creates_at_the_last_free_room_slot_commit_one_room),
         T(test_store_hooks_after_deliver_stop_touch_nothing),
+        T(test_deliver_and_hub_pool_blocks_have_the_size_of_their_types),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,12 +5,9 @@
  */
 #include "pool.h"
 
-#include "api.h"
 #include "auth.h"
 #include "config.h"
 #include "deliver.h"
-#include "hub.h"
-#include "store.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -53,19 +50,6 @@ static void test_every_pool_has_the_count_and_description_declared_in_pools_def(
     checked++;
 #include "pools.def"
     assert_int_equal(checked, POOL_COUNT);
-}
-
-/* Each owner declares its element beside its type: the sizes are the types'. */
-static void test_every_pool_block_has_the_size_of_its_owners_type(void **state)
-{
-    assert_int_equal(pool_element_size_conn, sizeof(struct deliver_conn));
-    assert_int_equal(pool_element_size_connbuf, sizeof(struct deliver_buffers));
-    assert_int_equal(pool_element_size_client, sizeof(struct hub_client));
-    assert_int_equal(pool_element_size_job, sizeof(struct store_job));
-    assert_int_equal(pool_element_size_feed, CHAT_FEED_BYTES);
-    assert_int_equal(pool_element_size_request, sizeof(struct api_request));
-    assert_int_equal(pool_element_size_session, sizeof(struct auth_session));
-    assert_int_equal(pool_element_size_room, sizeof(struct hub_room));
 }
 
 static void test_pools_are_sized_from_config_h(void **state)
@@ -269,7 +253,6 @@ int main(void)
     const struct CMUnitTest pool[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, fresh_pools, release_pools)
         T(test_every_pool_has_the_count_and_description_declared_in_pools_def),
-        T(test_every_pool_block_has_the_size_of_its_owners_type),
         T(test_pools_are_sized_from_config_h),
         T(test_take_hands_out_block_zero_first),
         T(test_take_returns_a_zeroed_block_even_when_reused),
