@@ -214,7 +214,6 @@ static void ca_get(struct api_request *r)
     const struct http_header headers[] = {
         {"Content-Type", "application/x-x509-ca-cert"},
         {"Content-Disposition", "attachment; filename=\"lanchat-ca.crt\""},
-        {"X-Content-Type-Options", "nosniff"},
         {"Cache-Control", "no-cache"},
     };
     http_send(r->conn, 200, headers, sizeof headers / sizeof headers[0], pem, len);

@@ -418,8 +418,34 @@ void deliver_close(struct deliver_conn *c, int code, const char *reason)
 
 /* ---- the private queue -------------------------------------------------------------------- */
 
+/* For --debug: what a frame is, from its first bytes: the opcode of a
+ * control frame, the "type" of a chat frame (frame.c writes it first); never
+ * its body. */
+static void frame_kind(const char *frame, size_t len, char *out, size_t cap)
+{
+    static const char *const control[] = {"close", "ping", "pong"};
+    unsigned op = len > 1 ? (unsigned char)frame[0] & 0x0f : 0;
+    if (op >= 8 && op <= 10) {
+        snprintf(out, cap, "%s", control[op - 8]);
+        return;
+    }
+    unsigned short_len = len > 1 ? (unsigned char)frame[1] & 0x7f : 0;
+    size_t at = short_len == 126 ? 4 : short_len == 127 ? 10 : 2;
+    static const char prefix[] = "{\"type\":\"";
+    size_t n = 0;
+    if (len > at + sizeof prefix - 1 && memcmp(frame + at, prefix, sizeof prefix - 1) == 0)
+        for (at += sizeof prefix - 1; at + n < len && frame[at + n] != '"' && n + 1 < cap; n++)
+            out[n] = frame[at + n];
+    snprintf(out + n, cap - n, "%s", n ? "" : "text");
+}
+
 bool deliver_reply(struct deliver_conn *c, const char *frame, size_t len)
 {
+    if (log_enabled(LOG_DEBUG)) {
+        char kind[16];
+        frame_kind(frame, len, kind, sizeof kind);
+        log_debug("frame out to %s: %s, %zu bytes", c->user, kind, len);
+    }
     if (c->state != CONN_OPEN)
         return false;
     if (DELIVER_OUT_MAX - c->out_end < len + DELIVER_CLOSE_ROOM) {
@@ -673,6 +699,9 @@ static void flush(struct io_thread *t, struct deliver_conn *c)
         int count = (queued ? 1 : 0) + (f.used ? 1 : 0);
         ssize_t n = conn_write(c, queued ? iov : iov + 1, count);
         metrics_add(ws_writes, 1);
+        if (log_enabled(LOG_DEBUG)) /* frames of the feeds (messages, presence) and replies */
+            log_debug("wrote %zd of %zu bytes to %s (%zu of replies, %zu from feeds)", n,
+                      queued + f.used, c->user, queued, f.used);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             conn_close(c, 0, "", true); /* the peer is gone */
             return;

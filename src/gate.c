@@ -223,17 +223,22 @@ static void refuse(int fd, const char *why)
     log_refusal(why);
     if (getsockname(fd, (struct sockaddr *)&local, &len) == 0 && key_of(&local, &lk) &&
         plain_port(lk.port)) {
-        char drain[2048], reply[384], json[256];
+        char drain[2048], reply[768], json[256];
         for (int i = 0; i < 4 && recv(fd, drain, sizeof drain, MSG_DONTWAIT) > 0; i++)
             continue;
         size_t n = http_error_json((struct chat_error){CHAT_E_UNAVAILABLE, why}, json, sizeof json);
-        int r = snprintf(reply, sizeof reply,
-                         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                         "Content-Length: %zu\r\nRetry-After: 1\r\nConnection: close\r\n\r\n%s",
-                         n, json);
-        if (r > 0 && (size_t)r < sizeof reply &&
-            send(fd, reply, (size_t)r, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-            log_debug("refusal not sent: %s", strerror(errno));
+        const struct http_header headers[] = {
+            {"Content-Type", "application/json"},
+            {"Cache-Control", "no-store"},
+            {"Retry-After", "1"},
+        };
+        size_t head = http_head_text(reply, sizeof reply, 503, headers,
+                                     sizeof headers / sizeof headers[0], n);
+        if (head > 0 && head + n <= sizeof reply) {
+            memcpy(reply + head, json, n);
+            if (send(fd, reply, head + n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+                log_debug("refusal not sent: %s", strerror(errno));
+        }
     }
     close(fd);
 }
@@ -346,44 +351,51 @@ static int begin_request(struct mg_connection *conn)
     return G.then ? G.then(conn) : 0;
 }
 
-static void end_request(const struct mg_connection *conn, int status)
+/* The entry of conn's connection, changed by change under the lock; nothing
+ * when civetweb's connection is not (or no longer) in the table. */
+static void update_entry(const struct mg_connection *conn, void (*change)(struct entry *e))
 {
-    (void)status;
     struct gate_key k;
     if (!key_of_conn(conn, &k))
         return;
     pthread_mutex_lock(&G.lock);
     struct entry *e = find(&k);
-    if (e) {
-        e->in_request = false;
-        e->reading = true; /* the next request's headers */
-        e->since_ms = now_ms();
-    }
+    if (e)
+        change(e);
     pthread_mutex_unlock(&G.lock);
+}
+
+static void request_ended(struct entry *e)
+{
+    e->in_request = false;
+    e->reading = true; /* the next request's headers */
+    e->since_ms = now_ms();
+}
+
+static void closed(struct entry *e)
+{
+    e->used = false;
+}
+
+static void body_read(struct entry *e)
+{
+    e->reading = false;
+}
+
+static void end_request(const struct mg_connection *conn, int status)
+{
+    (void)status;
+    update_entry(conn, request_ended);
 }
 
 static void connection_close(const struct mg_connection *conn)
 {
-    struct gate_key k;
-    if (!key_of_conn(conn, &k))
-        return;
-    pthread_mutex_lock(&G.lock);
-    struct entry *e = find(&k);
-    if (e)
-        e->used = false;
-    pthread_mutex_unlock(&G.lock);
+    update_entry(conn, closed);
 }
 
 void gate_body_read(const struct mg_connection *conn)
 {
-    struct gate_key k;
-    if (!key_of_conn(conn, &k))
-        return;
-    pthread_mutex_lock(&G.lock);
-    struct entry *e = find(&k);
-    if (e)
-        e->reading = false;
-    pthread_mutex_unlock(&G.lock);
+    update_entry(conn, body_read);
 }
 
 void gate_callbacks(struct mg_callbacks *callbacks, int (*then)(struct mg_connection *conn))
@@ -419,6 +431,8 @@ void gate_ready(struct mg_context *ctx)
 
 void gate_stop(void)
 {
+    if (!atomic_exchange(&G.started, false))
+        return; /* never started, or stopped already: no watchdog to join */
     pthread_mutex_lock(&G.lock);
     atomic_store(&G.stopping, true);
     pthread_cond_signal(&G.wake);

@@ -10,7 +10,8 @@
  * accept(2), which libcivetweb's call binds to (the executable's definition
  * comes first), and emptied by civetweb's connection_close callback.
  * Calls libc, civetweb, http, log, ws (its path). Thread rules: gate_start,
- * gate_callbacks, gate_ready, gate_stop at boot and shutdown (main.c);
+ * gate_stop at boot and shutdown (main.c's ladder), gate_callbacks and
+ * gate_ready from http_start and http_open;
  * accept on civetweb's master thread; the callbacks and gate_body_read on
  * its workers; the table under one mutex, also taken by the watchdog thread
  * gate owns.

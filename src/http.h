@@ -1,11 +1,16 @@
 /*
- * http - small helpers over civetweb for the API, the web client and the
- * WebSocket handshake: responses with their headers, the API's error shape,
- * reading a bounded request body, finding the session token (Bearer header
- * or cookie) and checking Origin.
+ * http - civetweb, and small helpers over it for the API, the web client and
+ * the WebSocket handshake. Owns civetweb's start, its settings and log
+ * callback, and its ordered shutdown (drain, flush, stop); the one writer
+ * of a reply's status line and headers (http_head), which always adds the
+ * security headers; the API's error shape; reading a bounded request body;
+ * finding the session token (Bearer header or cookie) and checking Origin.
  * Owns the table from error kinds to HTTP statuses and wire names.
- * Calls civetweb, json, gate (a body read to its end). Thread rules: any civetweb worker thread, on
- * its own connection; the table from any thread.
+ * Calls civetweb, json, gate (admission, a body read to its end), log; what
+ * it is given (handlers, TLS, the flush) it calls through pointers. Thread
+ * rules: http_init/start/open/close/stop/exit from main at boot and
+ * shutdown; the rest from any civetweb worker thread, on its own
+ * connection; the table from any thread.
  */
 #ifndef LANCHAT_HTTP_H
 #define LANCHAT_HTTP_H
@@ -21,27 +26,32 @@ struct http_header {
     const char *value;
 };
 
-/* Every API reply goes through http_reply or http_start_chunked, which add
- * the common security headers (nosniff, no referrer); nothing in api.c
- * starts a reply by hand. */
-/* Status line, the headers (those named NULL skipped) and Content-Length:
- * len (none on a 304), then the body, unless the request is HEAD or the
- * status 304. Civetweb keeps the connection alive only for replies with a
- * Content-Length. */
+/* Every reply's status line and headers are written by http_head, and by
+ * nothing else in lanchat: it puts the security headers (nosniff, no
+ * referrer) first, then the caller's (those named NULL skipped), then
+ * Content-Length: len (none on a 304) or, for len HTTP_CHUNKED,
+ * Transfer-Encoding: chunked (the body follows with mg_send_chunk, ended by
+ * an empty chunk). Where civetweb's response functions refuse (a request
+ * that asked for an upgrade), the same head is written as text, with
+ * Connection: close. Civetweb keeps the connection alive only for replies
+ * with a Content-Length. */
+#define HTTP_CHUNKED ((size_t)-1)
+void http_head(struct mg_connection *conn, int status, const struct http_header *headers,
+               size_t count, size_t len);
+/* The same head as text, with Connection: close, into buf, for a socket
+ * civetweb does not hold (gate's refusals at accept); its length, 0 when
+ * it does not fit. */
+size_t http_head_text(char *buf, size_t cap, int status, const struct http_header *headers,
+                      size_t count, size_t len);
+/* http_head, then the body, unless the request is HEAD or the status 304. */
 void http_send(struct mg_connection *conn, int status, const struct http_header *headers,
                size_t count, const void *body, size_t len);
-/* http_send's status line and headers only, for a body of len bytes the
- * caller writes (none for HEAD: http_is_head). */
-void http_send_head(struct mg_connection *conn, int status, const struct http_header *headers,
-                    size_t count, size_t len);
 bool http_is_head(const struct mg_connection *conn);
-/* http_send with the common headers, Content-Type and one more header (name
- * NULL: none). */
+/* http_send with Content-Type and one more header (name NULL: none). */
 void http_reply(struct mg_connection *conn, int status, const char *content_type, const void *body,
                 size_t len, const char *extra_header_name, const char *extra_header_value);
 void http_json(struct mg_connection *conn, int status, const char *json);
-/* Headers of a chunked reply (not stored by caches); the body follows with
- * mg_send_chunk, ended by an empty chunk. */
+/* The head of a chunked reply (not stored by caches). */
 void http_start_chunked(struct mg_connection *conn, int status, const char *content_type);
 /* The only table of error kinds: the HTTP status of each and its wire name
  * (the "code" of REST error bodies and WebSocket error frames). */
@@ -51,9 +61,8 @@ void http_error(struct mg_connection *conn, struct chat_error e);
 /* The error reply with one header of the caller's (Retry-After, Allow). */
 void http_error_with(struct mg_connection *conn, struct chat_error e, const char *header_name,
                      const char *header_value);
-/* The API's error as a whole response written by hand, with its status
- * line and Connection: close: for requests civetweb's response functions
- * refuse (an upgrade) or before a handler was chosen (gate). */
+/* The API's error with Connection: close: before a handler was chosen
+ * (gate) or for a refused upgrade (ws). */
 void http_refuse(struct mg_connection *conn, struct chat_error e);
 /* The API's error body for e into buf; its length (0 when it does not fit). */
 size_t http_error_json(struct chat_error e, char *buf, size_t cap);
@@ -69,11 +78,37 @@ bool http_token(const struct mg_connection *conn, char *out, size_t cap);
 bool http_origin_allowed(const struct mg_connection *conn);
 
 /* Shutdown gate. Handlers call http_enter before doing work and http_leave
- * after; http_enter is false once draining started (refuse the request).
- * http_drain stops new work and waits, at most timeout_ms, for the work in
- * flight: civetweb drops every write once mg_stop begins. */
+ * after; http_enter is false once http_close began (refuse the request). */
 bool http_enter(void);
 void http_leave(void);
-bool http_drain(int timeout_ms); /* true when nothing was left in flight */
+
+/* ---- civetweb itself, from main's boot ladder, in this order ---- */
+
+/* What the server is to be; the modules above http are reached only
+ * through these pointers, given by main. */
+struct http_settings {
+    const char *listen; /* address to bind, "" = all */
+    int port;
+    int tls_port;                                    /* 0: no HTTPS */
+    int (*init_ssl)(void *ssl_ctx, void *user_data); /* with tls_port */
+    int (*redirect)(struct mg_connection *conn);     /* after gate admitted; NULL: none */
+    int (*handlers)(struct mg_context *ctx);         /* registers every route; 0 or -1 */
+    bool (*flush)(int timeout_ms);                   /* answers in flight written out */
+};
+/* civetweb's library: the first thing started, the last stopped. */
+int http_init(void);
+void http_exit(void);
+/* Listens with our settings and registers the handlers; every request is
+ * answered 503 until http_open. */
+int http_start(const struct http_settings *s);
+/* Requests are served from now on; logs each listening address. */
+int http_open(void);
+/* The drain, then the flush: new requests and frames are refused, those in
+ * flight finish (at most CHAT_SEND_TIMEOUT_MS), then the flush writes their
+ * answers out (at most CHAT_DRAIN_MS): civetweb drops every write once
+ * http_stop begins. */
+void http_close(void);
+/* Civetweb closes its connections and its threads end. */
+void http_stop(void);
 
 #endif

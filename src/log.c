@@ -5,22 +5,17 @@
 #include <time.h>
 #include <unistd.h>
 
-static enum log_level threshold = LOG_INFO;
+enum log_level log_threshold = LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void log_set_level(enum log_level level)
 {
-    threshold = level;
-}
-
-int log_enabled(enum log_level level)
-{
-    return level >= threshold;
+    log_threshold = level;
 }
 
 void log_write(enum log_level level, const char *module, const char *fmt, ...)
 {
-    if (level < threshold)
+    if (level < log_threshold)
         return;
     char line[512];
     struct timespec now;

@@ -12,8 +12,13 @@
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 void log_set_level(enum log_level level);
-/* Whether lines of `level` are written (to skip building a debug line). */
-int log_enabled(enum log_level level);
+/* Whether lines of `level` are written (to skip building a debug line): one
+ * load and one comparison, so a debug line costs one branch when it is off. */
+extern enum log_level log_threshold;
+static inline int log_enabled(enum log_level level)
+{
+    return level >= log_threshold;
+}
 void log_write(enum log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -1,8 +1,10 @@
 /*
- * main - the boot sequence of the appliance, and nothing else:
- * options -> log -> limits -> storage -> pools -> sessions -> hub ->
- * delivery -> writer -> HTTP, then wait for SIGINT/SIGTERM and stop in
- * reverse order.
+ * main - the boot sequence of the appliance, and nothing else. Boot is a
+ * ladder: one table of steps, each a start and (or none) a stop, climbed in
+ * order. When a step fails, the steps below it are stopped in reverse, each
+ * once; a signal (SIGINT/SIGTERM) stops every step in reverse, each once.
+ * Nothing else in main stops anything, so no path can disagree with another.
+ * --debug logs each step started and stopped.
  */
 #include "api.h"
 #include "auth.h"
@@ -21,39 +23,18 @@
 #include "web.h"
 #include "ws.h"
 
-#include <civetweb.h>
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 
-static int log_civetweb(const struct mg_connection *conn, const char *message)
-{
-    (void)conn;
-    log_warn("civetweb: %s", message);
-    return 1;
-}
-
-/* Creates the directory of the database file when it is missing. */
-static void make_parent_directory(const char *path)
-{
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return;
-    *slash = '\0';
-    if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-        log_warn("cannot create %s: %s", dir, strerror(errno));
-}
+static struct options opts;
 
 /* Every WebSocket is a descriptor: the soft limit (often 1024) goes up to
  * what CHAT_MAX_CLIENTS needs, within the hard limit. Thread stacks that
  * nobody sizes get CHAT_THREAD_STACK instead of glibc's 8 MiB. */
-static void set_limits(void)
+static int set_limits(void)
 {
     struct rlimit lim;
     rlim_t need = (rlim_t)CHAT_MAX_CLIENTS + 2 * CHAT_HTTP_THREADS + 256;
@@ -69,106 +50,155 @@ static void set_limits(void)
         pthread_setattr_default_np(&attr);
         pthread_attr_destroy(&attr);
     }
+    json_init();
+    return 0;
+}
+
+static int open_store(void)
+{
+    return store_open(opts.db, CHAT_SQLITE_HEAP_LIMIT, opts.max_messages_per_room);
+}
+
+static int start_sessions(void)
+{
+    return auth_start(opts.session_idle, opts.session_max_age, opts.sessions_per_addr);
+}
+
+static int start_hub(void)
+{
+    hub_set_rate(opts.rate, opts.burst);
+    return hub_start();
+}
+
+static int start_writer(void)
+{
+    static const struct store_hooks hooks = {.message_added = deliver_message_added,
+                                             .message_deleted = deliver_message_deleted,
+                                             .batch_done = deliver_batch_done};
+    return store_start(&hooks);
 }
 
 #if CHAT_WITH_TLS
 /* HTTPS: the certificate ready before civetweb starts; its tls/ directory
  * beside the database unless --tls-dir says otherwise. */
-static int prepare_tls(const struct options *o)
+static int prepare_tls(void)
 {
-    if (o->tls_port == 0)
+    if (opts.tls_port == 0)
         return 0;
     char dir[600];
-    if (o->tls_dir[0]) {
-        snprintf(dir, sizeof dir, "%s", o->tls_dir);
+    if (opts.tls_dir[0]) {
+        snprintf(dir, sizeof dir, "%s", opts.tls_dir);
     } else {
-        const char *slash = strrchr(o->db, '/');
-        snprintf(dir, sizeof dir, "%.*stls", slash ? (int)(slash - o->db + 1) : 0, o->db);
+        const char *slash = strrchr(opts.db, '/');
+        snprintf(dir, sizeof dir, "%.*stls", slash ? (int)(slash - opts.db + 1) : 0, opts.db);
     }
-    struct tls_settings s = {.port = o->tls_port,
-                             .cert = o->tls_cert[0] ? o->tls_cert : NULL,
-                             .key = o->tls_key[0] ? o->tls_key : NULL,
+    struct tls_settings s = {.port = opts.tls_port,
+                             .cert = opts.tls_cert[0] ? opts.tls_cert : NULL,
+                             .key = opts.tls_key[0] ? opts.tls_key : NULL,
                              .dir = dir,
-                             .redirect = o->http_redirect};
+                             .redirect = opts.http_redirect};
     return tls_setup(&s);
 }
 #endif
 
-static struct mg_context *start_http(const struct options *o)
+/* Every route: the REST API, the WebSocket endpoint, the pages. */
+static int register_handlers(struct mg_context *ctx)
 {
-    char ports[192], threads[16], timeout[16], keep_alive[16], queue[16];
-    int used_ports =
-        snprintf(ports, sizeof ports, "%s%s%d", o->listen, o->listen[0] ? ":" : "", o->port);
+    if (api_start(ctx, opts.session_max_age) != 0 || ws_start(ctx) != 0 ||
+        web_start(ctx, opts.web_root) != 0)
+        return -1;
+    return 0;
+}
+
+static int start_http(void)
+{
+    struct http_settings s = {.listen = opts.listen,
+                              .port = opts.port,
+                              .handlers = register_handlers,
+                              .flush = deliver_drain};
 #if CHAT_WITH_TLS
-    if (o->tls_port)
-        snprintf(ports + used_ports, sizeof ports - (size_t)used_ports, ",%s%s%ds", o->listen,
-                 o->listen[0] ? ":" : "", o->tls_port);
-#else
-    (void)used_ports;
+    s.tls_port = opts.tls_port;
+    s.init_ssl = tls_init_ssl;
+    s.redirect = tls_begin_request;
 #endif
-    snprintf(threads, sizeof threads, "%d", CHAT_HTTP_THREADS);
-    snprintf(timeout, sizeof timeout, "%d", CHAT_SEND_TIMEOUT_MS);
-    snprintf(keep_alive, sizeof keep_alive, "%d", CHAT_KEEP_ALIVE_MS);
-    snprintf(queue, sizeof queue, "%d", CHAT_CONN_TOTAL);
-    /* clang-format off */ /* name, value pairs; no document_root: web.c serves files */
-    const char *settings[] = {
-        "listening_ports", ports,
-        "num_threads", threads,
-        "request_timeout_ms", timeout,
-        /* for a refused WebSocket only: a taken-over one never reads here */
-        "websocket_timeout_ms", "30000",
-        "enable_websocket_ping_pong", "yes",
-        "enable_keep_alive", "yes",
-        "keep_alive_timeout_ms", keep_alive,
-        /* responses are written in pieces: no 40 ms delayed-ACK stalls */
-        "tcp_nodelay", "1",
-        /* No CORS: civetweb would answer every preflight (OPTIONS with Origin
-         * and Access-Control-Request-Method) itself, before any handler, with
-         * Access-Control-Allow-Origin: * and the method and headers asked
-         * for; empty values turn that off and OPTIONS reaches our handlers. */
-        "access_control_allow_origin", "",
-        "access_control_allow_methods", "",
-        "access_control_allow_headers", "",
-        /* gate admits no more: the master thread never waits for a worker */
-        "connection_queue", queue,
-        NULL,
-    };
-    /* clang-format on */
-    struct mg_callbacks callbacks = {.log_message = log_civetweb};
-    int (*redirect)(struct mg_connection *) = NULL;
+    return http_start(&s);
+}
+
+static int start_delivery(void)
+{
+    deliver_set_frame_timeout(opts.ws_frame_ms);
+    return deliver_start(CHAT_IO_THREADS);
+}
+
+/* The ladder, bottom to top; stopped top to bottom. */
+static const struct step {
+    const char *name;
+    int (*start)(void);
+    void (*stop)(void); /* NULL: nothing to undo */
+} steps[] = {
+    /* civetweb's library: first up, last down */
+    {"civetweb", http_init, http_exit},
+    /* descriptors for every WebSocket, the default stack, cJSON's arena */
+    {"limits", set_limits, NULL},
+    {"pools", pool_init, pool_shutdown},
+    /* open and migrate (the directory made when missing); its stop drains
+     * the writer last, so every stop above can still write (auth's
+     * last-seen times) */
+    {"store", open_store, store_close},
+    {"sessions", start_sessions, auth_stop},
+    {"hub", start_hub, hub_stop},
+    /* sessions are loaded before it starts; stopped by the store's stop */
+    {"writer", start_writer, NULL},
 #if CHAT_WITH_TLS
-    if (o->tls_port) {
-        callbacks.init_ssl = tls_init_ssl;
-        redirect = tls_begin_request;
-    }
+    {"tls", prepare_tls, NULL},
 #endif
-    /* 503 for every request until gate_ready; then gate's limits, then the
-     * redirect to HTTPS */
-    gate_callbacks(&callbacks, redirect);
-    struct mg_context *ctx = mg_start(&callbacks, NULL, settings);
-    if (!ctx) {
-        log_error("cannot listen on %s", ports);
-        return NULL;
+    {"gate", gate_start, gate_stop},
+    /* its stop: a close frame to every WebSocket, the I/O threads end; after
+     * civetweb's, so that a handshake civetweb finishes while it stops is
+     * handed to I/O threads that still run */
+    {"delivery", start_delivery, deliver_stop},
+    /* listens, every handler registered; 503 until open (a short while:
+     * everything else is up) */
+    {"http", start_http, http_stop},
+    /* requests served; its stop is the drain and the flush */
+    {"open", http_open, http_close},
+};
+#define STEP_COUNT (sizeof steps / sizeof steps[0])
+
+/* How many steps, from the bottom, started and are not stopped yet. */
+static size_t climbed;
+
+static int climb(void)
+{
+    while (climbed < STEP_COUNT) {
+        const struct step *s = &steps[climbed];
+        if (s->start() != 0) {
+            log_error("cannot start %s; stopping the %zu step(s) started", s->name, climbed);
+            return -1;
+        }
+        climbed++;
+        log_debug("started %s", s->name);
     }
-    if (api_start(ctx, o->session_max_age) != 0 || ws_start(ctx) != 0 ||
-        web_start(ctx, o->web_root) != 0) {
-        mg_stop(ctx);
-        return NULL;
+    return 0;
+}
+
+/* Each step is taken off the ladder before its stop runs: none is stopped
+ * twice, whatever calls this. */
+static void descend(void)
+{
+    while (climbed > 0) {
+        const struct step *s = &steps[--climbed];
+        if (s->stop) {
+            s->stop();
+            log_debug("stopped %s", s->name);
+        }
     }
-    gate_ready(ctx);
-    struct mg_server_port bound[4];
-    int n = mg_get_server_ports(ctx, 4, bound);
-    for (int i = 0; i < n; i++)
-        log_info("listening on %s://%s:%d", bound[i].is_ssl ? "https" : "http",
-                 o->listen[0] ? o->listen : "0.0.0.0", bound[i].port);
-    return ctx;
 }
 
 int main(int argc, char **argv)
 {
-    struct options o;
-    options_defaults(&o);
-    switch (options_parse(&o, argc, argv)) {
+    options_defaults(&opts);
+    switch (options_parse(&opts, argc, argv)) {
     case OPTIONS_EXIT_OK:
         return 0;
     case OPTIONS_EXIT_ERROR:
@@ -176,7 +206,7 @@ int main(int argc, char **argv)
     case OPTIONS_RUN:
         break;
     }
-    log_set_level(o.debug ? LOG_DEBUG : LOG_INFO);
+    log_set_level(opts.debug ? LOG_DEBUG : LOG_INFO);
     log_info("lanchat %s starting", CHAT_VERSION);
 
     /* Signals are taken by sigwait below, never by a worker thread. */
@@ -187,68 +217,15 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    json_init();
-    set_limits();
-    make_parent_directory(o.db);
-    if (store_open(o.db, CHAT_SQLITE_HEAP_LIMIT, o.max_messages_per_room) != 0)
-        return 1;
-    if (pool_init() != 0) {
-        store_close();
+    if (climb() != 0) {
+        descend();
+        log_error("not started");
         return 1;
     }
-    hub_set_rate(o.rate, o.burst);
-    struct store_hooks hooks = {.message_added = deliver_message_added,
-                                .message_deleted = deliver_message_deleted,
-                                .batch_done = deliver_batch_done};
-    if (auth_start(o.session_idle, o.session_max_age, o.sessions_per_addr) != 0 ||
-        hub_start() != 0) {
-        store_close();
-        pool_shutdown();
-        return 1;
-    }
-    deliver_set_frame_timeout(o.ws_frame_ms);
-    if (deliver_start(CHAT_IO_THREADS) != 0 || store_start(&hooks) != 0) {
-        deliver_stop();
-        store_close();
-        pool_shutdown();
-        return 1;
-    }
-#if CHAT_WITH_TLS
-    if (prepare_tls(&o) != 0) {
-        deliver_stop();
-        store_close();
-        pool_shutdown();
-        return 1;
-    }
-#endif
-    mg_init_library(0);
-    struct mg_context *ctx = gate_start() == 0 ? start_http(&o) : NULL;
-    if (!ctx) {
-        gate_stop();
-        deliver_stop();
-        store_close();
-        pool_shutdown();
-        return 1;
-    }
-
     int sig = 0;
     sigwait(&stop_signals, &sig);
     log_info("signal %d: shutting down", sig);
-
-    /* Let requests and frames in flight finish and their answers go out:
-     * once mg_stop begins, civetweb drops every write. */
-    if (!http_drain(CHAT_SEND_TIMEOUT_MS))
-        log_warn("requests still in flight at shutdown after %d ms", CHAT_SEND_TIMEOUT_MS);
-    if (!deliver_drain(CHAT_DRAIN_MS))
-        log_warn("at shutdown, some WebSocket queues were not written out");
-    deliver_stop(); /* a close frame to every WebSocket; the I/O threads end */
-    mg_stop(ctx);   /* no more requests; every acked write has committed */
-    gate_stop();
-    auth_stop();
-    hub_stop();
-    store_close(); /* writer drained, WAL checkpointed */
-    pool_shutdown();
-    mg_exit_library();
+    descend();
     log_info("stopped");
     return 0;
 }

@@ -93,6 +93,7 @@ void *pool_take_raw(enum pool_id id)
 {
     struct pool *p = &pools[id];
     void *block = NULL;
+    size_t in_use = 0;
     pthread_mutex_lock(&p->lock);
     if (p->free_count == 0) {
         p->exhausted++;
@@ -101,11 +102,19 @@ void *pool_take_raw(enum pool_id id)
         p->used[index] = 1;
         block = p->storage + index * p->element_size;
         POOL_UNPOISON(block, p->element_size);
-        size_t in_use = p->capacity - p->free_count;
+        in_use = p->capacity - p->free_count;
         if (in_use > p->peak)
             p->peak = in_use;
     }
     pthread_mutex_unlock(&p->lock);
+    /* --debug: the take that fills three quarters of a pool, the one that
+     * fills it, and every take it refuses */
+    if (log_enabled(LOG_DEBUG)) {
+        if (!block)
+            log_debug("%s: exhausted, a take refused (%zu in use)", p->name, p->capacity);
+        else if (in_use == p->capacity || in_use == (p->capacity * 3 + 3) / 4)
+            log_debug("%s: %zu of %zu in use", p->name, in_use, p->capacity);
+    }
     return block;
 }
 

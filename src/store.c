@@ -4,10 +4,12 @@
 #include "log.h"
 #include "text.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* Forward migrations: schema version N is reached by running migrations[N-1].
@@ -244,8 +246,31 @@ static int migrate(sqlite3 *db)
     return 0;
 }
 
+/* The database's directory, made when it is missing (one level, as an
+ * appliance's /var/lib/lanchat would be): SQLite would only say it cannot
+ * open the file. */
+static int make_directory_of(const char *path)
+{
+    char dir[512];
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) {
+        log_error("database path too long: %s", path);
+        return -1;
+    }
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        log_error("cannot create the database directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int store_open(const char *path, int64_t heap_limit, int64_t max_messages_per_room)
 {
+    if (make_directory_of(path) != 0)
+        return -1;
     if (heap_limit > 0)
         sqlite3_hard_heap_limit64(heap_limit);
     S.max_per_room = max_messages_per_room;
@@ -520,6 +545,9 @@ static void commit_batch(struct job *batch, size_t n)
                                   : "the disk took a write again: writes go on");
     S.full = S.saw_full; /* before the callers hear of the batch */
     pthread_mutex_unlock(&S.lock);
+    if (log_enabled(LOG_DEBUG))
+        log_debug("%s a batch of %zu job(s), %zu message(s), in %.1f ms",
+                  ok ? "committed" : "rolled back", n, messages, (double)took / 1e6);
     if (ok) {
         pthread_mutex_lock(&S.lock);
         S.stats.commits++;

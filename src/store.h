@@ -70,6 +70,8 @@ struct store_job {
     struct store_job *next; /* the caller's, for its own lists */
 };
 
+/* Opens (and migrates) the database, making its directory when it is
+ * missing: one level, with a clear error when that fails. */
 int store_open(const char *path, int64_t heap_limit, int64_t max_messages_per_room);
 int store_start(const struct store_hooks *hooks); /* starts the writer thread */
 void store_close(void);                           /* drains, checkpoints, closes */

@@ -4,6 +4,7 @@
 
 #include "compat/sslcompat.h"
 #include "deliver.h"
+#include "http.h"
 #define LOG_MODULE "tls"
 #include "log.h"
 #include "pool.h"
@@ -576,10 +577,12 @@ int tls_begin_request(struct mg_connection *conn)
     snprintf(location + used, sizeof location - used, "%s%s%s",
              ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri, ri->query_string ? "?" : "",
              ri->query_string ? ri->query_string : "");
-    mg_printf(conn,
-              "HTTP/1.1 308 Permanent Redirect\r\nLocation: %s\r\nContent-Length: 0\r\n"
-              "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-              location);
+    const struct http_header headers[] = {
+        {"Location", location},
+        {"Cache-Control", "no-store"},
+        {"Connection", "close"},
+    };
+    http_send(conn, 308, headers, sizeof headers / sizeof headers[0], NULL, 0);
     return 308;
 }
 

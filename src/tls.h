@@ -5,8 +5,9 @@
  * redirect to HTTPS, and the TLS side of a WSS connection once the I/O
  * threads have it (read and write through its SSL, see deliver_io).
  * Calls OpenSSL 3 (libssl, libcrypto), sslcompat (to take an SSL over from
- * civetweb), civetweb (request info, replies), pool (tlsconn), deliver (the
- * struct deliver_io a taken-over connection gets), log.
+ * civetweb), civetweb (request info), http (the redirect's head), pool
+ * (tlsconn), deliver (the struct deliver_io a taken-over connection gets),
+ * log.
  * Thread rules: tls_setup at boot (main), before civetweb starts; the
  * queries (CA, names, redirect) from any civetweb worker, reading what boot
  * wrote; a connection's functions on its own I/O thread only.

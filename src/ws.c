@@ -282,6 +282,8 @@ static void handle_text(struct deliver_conn *c, char *text, size_t len)
     } else {
         const cJSON *doc = json_parse(deliver_arena(c), text, len);
         const char *type = doc ? json_get_string(doc, "type") : NULL;
+        if (log_enabled(LOG_DEBUG)) /* the type and length only: never the body */
+            log_debug("frame in from %s: %.16s, %zu bytes", c->user, type ? type : "(none)", len);
         if (!doc || !cJSON_IsObject(doc))
             send_error(c, CHAT_ERROR(BAD_REQUEST, "frame is not a JSON object"), NULL);
         else if (type && strcmp(type, "send") == 0)
@@ -402,6 +404,12 @@ static void control_frame(struct deliver_conn *c, const struct header *h, unsign
 {
     char frame[2 + FRAME_CONTROL_MAX];
     size_t len = (size_t)h->length;
+    if (log_enabled(LOG_DEBUG))
+        log_debug("frame in from %s: %s, %zu bytes", c->user,
+                  h->opcode == OP_PING    ? "ping"
+                  : h->opcode == OP_CLOSE ? "close"
+                                          : "pong",
+                  len);
     if (h->opcode == OP_PING)
         deliver_reply(c, frame, frame_control(frame, sizeof frame, FRAME_PONG, payload, len));
     else if (h->opcode == OP_CLOSE)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <sqlite3.h>
 #include <cmocka.h>
@@ -246,13 +247,34 @@ static void test_open_refuses_a_database_from_a_newer_lanchat(void **state)
     assert_int_equal(rooms.count, 1);
 }
 
-static void test_open_fails_when_the_directory_does_not_exist(void **state)
+static void test_open_makes_a_missing_directory_of_the_database(void **state)
 {
     struct fixture *f = *state;
     store_close();
-    char path[160];
-    snprintf(path, sizeof path, "%s/missing/chat.db", f->dir);
+    char dir[160], path[192];
+    snprintf(dir, sizeof dir, "%s/missing", f->dir);
+    snprintf(path, sizeof path, "%s/chat.db", dir);
+    assert_int_equal(store_open(path, CHAT_SQLITE_HEAP_LIMIT, 0), 0);
+    store_close();
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    unlink(path);
+    assert_int_equal(rmdir(dir), 0);
+    reopen(f, 0);
+}
+
+static void test_open_fails_when_the_directory_cannot_be_made(void **state)
+{
+    struct fixture *f = *state;
+    store_close();
+    char file[160], path[192];
+    snprintf(file, sizeof file, "%s/file", f->dir);
+    FILE *blocker = fopen(file, "w");
+    assert_non_null(blocker);
+    fclose(blocker);
+    snprintf(path, sizeof path, "%s/sub/chat.db", file);
     assert_int_equal(store_open(path, CHAT_SQLITE_HEAP_LIMIT, 0), -1);
+    unlink(file);
     reopen(f, 0);
 }
 
@@ -889,7 +911,8 @@ int main(void)
         T(test_add_room_with_an_existing_name_in_any_case_is_a_duplicate),
         T(test_reopening_keeps_the_data_and_does_not_migrate_again),
         T(test_open_refuses_a_database_from_a_newer_lanchat),
-        T(test_open_fails_when_the_directory_does_not_exist),
+        T(test_open_makes_a_missing_directory_of_the_database),
+        T(test_open_fails_when_the_directory_cannot_be_made),
         T(test_append_assigns_an_id_and_a_timestamp_of_now),
         T(test_get_message_returns_every_field_as_stored),
         T(test_message_without_cid_reads_back_with_an_empty_cid),
