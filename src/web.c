@@ -218,8 +218,6 @@ static void sw_reply(struct mg_connection *conn, struct sw_list *l)
         {"Content-Type", "text/javascript; charset=utf-8"},
         {"Cache-Control", "no-cache"},
         {"Content-Security-Policy", CSP},
-        {"X-Content-Type-Options", "nosniff"},
-        {"Referrer-Policy", "no-referrer"},
     };
     http_send(conn, 200, headers, sizeof headers / sizeof headers[0], l->text, l->len);
 }
