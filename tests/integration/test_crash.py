@@ -14,7 +14,8 @@ import sys
 import tempfile
 import threading
 
-from harness import REPO, ConnectionClosed, HandshakeError, Server, binary, has, uname
+from harness import (REPO, ConnectionClosed, HandshakeError, Server, binary, has, loopback_source,
+                     uname)
 
 ROUNDS = 20
 SEED = int(os.environ.get("LANCHAT_CRASH_SEED", "0")) or random.SystemRandom().randrange(1, 1 << 30)
@@ -48,8 +49,15 @@ class Ledger:
             self.acked.notify_all()
 
 
-def http_post(port, path, body, token, timeout=5.0):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+def source_of(tokens, name):
+    """Each writer posts from its own loopback address, as the devices of a LAN
+    do: on a board of 8 workers one address may hold only a share (gate)."""
+    return loopback_source(sorted(tokens).index(name))
+
+
+def http_post(port, path, body, token, timeout=5.0, source=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
     try:
         conn.request("POST", path, json.dumps(body),
                      {"Content-Type": "application/json", "Authorization": "Bearer " + token})
@@ -62,9 +70,10 @@ def http_post(port, path, body, token, timeout=5.0):
 class Sender(threading.Thread):
     """Sends new messages until the server dies (or stop is set)."""
 
-    def __init__(self, srv, ledger, name, token, room, over_ws, stop):
+    def __init__(self, srv, ledger, name, token, room, over_ws, stop, source=None):
         super().__init__(daemon=True)
         self.srv, self.ledger, self.name, self.token = srv, ledger, name, token
+        self.source = source
         self.room, self.over_ws, self.stop = room, over_ws, stop
         self.seq = 0
         self.problem = None
@@ -88,7 +97,7 @@ class Sender(threading.Thread):
         while not self.stop.is_set():
             cid, body = self.next_send()
             status, raw = http_post(self.srv.port, "/api/v1/rooms/%s/messages" % self.room,
-                                    {"body": body, "cid": cid}, self.token)
+                                    {"body": body, "cid": cid}, self.token, source=self.source)
             if status == 503:
                 continue  # refused, not stored: resent after the restart
             assert status == 201, (status, raw)
@@ -170,7 +179,7 @@ def resend_unacked(srv, ledger, tokens, newest_before, may_die=False):
             for cid, e in pending[author]:
                 status, raw = http_post(srv.port, "/api/v1/rooms/%s/messages" % e["room"],
                                         {"body": e["body"], "cid": cid}, tokens[author],
-                                        timeout=10)
+                                        timeout=10, source=source_of(tokens, author))
                 assert status in (200, 201), (author, cid, status, raw)
                 m = json.loads(raw)
                 assert (m["author"], m["cid"], m["body"]) == (author, cid, e["body"]), m
@@ -253,7 +262,8 @@ def crash_rounds(label, powerloss=False, rounds=ROUNDS):
                 ledger.round_acks = 0
             senders = []
             for name, room, over_ws in plan:
-                s = Sender(srv, ledger, name, tokens[name], room, over_ws, stop)
+                s = Sender(srv, ledger, name, tokens[name], room, over_ws, stop,
+                           source_of(tokens, name))
                 s.seq = seqs[name]
                 senders.append(s)
                 s.start()
