@@ -7,6 +7,7 @@
 #include "log.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -169,7 +170,8 @@ static int start_disk(struct mg_context *ctx, const char *root)
 struct sw_list {
     char text[SW_FILES_BYTES];
     size_t len;
-    bool full; /* a file did not fit: the list would be wrong */
+    bool full;   /* a file did not fit: the list would be wrong */
+    bool unread; /* a directory could not be read to its end: the same */
     int files;
     uint64_t version;
 };
@@ -214,6 +216,10 @@ static void sw_reply(struct mg_connection *conn, struct sw_list *l)
         http_error(conn, CHAT_ERROR(UNAVAILABLE, "the list of files does not fit"));
         return;
     }
+    if (l->unread) {
+        http_error(conn, CHAT_ERROR(UNAVAILABLE, "the web root could not be read"));
+        return;
+    }
     const struct http_header headers[] = {
         {"Content-Type", "text/javascript; charset=utf-8"},
         {"Cache-Control", "no-cache"},
@@ -226,6 +232,7 @@ static void sw_begin(struct sw_list *l)
 {
     l->len = 0;
     l->full = false;
+    l->unread = false;
     l->files = 0;
     l->version = 0;
     sw_put(l, "%s",
@@ -256,7 +263,10 @@ static void sw_walk(struct sw_list *l, int at, char *uri, size_t len, int depth)
         return;
     }
     const struct dirent *e;
-    while ((e = readdir(dir)) != NULL && !l->full) {
+    for (;;) {
+        errno = 0;
+        if (l->full || (e = readdir(dir)) == NULL)
+            break;
         size_t n = strlen(e->d_name);
         if (e->d_name[0] == '.' || e->d_name[n - 1] == '~' || len + 1 + n > 255)
             continue;
@@ -274,9 +284,17 @@ static void sw_walk(struct sw_list *l, int at, char *uri, size_t len, int depth)
         if (!plain_path(uri) || !disk_type(uri) || (fd = open_under_root(uri, &st)) < 0)
             continue;
         uint64_t hash;
-        if (hash_file(fd, &hash) == 0)
+        if (hash_file(fd, &hash) == 0) {
             sw_add(l, uri, hash);
+        } else {
+            log_warn("%s: cannot read %s: %s", SW_FILES_URI, uri, strerror(errno));
+            l->unread = true;
+        }
         close(fd);
+    }
+    if (errno != 0) {
+        log_warn("%s: cannot read the directory %s/: %s", SW_FILES_URI, uri, strerror(errno));
+        l->unread = true;
     }
     uri[len] = '\0';
     closedir(dir);
