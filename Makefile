@@ -33,9 +33,10 @@ FLAG_SWITCH_no-rooms := ROOMS
 FLAG_SWITCH_no-metrics := METRICS
 FLAG_SWITCH_no-embedded-web := EMBEDDED_WEB
 FLAG_SWITCH_no-tls := TLS
+FLAG_SWITCH_no-mqtt := MQTT
 ifeq ($(FLAGS),minimal)
 FEATURE_DEFINES := -DCHAT_WITH_ACCOUNTS=0 -DCHAT_WITH_ROOMS=0 -DCHAT_WITH_METRICS=0 \
-                   -DCHAT_WITH_EMBEDDED_WEB=0 -DCHAT_WITH_TLS=0
+                   -DCHAT_WITH_EMBEDDED_WEB=0 -DCHAT_WITH_TLS=0 -DCHAT_WITH_MQTT=0
 OUT := build/$(BOARD)-minimal
 else ifeq ($(FLAGS),)
 FEATURE_DEFINES :=
@@ -128,7 +129,7 @@ LDLIBS := -lcivetweb -lsqlite3 -lsodium -lcjson
 # build's CPPFLAGS (board defines, FLAGS, -D on the command line): the names
 # of config.h's CHAT_WITH_<NAME> switches that are on, lower case. The host
 # compiler answers for every board: config.h includes nothing.
-FEATURE_SWITCHES := ACCOUNTS ROOMS METRICS EMBEDDED_WEB TLS
+FEATURE_SWITCHES := ACCOUNTS ROOMS METRICS EMBEDDED_WEB TLS MQTT
 HASH := \#
 FEATURES := $(shell { echo '$(HASH)include "config.h"'; for f in $(FEATURE_SWITCHES); do \
               printf '$(HASH)if CHAT_WITH_%s\n%s\n$(HASH)endif\n' $$f $$f; done; } | \
@@ -145,6 +146,11 @@ ifeq ($(TLS),yes)
 COMPAT_LIBS := $(OUT)/lib/libssl.so $(OUT)/lib/libcrypto.so
 LDLIBS += -l:libssl.so.3 -l:libcrypto.so.3 -Wl,--no-as-needed $(COMPAT_LIBS) \
           -Wl,-rpath,'$$ORIGIN/lib:$$ORIGIN/../lib:$$ORIGIN/../lib/lanchat'
+endif
+
+# Appliances bridged through a broker (CHAT_WITH_MQTT, docs/MQTT.md).
+ifneq ($(filter mqtt,$(FEATURES)),)
+LDLIBS += -lmosquitto
 endif
 
 SOURCES := $(filter-out src/main.c,$(wildcard src/*.c))

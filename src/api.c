@@ -610,6 +610,18 @@ size_t api_metrics_text(char *text, size_t cap)
     PUT("# TYPE lanchat_ws_writes_total counter\nlanchat_ws_writes_total %llu\n",
         metrics_get(ws_writes));
     PUT("# TYPE lanchat_refused_total counter\nlanchat_refused_total %llu\n", metrics_get(refused));
+#if CHAT_WITH_MQTT
+    PUT("# TYPE lanchat_mqtt_connected gauge\nlanchat_mqtt_connected %d\n"
+        "# TYPE lanchat_mqtt_outbox gauge\nlanchat_mqtt_outbox %lld\n"
+        "# TYPE lanchat_mqtt_published_total counter\nlanchat_mqtt_published_total %llu\n"
+        "# TYPE lanchat_mqtt_received_total counter\nlanchat_mqtt_received_total %llu\n"
+        "# TYPE lanchat_mqtt_posts_total counter\nlanchat_mqtt_posts_total %llu\n"
+        "# TYPE lanchat_mqtt_posts_refused_total counter\nlanchat_mqtt_posts_refused_total %llu\n"
+        "# TYPE lanchat_mqtt_refused_total counter\nlanchat_mqtt_refused_total %llu\n",
+        metrics_get(mqtt_connected), (long long)store_outbox_depth(), metrics_get(mqtt_published),
+        metrics_get(mqtt_received), metrics_get(mqtt_posts), metrics_get(mqtt_posts_refused),
+        metrics_get(mqtt_refused));
+#endif
     PUT("# TYPE lanchat_commit_seconds summary\nlanchat_commit_seconds_sum %.6f\n"
         "lanchat_commit_seconds_count %llu\nlanchat_commit_seconds_max %.6f\n",
         (double)st.commit_ns_total / 1e9, (unsigned long long)st.commits,

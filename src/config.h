@@ -70,6 +70,32 @@
 #ifndef CHAT_WITH_TLS
 #define CHAT_WITH_TLS 1
 #endif
+/* Appliances that share rooms through an MQTT broker, and devices that post
+ * into rooms (--mqtt URL; docs/MQTT.md): a libmosquitto client (its network
+ * thread and one thread of ours), the outbox table, the mirrored messages'
+ * columns. Needs libmosquitto1. Without --mqtt at run time nothing of it
+ * runs. Cost: TODO measured. */
+#ifndef CHAT_WITH_MQTT
+#define CHAT_WITH_MQTT 1
+#endif
+/* QoS 1 publishes of the outbox in flight at once (unacknowledged): more
+ * keeps a distant broker busy, each is a payload libmosquitto keeps until
+ * its PUBACK (at most MIRROR_PAYLOAD_MAX bytes; 12,5 KB). */
+#ifndef CHAT_MQTT_INFLIGHT
+#define CHAT_MQTT_INFLIGHT 32
+#endif
+/* Seconds between MQTT keepalives: a broker gone is noticed after 1.5x. */
+#ifndef CHAT_MQTT_KEEPALIVE_S
+#define CHAT_MQTT_KEEPALIVE_S 30
+#endif
+/* Reconnection: first wait and the longest (doubling between them). */
+#ifndef CHAT_MQTT_RECONNECT_MIN_S
+#define CHAT_MQTT_RECONNECT_MIN_S 1
+#endif
+#ifndef CHAT_MQTT_RECONNECT_MAX_S
+#define CHAT_MQTT_RECONNECT_MAX_S 30
+#endif
+
 /* Default of --tls-port (the package sets 443 in /etc/lanchat.conf). */
 #ifndef CHAT_TLS_PORT
 #define CHAT_TLS_PORT 8443
@@ -451,8 +477,13 @@
     (CHAT_WITH_ROOMS != 0 && CHAT_WITH_ROOMS != 1) ||                                              \
     (CHAT_WITH_METRICS != 0 && CHAT_WITH_METRICS != 1) ||                                          \
     (CHAT_WITH_EMBEDDED_WEB != 0 && CHAT_WITH_EMBEDDED_WEB != 1) ||                                \
-    (CHAT_WITH_TLS != 0 && CHAT_WITH_TLS != 1)
+    (CHAT_WITH_TLS != 0 && CHAT_WITH_TLS != 1) || (CHAT_WITH_MQTT != 0 && CHAT_WITH_MQTT != 1)
 #error "a CHAT_WITH_* switch is 0 or 1"
+#endif
+#if CHAT_MQTT_INFLIGHT < 1 || CHAT_MQTT_INFLIGHT > 1000 || CHAT_MQTT_KEEPALIVE_S < 5 ||            \
+    CHAT_MQTT_RECONNECT_MIN_S < 1 || CHAT_MQTT_RECONNECT_MAX_S < CHAT_MQTT_RECONNECT_MIN_S
+#error                                                                                             \
+    "CHAT_MQTT_INFLIGHT 1..1000, CHAT_MQTT_KEEPALIVE_S >= 5, 1 <= RECONNECT_MIN_S <= RECONNECT_MAX_S"
 #endif
 #if CHAT_HTTP_THREADS < 1 || CHAT_IO_THREADS < 1 || CHAT_IO_THREADS > 16
 #error "CHAT_HTTP_THREADS at least 1; CHAT_IO_THREADS 1..16 (a handle keeps the thread in 4 bits)"

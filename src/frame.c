@@ -65,6 +65,10 @@ void frame_message_json(struct jw *w, const struct store_message *m, const char 
         jw_str(w, m->cid);
     else
         jw_raw(w, "null");
+    if (m->node[0]) { /* mirrored from another appliance */
+        jw_raw(w, ",\"node\":");
+        jw_str(w, m->node);
+    }
     jw_raw(w, "}");
 }
 

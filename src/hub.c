@@ -130,7 +130,7 @@ void hub_each_room(void (*fn)(void *ctx, const char *name), void *ctx)
     pthread_mutex_unlock(&H.lock);
 }
 
-struct chat_error hub_room_create(const char *name, int *index)
+static struct chat_error create_room(const char *name, bool announce, int *index)
 {
     pthread_mutex_lock(&H.lock);
     bool exists = room_find_locked(name, true) >= 0;
@@ -143,7 +143,7 @@ struct chat_error hub_room_create(const char *name, int *index)
         return CHAT_ERROR(UNAVAILABLE, "no more rooms can be made on this server");
     }
     int64_t id = 0;
-    enum store_result stored = store_add_room(name, &id);
+    enum store_result stored = store_add_room(name, announce, &id);
     pthread_mutex_lock(&H.lock);
     struct hub_room *r = H.rooms[slot];
     if (stored == STORE_OK) {
@@ -160,6 +160,22 @@ struct chat_error hub_room_create(const char *name, int *index)
         return hub_storage_error(stored);
     *index = slot;
     return CHAT_OK;
+}
+
+struct chat_error hub_room_create(const char *name, int *index)
+{
+    return create_room(name, true, index);
+}
+
+struct chat_error hub_room_adopt(const char *name)
+{
+    if (!CHAT_WITH_ROOMS)
+        return CHAT_ERROR(NOT_FOUND, "this build has one room");
+    if (!text_valid_name(name))
+        return CHAT_ERROR(BAD_REQUEST, "a room name breaks the name rules");
+    int index;
+    struct chat_error e = create_room(name, false, &index);
+    return e.kind == CHAT_E_CONFLICT ? CHAT_OK : e;
 }
 
 static void load_room(void *ctx, int64_t id, const char *name)
@@ -421,6 +437,8 @@ struct chat_error hub_post_prepare(const char *user, const char *room, const cha
     out->room_id = hub_room_id(index);
     text_copy(out->author, sizeof out->author, user);
     text_copy(out->cid, sizeof out->cid, cid ? cid : "");
+    out->node[0] = '\0'; /* ours */
+    out->origin_id = 0;
     memcpy(out->body, body, len + 1);
     return CHAT_OK;
 }

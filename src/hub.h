@@ -54,6 +54,9 @@ void hub_each_room(void (*fn)(void *ctx, const char *name), void *ctx); /* in in
 /* Creates and stores a room: CONFLICT when it exists (or is being created),
  * UNAVAILABLE when every slot is taken or the store refused. */
 struct chat_error hub_room_create(const char *name, int *index);
+/* A room another appliance created (mirrored): made here too, unless it
+ * exists; not announced again. */
+struct chat_error hub_room_adopt(const char *name);
 
 /* Clients. NULL when CHAT_MAX_CLIENTS are connected. */
 struct hub_client *hub_client_open(const char *user,

@@ -16,6 +16,7 @@
 #include "json.h"
 #define LOG_MODULE "main"
 #include "log.h"
+#include "mqtt.h"
 #include "options.h"
 #include "pool.h"
 #include "store.h"
@@ -56,6 +57,7 @@ static int set_limits(void)
 
 static int open_store(void)
 {
+    store_set_outbox(opts.mqtt[0] != '\0'); /* rows for the broker only with --mqtt */
     return store_open(opts.db, CHAT_SQLITE_HEAP_LIMIT, opts.max_messages_per_room);
 }
 
@@ -74,7 +76,8 @@ static int start_writer(void)
 {
     static const struct store_hooks hooks = {.message_added = deliver_message_added,
                                              .message_deleted = deliver_message_deleted,
-                                             .batch_done = deliver_batch_done};
+                                             .batch_done = deliver_batch_done,
+                                             .outbox_added = mqtt_outbox_added};
     return store_start(&hooks);
 }
 
@@ -124,6 +127,19 @@ static int start_http(void)
     return http_start(&s);
 }
 
+/* With --mqtt: the broker's client; without, nothing. */
+static int start_mqtt(void)
+{
+    if (!opts.mqtt[0])
+        return 0;
+    struct mqtt_config c = {.url = opts.mqtt,
+                            .user = opts.mqtt_user,
+                            .password_file = opts.mqtt_password_file,
+                            .prefix = opts.mqtt_prefix,
+                            .node = opts.node};
+    return mqtt_start(&c);
+}
+
 static int start_delivery(void)
 {
     deliver_set_frame_timeout(opts.ws_frame_ms);
@@ -157,6 +173,9 @@ static const struct step {
      * civetweb's, so that a handshake civetweb finishes while it stops is
      * handed to I/O threads that still run */
     {"delivery", start_delivery, deliver_stop},
+    /* stores what the broker brings and fans it out: after delivery; it
+     * publishes the outbox the writer fills */
+    {"mqtt", start_mqtt, mqtt_stop},
     /* listens, every handler registered; 503 until open (a short while:
      * everything else is up) */
     {"http", start_http, http_stop},

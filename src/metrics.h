@@ -16,6 +16,13 @@ struct metrics {
     atomic_ullong refused;        /* requests refused for an exhausted pool or queue */
     atomic_ullong http_requests;
     atomic_int ws_connections;
+    /* MQTT (docs/MQTT.md) */
+    atomic_int mqtt_connected;    /* 1 while the broker accepted us */
+    atomic_ullong mqtt_published; /* outbox rows the broker acknowledged */
+    atomic_ullong mqtt_received;  /* mirrored messages, deletions, rooms stored */
+    atomic_ullong mqtt_posts;     /* device posts stored */
+    atomic_ullong mqtt_posts_refused;
+    atomic_ullong mqtt_refused; /* mirrored input refused: malformed, unknown room */
 };
 
 extern struct metrics metrics;

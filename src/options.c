@@ -22,6 +22,7 @@ void options_defaults(struct options *o)
     o->tls_port = CHAT_WITH_TLS ? CHAT_TLS_PORT : 0;
     o->http_redirect = true;
     o->ws_frame_ms = CHAT_WS_FRAME_MS;
+    snprintf(o->mqtt_prefix, sizeof o->mqtt_prefix, "lanchat");
 }
 
 static void usage(FILE *to)
@@ -32,7 +33,9 @@ static void usage(FILE *to)
             "               [--rate-limit MSGS_PER_S[:BURST]] [--max-messages-per-room N]\n"
             "               [--ws-frame-timeout SECONDS] [--sessions-per-address N]\n"
             "               [--tls-port N] [--tls-cert FILE --tls-key FILE] [--tls-dir DIR]\n"
-            "               [--http-redirect on|off] [--debug] [--version] [--help]\n");
+            "               [--http-redirect on|off] [--mqtt URL] [--mqtt-user NAME]\n"
+            "               [--mqtt-password-file FILE] [--mqtt-prefix PREFIX] [--node NAME]\n"
+            "               [--debug] [--version] [--help]\n");
 }
 
 static bool parse_count(const char *text, int64_t min, int64_t max, int64_t *out)
@@ -138,6 +141,18 @@ static bool apply(struct options *o, const char *name, const char *value, bool *
         ok = strcmp(value, "on") == 0 || strcmp(value, "off") == 0;
         if (ok)
             o->http_redirect = strcmp(value, "on") == 0;
+#endif
+#if CHAT_WITH_MQTT
+    } else if (strcmp(name, "mqtt") == 0) {
+        ok = copy_path(o->mqtt, sizeof o->mqtt, value);
+    } else if (strcmp(name, "mqtt-user") == 0) {
+        ok = copy_path(o->mqtt_user, sizeof o->mqtt_user, value);
+    } else if (strcmp(name, "mqtt-password-file") == 0) {
+        ok = copy_path(o->mqtt_password_file, sizeof o->mqtt_password_file, value);
+    } else if (strcmp(name, "mqtt-prefix") == 0) {
+        ok = copy_path(o->mqtt_prefix, sizeof o->mqtt_prefix, value);
+    } else if (strcmp(name, "node") == 0) {
+        ok = copy_path(o->node, sizeof o->node, value);
 #endif
     } else if (strcmp(name, "ws-frame-timeout") == 0) {
         ok = parse_count(value, 1, 3600, &n);
@@ -251,11 +266,12 @@ enum options_outcome options_parse(struct options *o, int argc, char **argv)
 void options_print_version(void)
 {
     printf("lanchat %s\n", CHAT_VERSION);
-    printf("features:%s%s%s%s%s%s\n", CHAT_WITH_ACCOUNTS ? " accounts" : "",
+    printf("features:%s%s%s%s%s%s%s\n", CHAT_WITH_ACCOUNTS ? " accounts" : "",
            CHAT_WITH_ROOMS ? " rooms" : "", CHAT_WITH_METRICS ? " metrics" : "",
            CHAT_WITH_EMBEDDED_WEB ? " embedded-web" : "", CHAT_WITH_TLS ? " tls" : "",
+           CHAT_WITH_MQTT ? " mqtt" : "",
            CHAT_WITH_ACCOUNTS || CHAT_WITH_ROOMS || CHAT_WITH_METRICS || CHAT_WITH_EMBEDDED_WEB ||
-                   CHAT_WITH_TLS
+                   CHAT_WITH_TLS || CHAT_WITH_MQTT
                ? ""
                : " none");
     printf("limits: body=%d request=%d clients=%d feed=%d client-queue=%d stall-ms=%d "

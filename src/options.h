@@ -7,6 +7,8 @@
 #ifndef LANCHAT_OPTIONS_H
 #define LANCHAT_OPTIONS_H
 
+#include "config.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -27,6 +29,11 @@ struct options {
     char tls_key[512];
     char tls_dir[512]; /* "" = tls/ beside the database */
     bool http_redirect;
+    char mqtt[256]; /* --mqtt URL, "" = no broker */
+    char mqtt_user[64];
+    char mqtt_password_file[512];
+    char mqtt_prefix[64];
+    char node[CHAT_NAME_MAX + 1]; /* "" = the host name */
 };
 
 enum options_outcome { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_ERROR };

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,18 +31,33 @@ static const char *const migrations[] = {
     "INSERT INTO rooms (name, created) VALUES ('general', strftime('%s','now'));",
     /* 2: the client address of a session, for the per-address cap */
     "ALTER TABLE sessions ADD COLUMN addr TEXT NOT NULL DEFAULT '';",
+    /* 3: messages mirrored from other appliances (MQTT), kept once by their
+     * origin; a client id is unique among local messages only; the outbox
+     * of what waits to be published, in commit order */
+    "ALTER TABLE messages ADD COLUMN origin_node TEXT;"
+    "ALTER TABLE messages ADD COLUMN origin_id INTEGER;"
+    "CREATE UNIQUE INDEX messages_by_origin ON messages(origin_node, origin_id)"
+    "  WHERE origin_node IS NOT NULL;"
+    "DROP INDEX messages_by_cid;"
+    "CREATE UNIQUE INDEX messages_by_cid ON messages(author, cid)"
+    "  WHERE cid IS NOT NULL AND origin_node IS NULL;"
+    "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL,"
+    "  room TEXT NOT NULL, origin_id INTEGER NOT NULL, author TEXT NOT NULL, body TEXT NOT NULL,"
+    "  ts INTEGER NOT NULL, cid TEXT);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 enum job_kind {
     JOB_APPEND,
     JOB_DELETE_MESSAGE,
+    JOB_DELETE_MIRRORED,
     JOB_ADD_ROOM,
     JOB_ADD_USER,
     JOB_ADD_SESSION,
     JOB_DROP_SESSION,
     JOB_TOUCH_SESSION,
     JOB_CHECK,
+    JOB_OUTBOX_REMOVE,
 };
 
 /* What a blocking caller waits on, on its own stack. */
@@ -68,6 +84,8 @@ struct job {
     struct store_job *async;
     enum store_result result; /* the writer's own, for the batch */
     bool added;               /* a new message row or a deletion to announce */
+    bool announce;            /* ADD_ROOM: a room of ours, for the outbox */
+    bool queued;              /* it added a row to the outbox */
 };
 
 enum statement {
@@ -76,6 +94,9 @@ enum statement {
     ST_TRIM_ROOM,
     ST_FIND_AUTHOR,
     ST_DELETE_MESSAGE,
+    ST_FIND_MIRRORED,
+    ST_INSERT_OUTBOX,
+    ST_REMOVE_OUTBOX,
     ST_INSERT_ROOM,
     ST_INSERT_USER,
     ST_INSERT_SESSION,
@@ -92,13 +113,19 @@ enum statement {
 };
 
 static const char *const writer_sql[ST_WRITER_COUNT] = {
-    [ST_FIND_CID] = "SELECT id, room_id, ts, body FROM messages WHERE author = ?1 AND cid = ?2",
-    [ST_INSERT_MESSAGE] = "INSERT INTO messages (room_id, author, body, ts, cid) "
-                          "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_FIND_CID] = "SELECT id, room_id, ts, body FROM messages WHERE author = ?1 AND cid = ?2"
+                    " AND origin_node IS NULL",
+    [ST_INSERT_MESSAGE] = "INSERT INTO messages (room_id, author, body, ts, cid, origin_node,"
+                          " origin_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_TRIM_ROOM] = "DELETE FROM messages WHERE room_id = ?1 AND id <= (SELECT id FROM messages "
                      "WHERE room_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-    [ST_FIND_AUTHOR] = "SELECT author, room_id FROM messages WHERE id = ?1",
+    [ST_FIND_AUTHOR] = "SELECT author, room_id, origin_node FROM messages WHERE id = ?1",
     [ST_DELETE_MESSAGE] = "DELETE FROM messages WHERE id = ?1",
+    [ST_FIND_MIRRORED] = "SELECT id, room_id FROM messages WHERE origin_node = ?1"
+                         " AND origin_id = ?2",
+    [ST_INSERT_OUTBOX] = "INSERT INTO outbox (kind, room, origin_id, author, body, ts, cid)"
+                         " SELECT ?1, name, ?3, ?4, ?5, ?6, ?7 FROM rooms WHERE id = ?2",
+    [ST_REMOVE_OUTBOX] = "DELETE FROM outbox WHERE seq <= ?1",
     [ST_INSERT_ROOM] = "INSERT INTO rooms (name, created) VALUES (?1, ?2)",
     [ST_INSERT_USER] = "INSERT INTO users (name, password_hash, created) VALUES (?1, ?2, ?3)",
     [ST_INSERT_SESSION] = "INSERT INTO sessions (token_hash, name, registered, created, last_seen,"
@@ -114,9 +141,17 @@ static const char *const writer_sql[ST_WRITER_COUNT] = {
     [ST_ROLLBACK_TO] = "ROLLBACK TO job",
 };
 
-#define MESSAGE_COLUMNS "id, room_id, ts, author, cid, body"
+#define MESSAGE_COLUMNS "id, room_id, ts, author, cid, body, origin_node, origin_id"
 
-enum reader_statement { RD_MESSAGE, RD_PAGE, RD_NEWEST_ID, RD_PASSWORD_HASH, RD_ACCOUNT, RD_COUNT };
+enum reader_statement {
+    RD_MESSAGE,
+    RD_PAGE,
+    RD_NEWEST_ID,
+    RD_PASSWORD_HASH,
+    RD_ACCOUNT,
+    RD_OUTBOX,
+    RD_COUNT
+};
 
 /* Prepared once at open and kept: history pages and replays run these many
  * times a second. */
@@ -128,6 +163,8 @@ static const char *const reader_sql[RD_COUNT] = {
                      " ORDER BY id DESC LIMIT 1 OFFSET ?3",
     [RD_PASSWORD_HASH] = "SELECT password_hash FROM users WHERE name = ?1",
     [RD_ACCOUNT] = "SELECT name FROM users WHERE name = ?1",
+    [RD_OUTBOX] = "SELECT seq, kind, room, origin_id, author, body, ts, cid FROM outbox"
+                  " WHERE seq > ?1 ORDER BY seq LIMIT ?2",
 };
 
 static struct {
@@ -146,8 +183,11 @@ static struct {
     struct job queue[CHAT_WRITE_QUEUE];
     size_t head, count;
     struct store_stats stats;
-    bool full;     /* the last batch failed for want of disk space */
-    bool saw_full; /* the writer's, for the batch it runs */
+    bool full;                 /* the last batch failed for want of disk space */
+    bool saw_full;             /* the writer's, for the batch it runs */
+    bool outbox;               /* local changes are queued for the broker (store_set_outbox) */
+    bool outbox_grew;          /* the writer's: this batch added outbox rows */
+    atomic_llong outbox_depth; /* rows in the outbox */
 
     /* Checkpoints: a helper thread copies most of the WAL into the file in
      * parallel (PASSIVE, its own connection, never waiting for the writer);
@@ -296,6 +336,17 @@ int store_open(const char *path, int64_t heap_limit, int64_t max_messages_per_ro
             return -1;
         }
     }
+    sqlite3_stmt *count = NULL;
+    if (sqlite3_prepare_v2(S.writer_db, "SELECT count(*) FROM outbox", -1, &count, NULL) !=
+            SQLITE_OK ||
+        sqlite3_step(count) != SQLITE_ROW) {
+        log_error("cannot count the outbox: %s", sqlite3_errmsg(S.writer_db));
+        sqlite3_finalize(count);
+        store_close();
+        return -1;
+    }
+    atomic_store(&S.outbox_depth, sqlite3_column_int64(count, 0));
+    sqlite3_finalize(count);
     log_info("opened %s (schema %d, WAL, synchronous=FULL)", path, SCHEMA_VERSION);
     return 0;
 }
@@ -315,10 +366,31 @@ static void copy_text(char *dst, size_t cap, const unsigned char *src)
     text_copy(dst, cap, src ? (const char *)src : "");
 }
 
+/* Queues a change of ours for the broker, in the job's transaction. */
+static enum store_result add_to_outbox(struct job *job, enum store_outbox_kind kind,
+                                       int64_t room_id, const struct store_message *m)
+{
+    sqlite3_stmt *st = writer_statement(ST_INSERT_OUTBOX);
+    sqlite3_bind_int(st, 1, (int)kind);
+    sqlite3_bind_int64(st, 2, room_id);
+    sqlite3_bind_int64(st, 3, m ? m->id : 0);
+    sqlite3_bind_text(st, 4, m ? m->author : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, m && kind == STORE_OUTBOX_MESSAGE ? m->body : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, m ? m->ts : 0);
+    if (m && m->cid[0])
+        sqlite3_bind_text(st, 7, m->cid, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(S.writer_db) != 1)
+        return STORE_ERROR;
+    job->queued = true;
+    return STORE_OK;
+}
+
 static enum store_result run_append(struct job *job)
 {
     struct store_message *m = job->message;
-    m->ts = now_ms();
+    bool mirrored = m->node[0] != '\0';
+    if (!mirrored) /* a mirrored message keeps its origin's time */
+        m->ts = now_ms();
     sqlite3_stmt *st = writer_statement(ST_INSERT_MESSAGE);
     sqlite3_bind_int64(st, 1, m->room_id);
     sqlite3_bind_text(st, 2, m->author, -1, SQLITE_STATIC);
@@ -326,7 +398,13 @@ static enum store_result run_append(struct job *job)
     sqlite3_bind_int64(st, 4, m->ts);
     if (m->cid[0])
         sqlite3_bind_text(st, 5, m->cid, -1, SQLITE_STATIC);
+    if (mirrored) {
+        sqlite3_bind_text(st, 6, m->node, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 7, m->origin_id);
+    }
     int rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE && mirrored)
+        return STORE_DUPLICATE; /* stored once already, by its (origin node, origin id) */
     if (rc == SQLITE_CONSTRAINT_UNIQUE && m->cid[0]) {
         /* Most sends are new: the unique (author, cid) index is asked by the
          * insert itself, and only a repeat looks the original up. */
@@ -345,6 +423,9 @@ static enum store_result run_append(struct job *job)
         return STORE_ERROR;
     m->id = sqlite3_last_insert_rowid(S.writer_db);
     job->added = true;
+    if (S.outbox && !mirrored &&
+        add_to_outbox(job, STORE_OUTBOX_MESSAGE, m->room_id, m) != STORE_OK)
+        return STORE_ERROR;
     if (S.max_per_room > 0) {
         st = writer_statement(ST_TRIM_ROOM);
         sqlite3_bind_int64(st, 1, m->room_id);
@@ -355,6 +436,8 @@ static enum store_result run_append(struct job *job)
     return STORE_OK;
 }
 
+static enum store_result delete_row(struct job *job, bool to_outbox);
+
 static enum store_result run_delete(struct job *job)
 {
     sqlite3_stmt *st = writer_statement(ST_FIND_AUTHOR);
@@ -364,15 +447,44 @@ static enum store_result run_delete(struct job *job)
         return STORE_NOT_FOUND;
     if (rc != SQLITE_ROW)
         return STORE_ERROR;
-    if (!text_same_name((const char *)sqlite3_column_text(st, 0), job->name))
+    /* a mirrored message is deleted on its origin only, whoever its author */
+    if (sqlite3_column_type(st, 2) != SQLITE_NULL ||
+        !text_same_name((const char *)sqlite3_column_text(st, 0), job->name))
         return STORE_FORBIDDEN;
     job->value = sqlite3_column_int64(st, 1);
-    st = writer_statement(ST_DELETE_MESSAGE);
+    return delete_row(job, S.outbox);
+}
+
+/* Deletes message job->id of room job->value; announced when it goes. */
+static enum store_result delete_row(struct job *job, bool to_outbox)
+{
+    sqlite3_stmt *st = writer_statement(ST_DELETE_MESSAGE);
     sqlite3_bind_int64(st, 1, job->id);
     if (sqlite3_step(st) != SQLITE_DONE)
         return STORE_ERROR;
+    if (to_outbox) {
+        struct store_message gone = {.id = job->id};
+        if (add_to_outbox(job, STORE_OUTBOX_DELETED, job->value, &gone) != STORE_OK)
+            return STORE_ERROR;
+    }
     job->added = true;
     return STORE_OK;
+}
+
+/* A deletion on another appliance: the message it stored as (node, id). */
+static enum store_result run_delete_mirrored(struct job *job)
+{
+    sqlite3_stmt *st = writer_statement(ST_FIND_MIRRORED);
+    sqlite3_bind_text(st, 1, job->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, job->value);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return STORE_NOT_FOUND;
+    if (rc != SQLITE_ROW)
+        return STORE_ERROR;
+    job->id = sqlite3_column_int64(st, 0);
+    job->value = sqlite3_column_int64(st, 1);
+    return delete_row(job, false);
 }
 
 /* Runs one simple INSERT/UPDATE/DELETE; a UNIQUE violation is STORE_DUPLICATE,
@@ -398,6 +510,8 @@ static enum store_result run_job(struct job *job)
         return run_append(job);
     case JOB_DELETE_MESSAGE:
         return run_delete(job);
+    case JOB_DELETE_MIRRORED:
+        return run_delete_mirrored(job);
     case JOB_ADD_ROOM:
         st = writer_statement(ST_INSERT_ROOM);
         sqlite3_bind_text(st, 1, job->name, -1, SQLITE_STATIC);
@@ -405,6 +519,15 @@ static enum store_result run_job(struct job *job)
         r = step_change(st, false);
         if (r == STORE_OK)
             job->id = sqlite3_last_insert_rowid(S.writer_db);
+        if (r == STORE_OK && S.outbox && job->announce)
+            r = add_to_outbox(job, STORE_OUTBOX_ROOM, job->id, NULL);
+        return r;
+    case JOB_OUTBOX_REMOVE:
+        st = writer_statement(ST_REMOVE_OUTBOX);
+        sqlite3_bind_int64(st, 1, job->value);
+        r = step_change(st, false);
+        if (r == STORE_OK)
+            job->id = sqlite3_changes(S.writer_db);
         return r;
     case JOB_ADD_USER:
         st = writer_statement(ST_INSERT_USER);
@@ -487,7 +610,16 @@ static bool step_control(enum statement which)
  * undone by SQLite itself when it fails. */
 static bool needs_savepoint(const struct job *job)
 {
-    return job->kind == JOB_APPEND && S.max_per_room > 0; /* the insert, then the trim */
+    switch (job->kind) {
+    case JOB_APPEND: /* the insert, then the outbox or the trim */
+        return S.max_per_room > 0 || (S.outbox && !job->message->node[0]);
+    case JOB_DELETE_MESSAGE: /* the delete, then the outbox */
+        return S.outbox;
+    case JOB_ADD_ROOM:
+        return S.outbox && job->announce;
+    default:
+        return false;
+    }
 }
 
 static void commit_batch(struct job *batch, size_t n)
@@ -498,7 +630,7 @@ static void commit_batch(struct job *batch, size_t n)
     for (size_t i = 0; i < n && ok; i++) {
         struct job *job = &batch[i];
         bool guarded = needs_savepoint(job);
-        job->added = false;
+        job->added = job->queued = false;
         if (guarded && !(ok = step_control(ST_SAVEPOINT)))
             break;
         job->result = run_job(job);
@@ -523,11 +655,18 @@ static void commit_batch(struct job *batch, size_t n)
         step_control(ST_ROLLBACK);
     uint64_t took = monotonic_ns() - started;
     size_t messages = 0;
+    bool outbox_grew = false;
     for (size_t i = 0; i < n; i++) {
         struct job *job = &batch[i];
         if (!ok) {
             job->result = STORE_ERROR;
             continue;
+        }
+        if (job->kind == JOB_OUTBOX_REMOVE && job->result == STORE_OK)
+            atomic_fetch_sub(&S.outbox_depth, job->id);
+        if (job->queued && job->result == STORE_OK) {
+            atomic_fetch_add(&S.outbox_depth, 1);
+            outbox_grew = true;
         }
         if (!job->added)
             continue;
@@ -557,6 +696,8 @@ static void commit_batch(struct job *batch, size_t n)
             S.stats.commit_ns_max = took;
         pthread_mutex_unlock(&S.lock);
     }
+    if (outbox_grew && S.hooks.outbox_added)
+        S.hooks.outbox_added();
     finish_batch(batch, n);
 }
 
@@ -770,13 +911,43 @@ enum store_result store_delete_message(int64_t id, const char *author, int64_t *
     return r;
 }
 
-enum store_result store_add_room(const char *name, int64_t *room_id)
+enum store_result store_add_room(const char *name, bool announce, int64_t *room_id)
 {
     struct waiter w;
-    enum store_result r = submit_and_wait((struct job){.kind = JOB_ADD_ROOM, .name = name}, &w);
+    enum store_result r =
+        submit_and_wait((struct job){.kind = JOB_ADD_ROOM, .name = name, .announce = announce}, &w);
     if (r == STORE_OK)
         *room_id = w.id;
     return r;
+}
+
+enum store_result store_delete_mirrored(const char *node, int64_t origin_id, int64_t *room_id,
+                                        int64_t *id)
+{
+    struct waiter w;
+    enum store_result r = submit_and_wait(
+        (struct job){.kind = JOB_DELETE_MIRRORED, .name = node, .value = origin_id}, &w);
+    if (r == STORE_OK) {
+        *room_id = w.value;
+        *id = w.id;
+    }
+    return r;
+}
+
+void store_set_outbox(bool on)
+{
+    S.outbox = on;
+}
+
+enum store_result store_outbox_remove(int64_t upto_seq)
+{
+    struct waiter w;
+    return submit_and_wait((struct job){.kind = JOB_OUTBOX_REMOVE, .value = upto_seq}, &w);
+}
+
+int64_t store_outbox_depth(void)
+{
+    return atomic_load(&S.outbox_depth);
 }
 
 enum store_result store_add_user(const char *name, const char *password_hash)
@@ -882,6 +1053,8 @@ static void read_message_row(sqlite3_stmt *st, struct store_message *out)
     copy_text(out->author, sizeof out->author, sqlite3_column_text(st, 3));
     copy_text(out->cid, sizeof out->cid, sqlite3_column_text(st, 4));
     copy_text(out->body, sizeof out->body, sqlite3_column_text(st, 5));
+    copy_text(out->node, sizeof out->node, sqlite3_column_text(st, 6));
+    out->origin_id = sqlite3_column_int64(st, 7);
 }
 
 enum store_result store_get_message(int64_t id, struct store_message *out)
@@ -911,6 +1084,35 @@ enum store_result store_history(int64_t room_id, int64_t after, int64_t below, i
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         read_message_row(st, &m);
         if (!fn(ctx, &m)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    return reader_done(st, rc == SQLITE_DONE ? SQLITE_ROW : rc);
+}
+
+enum store_result store_outbox_read(int64_t after_seq, int64_t limit, store_outbox_fn *fn,
+                                    void *ctx)
+{
+    sqlite3_stmt *st = reader_statement(RD_OUTBOX);
+    if (!st)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, after_seq);
+    sqlite3_bind_int64(st, 2, limit);
+    int rc;
+    struct store_outbox_entry e;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        e.message.room_id = e.message.origin_id = 0;
+        e.message.node[0] = '\0';
+        e.seq = sqlite3_column_int64(st, 0);
+        e.kind = (enum store_outbox_kind)sqlite3_column_int(st, 1);
+        copy_text(e.room, sizeof e.room, sqlite3_column_text(st, 2));
+        e.message.id = sqlite3_column_int64(st, 3);
+        copy_text(e.message.author, sizeof e.message.author, sqlite3_column_text(st, 4));
+        copy_text(e.message.body, sizeof e.message.body, sqlite3_column_text(st, 5));
+        e.message.ts = sqlite3_column_int64(st, 6);
+        copy_text(e.message.cid, sizeof e.message.cid, sqlite3_column_text(st, 7));
+        if (!fn(ctx, &e)) {
             rc = SQLITE_DONE;
             break;
         }

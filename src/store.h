@@ -36,7 +36,24 @@ struct store_message {
     int64_t ts; /* ms since epoch, UTC */
     char author[CHAT_NAME_MAX + 1];
     char cid[CHAT_CID_MAX + 1]; /* "" when the client gave none */
+    /* A message mirrored from another appliance (MQTT) names its origin:
+     * node and the id it has there; "" and 0 for our own. */
+    char node[CHAT_NAME_MAX + 1];
+    int64_t origin_id;
     char body[CHAT_MAX_BODY + 1];
+};
+
+/* What waits in the outbox for the broker, in commit order. */
+enum store_outbox_kind {
+    STORE_OUTBOX_MESSAGE = 0, /* message: id, author, body, ts, cid */
+    STORE_OUTBOX_DELETED = 1, /* message.id */
+    STORE_OUTBOX_ROOM = 2,    /* the room was created */
+};
+struct store_outbox_entry {
+    int64_t seq;
+    enum store_outbox_kind kind;
+    char room[CHAT_NAME_MAX + 1];
+    struct store_message message;
 };
 
 struct store_session {
@@ -55,6 +72,7 @@ struct store_hooks {
     void (*message_added)(const struct store_message *message);
     void (*message_deleted)(int64_t room_id, int64_t id);
     void (*batch_done)(void);
+    void (*outbox_added)(void); /* a batch queued rows in the outbox */
 };
 
 /* An append that does not block its caller. The caller owns the memory;
@@ -86,13 +104,26 @@ enum store_result store_append_async(struct store_job *job);
 /* Whether the write queue is full now (a hint: it may change at once). */
 bool store_write_queue_full(void);
 enum store_result store_delete_message(int64_t id, const char *author, int64_t *room_id);
-enum store_result store_add_room(const char *name, int64_t *room_id);
+/* announce: a room created here, queued in the outbox (store_set_outbox). */
+enum store_result store_add_room(const char *name, bool announce, int64_t *room_id);
 enum store_result store_add_user(const char *name, const char *password_hash);
 enum store_result store_add_session(const struct store_session *session);
 enum store_result store_drop_session(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE]);
 enum store_result store_touch_session(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE],
                                       int64_t last_seen);
 enum store_result store_check_writable(void);
+
+/* Mirroring (mqtt). With the outbox on, each local message, deletion and
+ * announced room adds an outbox row in its own transaction; a message with a
+ * node is stored once by (node, origin_id), STORE_DUPLICATE after, and never
+ * queued. Set before store_start. */
+void store_set_outbox(bool on);
+/* Deletes the message stored as (node, origin_id): its local id and room. */
+enum store_result store_delete_mirrored(const char *node, int64_t origin_id, int64_t *room_id,
+                                        int64_t *id);
+/* Removes the outbox rows up to seq (published and acknowledged). */
+enum store_result store_outbox_remove(int64_t upto_seq);
+int64_t store_outbox_depth(void); /* rows waiting; any thread */
 /* Whether a write of the last batch failed for want of disk space
  * (SQLITE_FULL); a batch with none clears it. Set before that batch's callers
  * are answered, so their refusal can say why. Any thread. */
@@ -109,6 +140,11 @@ enum store_result store_history(int64_t room_id, int64_t after, int64_t below, i
                                 store_row_fn *fn, void *ctx);
 /* Id of the (skip+1)-th newest message of the room with id < below. */
 enum store_result store_newest_id(int64_t room_id, int64_t below, int64_t skip, int64_t *id);
+/* Calls fn for each outbox row with seq > after_seq, in order, at most limit,
+ * while fn returns true; fn runs under the reader lock. */
+typedef bool store_outbox_fn(void *ctx, const struct store_outbox_entry *entry);
+enum store_result store_outbox_read(int64_t after_seq, int64_t limit, store_outbox_fn *fn,
+                                    void *ctx);
 enum store_result store_get_password_hash(const char *name, char *out, size_t cap);
 /* The account's name as it was registered (names match without case). */
 enum store_result store_get_account(const char *name, char spelled[CHAT_NAME_MAX + 1]);

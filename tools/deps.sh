@@ -13,7 +13,7 @@
 # output only when they fail.
 set -eu
 
-build="gcc make libc6-dev libcivetweb-dev libsqlite3-dev libsodium-dev libcjson-dev libssl-dev"
+build="gcc make libc6-dev libcivetweb-dev libsqlite3-dev libsodium-dev libcjson-dev libssl-dev libmosquitto-dev"
 test="libcmocka-dev python3 sqlite3 binutils curl openssl slowhttptest"
 # playwright-core drives these browsers (chromium over CDP, firefox-esr over
 # WebDriver BiDi) and never downloads one. node and

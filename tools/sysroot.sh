@@ -28,10 +28,10 @@ fi
 cd "$(dirname "$0")/.."
 
 # Headers and link-time .so links; their libraries come from the closure below.
-dev_packages="libcivetweb-dev libsqlite3-dev libsodium-dev libcjson-dev libcmocka-dev libssl-dev"
+dev_packages="libcivetweb-dev libsqlite3-dev libsodium-dev libcjson-dev libcmocka-dev libssl-dev libmosquitto-dev"
 # Run-time libraries: the binary's and the unit tests' (cmocka); libssl3 for
 # HTTPS (CHAT_WITH_TLS: lanchat links libssl.so.3 and libcrypto.so.3).
-runtime_packages="libcivetweb1 libsqlite3-0 libsodium23 libcjson1 libcmocka0 libc6 libssl3"
+runtime_packages="libcivetweb1 libsqlite3-0 libsodium23 libcjson1 libcmocka0 libc6 libssl3 libmosquitto1"
 
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}

@@ -168,9 +168,9 @@ static void test_new_database_has_only_the_room_general_with_id_1(void **state)
 static void test_add_room_returns_the_next_id_and_lists_rooms_in_id_order(void **state)
 {
     int64_t id = 0;
-    assert_int_equal(store_add_room("random", &id), STORE_OK);
+    assert_int_equal(store_add_room("random", true, &id), STORE_OK);
     assert_int_equal(id, 2);
-    assert_int_equal(store_add_room("Dev.Ops", &id), STORE_OK);
+    assert_int_equal(store_add_room("Dev.Ops", true, &id), STORE_OK);
     assert_int_equal(id, 3);
 
     struct room_list rooms = {0};
@@ -186,10 +186,10 @@ static void test_add_room_returns_the_next_id_and_lists_rooms_in_id_order(void *
 static void test_add_room_with_an_existing_name_in_any_case_is_a_duplicate(void **state)
 {
     int64_t id = -5;
-    assert_int_equal(store_add_room("GENERAL", &id), STORE_DUPLICATE);
+    assert_int_equal(store_add_room("GENERAL", true, &id), STORE_DUPLICATE);
     assert_int_equal(id, -5);
-    assert_int_equal(store_add_room("random", &id), STORE_OK);
-    assert_int_equal(store_add_room("Random", &id), STORE_DUPLICATE);
+    assert_int_equal(store_add_room("random", true, &id), STORE_OK);
+    assert_int_equal(store_add_room("Random", true, &id), STORE_DUPLICATE);
 
     struct room_list rooms = {0};
     assert_int_equal(store_each_room(collect_room, &rooms), STORE_OK);
@@ -199,7 +199,7 @@ static void test_add_room_with_an_existing_name_in_any_case_is_a_duplicate(void 
 static void test_reopening_keeps_the_data_and_does_not_migrate_again(void **state)
 {
     int64_t room = 0;
-    assert_int_equal(store_add_room("kept", &room), STORE_OK);
+    assert_int_equal(store_add_room("kept", true, &room), STORE_OK);
     int64_t id = post(room, "alice", "still here");
     reopen(*state, 0);
 
@@ -415,7 +415,7 @@ static struct rows history(int64_t room, int64_t after, int64_t below, int64_t l
 static void test_history_gives_the_room_between_after_and_below_in_id_order(void **state)
 {
     int64_t other = 0;
-    assert_int_equal(store_add_room("other", &other), STORE_OK);
+    assert_int_equal(store_add_room("other", true, &other), STORE_OK);
     int64_t g1 = post(GENERAL, "a", "g1");
     int64_t o1 = post(other, "a", "o1");
     int64_t g2 = post(GENERAL, "a", "g2");
@@ -457,7 +457,7 @@ static void test_history_stops_at_its_limit_and_where_the_callback_refuses(void 
 static void test_newest_id_skips_the_newest_messages_below_a_bound(void **state)
 {
     int64_t other = 0;
-    assert_int_equal(store_add_room("other", &other), STORE_OK);
+    assert_int_equal(store_add_room("other", true, &other), STORE_OK);
     int64_t ids[5];
     for (int i = 0; i < 5; i++) {
         ids[i] = post(GENERAL, "a", "m");
@@ -491,7 +491,7 @@ static void test_newest_id_of_an_empty_room_is_not_found(void **state)
 static void test_author_deletes_own_message_and_learns_its_room(void **state)
 {
     int64_t room = 0;
-    assert_int_equal(store_add_room("side", &room), STORE_OK);
+    assert_int_equal(store_add_room("side", true, &room), STORE_OK);
     int64_t id = post(room, "alice", "oops");
     int64_t room_of_deleted = 0;
     assert_int_equal(store_delete_message(id, "alice", &room_of_deleted), STORE_OK);
@@ -559,7 +559,7 @@ static void test_hook_is_not_called_for_a_duplicate(void **state)
 static void test_message_deleted_hook_gets_the_room_and_id(void **state)
 {
     int64_t room = 0;
-    assert_int_equal(store_add_room("side", &room), STORE_OK);
+    assert_int_equal(store_add_room("side", true, &room), STORE_OK);
     int64_t id = post(room, "alice", "to delete");
     assert_int_equal(store_delete_message(id, "alice", NULL), STORE_OK);
     assert_int_equal(seen.deleted, 1);
@@ -586,7 +586,7 @@ static void test_retention_keeps_the_newest_messages_of_each_room(void **state)
 {
     reopen(*state, 3);
     int64_t other = 0;
-    assert_int_equal(store_add_room("other", &other), STORE_OK);
+    assert_int_equal(store_add_room("other", true, &other), STORE_OK);
     int64_t o1 = post(other, "a", "o1");
     int64_t o2 = post(other, "a", "o2");
     int64_t g[5];

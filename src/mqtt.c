@@ -1,0 +1,572 @@
+#include "mqtt.h"
+
+#include "config.h"
+
+#if CHAT_WITH_MQTT
+
+#include "hub.h"
+#include "json.h"
+#define LOG_MODULE "mqtt"
+#include "log.h"
+#include "metrics.h"
+#include "mirror.h"
+#include "store.h"
+#include "text.h"
+
+#include <errno.h>
+#include <mosquitto.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A publish of the outbox waiting for its PUBACK. */
+struct inflight {
+    int mid;
+    int64_t seq;
+    bool acked;
+};
+
+static struct {
+    struct mosquitto *client;
+    char host[256];
+    int port;
+    char prefix[MIRROR_PREFIX_MAX];
+    char node[CHAT_NAME_MAX + 1];
+    char client_id[CHAT_NAME_MAX + 16];
+    char password[256];
+    int wake; /* eventfd: the outbox grew, or stop */
+    atomic_bool stopping;
+    pthread_t thread;
+    bool running;
+
+    /* The thread's alone. */
+    bool connected;  /* CONNACK accepted */
+    bool asked;      /* a connection attempt is under way */
+    bool pending;    /* the outbox may hold rows past `cursor` */
+    int64_t cursor;  /* the newest seq published on this connection */
+    int64_t removed; /* rows up to here are gone from the outbox */
+    struct inflight window[CHAT_MQTT_INFLIGHT];
+    size_t first, count; /* the window, oldest first */
+    int64_t acked;       /* every row up to here was acknowledged */
+    int backoff_s;
+    struct timespec next_attempt;
+    struct json_arena arena;
+    char payload[MIRROR_PAYLOAD_MAX];
+    char topic[MIRROR_TOPIC_MAX];
+} M = {.wake = -1};
+
+/* ---- receiving ---------------------------------------------------------- */
+
+static void refuse(bool post, const char *topic, const char *why)
+{
+    if (post)
+        metrics_add(mqtt_posts_refused, 1);
+    else
+        metrics_add(mqtt_refused, 1);
+    log_warn("refused %s on %s: %s", post ? "a post" : "a message", topic, why);
+}
+
+/* Stores a mirrored message; a full write queue is waited out (the broker
+ * then waits for our PUBACK: libmosquitto sends it after this returns). */
+static enum store_result append_waiting(struct store_message *m)
+{
+    enum store_result r;
+    for (int tries = 0; (r = store_append_message(m)) == STORE_BUSY && tries < 100; tries++) {
+        struct timespec pause = {0, 20 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    return r;
+}
+
+static void receive_message(const char *topic, const char *room, const char *payload, size_t len)
+{
+    static struct mirror_message in;
+    struct chat_error e = mirror_parse_message(payload, len, &M.arena, &in);
+    if (e.kind) {
+        refuse(false, topic, e.message);
+        return;
+    }
+    if (text_same_name(in.node, M.node))
+        return; /* our own, back from the broker */
+    int index = hub_room_find(room);
+    if (index < 0) {
+        refuse(false, topic, "no such room");
+        return;
+    }
+    static struct store_message m;
+    m.room_id = hub_room_id(index);
+    m.ts = in.ts;
+    m.origin_id = in.id;
+    text_copy(m.node, sizeof m.node, in.node);
+    text_copy(m.author, sizeof m.author, in.author);
+    text_copy(m.cid, sizeof m.cid, in.cid);
+    memcpy(m.body, in.body, strlen(in.body) + 1);
+    enum store_result r = append_waiting(&m);
+    if (r == STORE_OK) {
+        metrics_add(mqtt_received, 1);
+        if (log_enabled(LOG_DEBUG))
+            log_debug("stored %s's message %lld as %lld", in.node, (long long)in.id,
+                      (long long)m.id);
+    } else if (r != STORE_DUPLICATE) {
+        log_error("could not store %s's message %lld: it is lost here", in.node, (long long)in.id);
+    }
+}
+
+static void receive_deleted(const char *topic, const char *payload, size_t len)
+{
+    char node[CHAT_NAME_MAX + 1];
+    int64_t origin_id, room_id, id;
+    struct chat_error e = mirror_parse_deleted(payload, len, &M.arena, node, &origin_id);
+    if (e.kind) {
+        refuse(false, topic, e.message);
+        return;
+    }
+    if (text_same_name(node, M.node))
+        return;
+    enum store_result r = store_delete_mirrored(node, origin_id, &room_id, &id);
+    if (r == STORE_OK)
+        metrics_add(mqtt_received, 1);
+    else if (r != STORE_NOT_FOUND)
+        log_error("could not delete %s's message %lld", node, (long long)origin_id);
+}
+
+static void receive_created(const char *topic, const char *room, const char *payload, size_t len)
+{
+    char node[CHAT_NAME_MAX + 1];
+    struct chat_error e = mirror_parse_created(payload, len, &M.arena, node);
+    if (!e.kind && text_same_name(node, M.node))
+        return;
+    if (!e.kind && hub_room_find(room) >= 0)
+        return; /* known: most retained announcements, at each connection */
+    if (!e.kind)
+        e = hub_room_adopt(room);
+    if (e.kind) {
+        refuse(false, topic, e.message);
+        return;
+    }
+    metrics_add(mqtt_received, 1);
+    log_info("room %s was created on %s", room, node);
+}
+
+static void receive_post(const char *topic, const char *room, const char *payload, size_t len)
+{
+    struct mirror_post post;
+    struct chat_error e = mirror_parse_post(payload, len, &M.arena, &post);
+    static struct store_message m;
+    bool repeated;
+    if (!e.kind)
+        e = hub_post_message(post.author, room, post.body, post.cid[0] ? post.cid : NULL, &m,
+                             &repeated);
+    if (e.kind) {
+        refuse(true, topic, e.message);
+        return;
+    }
+    metrics_add(mqtt_posts, 1);
+}
+
+static void on_message(struct mosquitto *client, void *ctx, const struct mosquitto_message *msg)
+{
+    (void)client, (void)ctx;
+    char room[CHAT_NAME_MAX + 1];
+    enum mirror_kind kind;
+    struct chat_error e = mirror_parse_topic(M.prefix, msg->topic, room, &kind);
+    if (e.kind == CHAT_E_NOT_FOUND)
+        return; /* not ours */
+    bool post = e.kind == CHAT_E_NONE && kind == MIRROR_POST;
+    if (e.kind || !msg->payload) {
+        refuse(post, msg->topic, e.kind ? e.message : "an empty payload");
+        return;
+    }
+    const char *payload = msg->payload; /* libmosquitto ends it with a NUL */
+    size_t len = (size_t)msg->payloadlen;
+    M.arena.used = 0;
+    switch (kind) {
+    case MIRROR_MESSAGES:
+        receive_message(msg->topic, room, payload, len);
+        break;
+    case MIRROR_DELETED:
+        receive_deleted(msg->topic, payload, len);
+        break;
+    case MIRROR_CREATED:
+        receive_created(msg->topic, room, payload, len);
+        break;
+    case MIRROR_POST:
+        receive_post(msg->topic, room, payload, len);
+        break;
+    }
+}
+
+/* ---- the connection ----------------------------------------------------- */
+
+static void subscribe(const char *filter)
+{
+    int rc = mosquitto_subscribe(M.client, NULL, filter, 1);
+    if (rc != MOSQ_ERR_SUCCESS)
+        log_error("cannot subscribe to %s: %s", filter, mosquitto_strerror(rc));
+}
+
+static void on_connect(struct mosquitto *client, void *ctx, int rc)
+{
+    (void)client, (void)ctx;
+    if (rc != 0) {
+        log_warn("the broker refused us: %s", mosquitto_connack_string(rc));
+        return;
+    }
+    char filter[MIRROR_TOPIC_MAX + 32];
+    static const char *const kinds[] = {"messages", "deleted", "created"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        snprintf(filter, sizeof filter, "%s/rooms/+/%s", M.prefix, kinds[i]);
+        subscribe(filter);
+    }
+    /* One appliance takes each post, and mirrors it to the others. */
+    snprintf(filter, sizeof filter, "$share/lanchat/%s/rooms/+/post", M.prefix);
+    subscribe(filter);
+    M.connected = true;
+    M.backoff_s = CHAT_MQTT_RECONNECT_MIN_S;
+    M.first = M.count = 0;
+    M.cursor = M.acked; /* what was not acknowledged is published again */
+    M.pending = true;
+    atomic_store_explicit(&metrics.mqtt_connected, 1, memory_order_relaxed);
+    log_info("connected to the broker %s:%d as %s (outbox: %lld)", M.host, M.port, M.client_id,
+             (long long)store_outbox_depth());
+}
+
+static void on_disconnect(struct mosquitto *client, void *ctx, int rc)
+{
+    (void)client, (void)ctx;
+    if (M.connected && !atomic_load(&M.stopping))
+        log_warn("lost the broker %s:%d: %s", M.host, M.port, mosquitto_strerror(rc));
+    M.connected = false;
+    M.count = 0;
+    atomic_store_explicit(&metrics.mqtt_connected, 0, memory_order_relaxed);
+}
+
+static void on_publish(struct mosquitto *client, void *ctx, int mid)
+{
+    (void)client, (void)ctx;
+    for (size_t i = 0; i < M.count; i++) {
+        struct inflight *f = &M.window[(M.first + i) % CHAT_MQTT_INFLIGHT];
+        if (f->mid == mid && !f->acked) {
+            f->acked = true;
+            metrics_add(mqtt_published, 1);
+            break;
+        }
+    }
+    while (M.count > 0 && M.window[M.first].acked) {
+        M.acked = M.window[M.first].seq;
+        M.first = (M.first + 1) % CHAT_MQTT_INFLIGHT;
+        M.count--;
+    }
+}
+
+/* ---- the outbox --------------------------------------------------------- */
+
+static bool publish_entry(void *ctx, const struct store_outbox_entry *e)
+{
+    (void)ctx;
+    enum mirror_kind kind = MIRROR_MESSAGES;
+    size_t len = 0;
+    if (e->kind == STORE_OUTBOX_MESSAGE) {
+        static struct mirror_message out;
+        text_copy(out.node, sizeof out.node, M.node);
+        out.id = e->message.id;
+        out.ts = e->message.ts;
+        text_copy(out.author, sizeof out.author, e->message.author);
+        text_copy(out.cid, sizeof out.cid, e->message.cid);
+        memcpy(out.body, e->message.body, strlen(e->message.body) + 1);
+        len = mirror_encode_message(M.payload, sizeof M.payload, &out);
+    } else if (e->kind == STORE_OUTBOX_DELETED) {
+        kind = MIRROR_DELETED;
+        len = mirror_encode_deleted(M.payload, sizeof M.payload, M.node, e->message.id);
+    } else {
+        kind = MIRROR_CREATED;
+        len = mirror_encode_created(M.payload, sizeof M.payload, M.node);
+    }
+    if (len == 0 || !mirror_topic(M.topic, sizeof M.topic, M.prefix, e->room, kind)) {
+        log_error("outbox row %lld does not fit a payload: skipped", (long long)e->seq);
+        M.cursor = e->seq; /* acknowledged with the next one */
+        return true;
+    }
+    int mid = 0;
+    int rc =
+        mosquitto_publish(M.client, &mid, M.topic, (int)len, M.payload, 1, kind == MIRROR_CREATED);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        log_warn("publish failed: %s", mosquitto_strerror(rc));
+        return false;
+    }
+    struct inflight *f = &M.window[(M.first + M.count) % CHAT_MQTT_INFLIGHT];
+    *f = (struct inflight){.mid = mid, .seq = e->seq};
+    M.count++;
+    M.cursor = e->seq;
+    return M.count < CHAT_MQTT_INFLIGHT;
+}
+
+static void serve_outbox(void)
+{
+    if (M.acked > M.removed) {
+        if (store_outbox_remove(M.acked) == STORE_OK)
+            M.removed = M.acked;
+    }
+    if (!M.connected || !M.pending || M.count >= CHAT_MQTT_INFLIGHT)
+        return;
+    int64_t room = CHAT_MQTT_INFLIGHT - (int64_t)M.count;
+    size_t before = M.count;
+    int64_t was = M.cursor;
+    if (store_outbox_read(M.cursor, room, publish_entry, NULL) != STORE_OK)
+        return;
+    /* fewer rows than room: the outbox is published up to its end */
+    if ((int64_t)(M.count - before) < room && M.cursor >= was)
+        M.pending = false;
+}
+
+/* ---- the thread --------------------------------------------------------- */
+
+static struct timespec now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t;
+}
+
+static int ms_until(struct timespec t)
+{
+    struct timespec n = now();
+    long long ms = (t.tv_sec - n.tv_sec) * 1000LL + (t.tv_nsec - n.tv_nsec) / 1000000;
+    return ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
+}
+
+static void try_connect(void)
+{
+    if (ms_until(M.next_attempt) > 0)
+        return;
+    int rc = M.asked ? mosquitto_reconnect_async(M.client)
+                     : mosquitto_connect_async(M.client, M.host, M.port, CHAT_MQTT_KEEPALIVE_S);
+    M.asked = true;
+    if (rc != MOSQ_ERR_SUCCESS)
+        log_debug("cannot reach the broker %s:%d: %s", M.host, M.port,
+                  rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+    M.next_attempt = now();
+    M.next_attempt.tv_sec += M.backoff_s;
+    M.backoff_s =
+        M.backoff_s * 2 > CHAT_MQTT_RECONNECT_MAX_S ? CHAT_MQTT_RECONNECT_MAX_S : M.backoff_s * 2;
+}
+
+static void *thread_main(void *arg)
+{
+    (void)arg;
+    pthread_setname_np(pthread_self(), "lanchat-mqtt");
+    while (!atomic_load(&M.stopping)) {
+        int sock = mosquitto_socket(M.client);
+        if (sock < 0)
+            try_connect();
+        sock = mosquitto_socket(M.client);
+        struct pollfd fds[2] = {{.fd = M.wake, .events = POLLIN}, {.fd = sock, .events = POLLIN}};
+        if (sock >= 0 && mosquitto_want_write(M.client))
+            fds[1].events |= POLLOUT;
+        int timeout = sock >= 0 ? 1000 : ms_until(M.next_attempt);
+        if (sock < 0 && timeout == 0)
+            timeout = 1;
+        if (poll(fds, sock >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR) {
+            log_error("poll: %s", strerror(errno));
+            break;
+        }
+        if (fds[0].revents & POLLIN) {
+            uint64_t n;
+            if (read(M.wake, &n, sizeof n) < 0 && errno != EAGAIN)
+                log_warn("wake: %s", strerror(errno));
+            M.pending = true;
+        }
+        if (sock >= 0) {
+            int rc = MOSQ_ERR_SUCCESS;
+            if (fds[1].revents & (POLLIN | POLLERR | POLLHUP))
+                rc = mosquitto_loop_read(M.client, 1);
+            if (rc == MOSQ_ERR_SUCCESS && (fds[1].revents & POLLOUT))
+                rc = mosquitto_loop_write(M.client, 1);
+            if (rc == MOSQ_ERR_SUCCESS)
+                rc = mosquitto_loop_misc(M.client);
+            /* on an error libmosquitto closed the socket and said so
+             * (on_disconnect); the next turn connects again */
+            if (rc != MOSQ_ERR_SUCCESS && M.connected)
+                on_disconnect(M.client, NULL, rc);
+        }
+        serve_outbox();
+    }
+    if (M.connected) { /* a clean goodbye; the session stays on the broker */
+        mosquitto_disconnect(M.client);
+        mosquitto_loop_write(M.client, 1);
+    }
+    return NULL;
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+static int parse_url(const char *url)
+{
+    const char *rest;
+    if (strncmp(url, "mqtt://", 7) == 0) {
+        rest = url + 7;
+    } else if (strncmp(url, "mqtts://", 8) == 0) {
+        log_error("--mqtt %s: mqtts:// is not supported yet; use mqtt:// on the LAN", url);
+        return -1;
+    } else {
+        log_error("--mqtt %s: give mqtt://HOST[:PORT]", url);
+        return -1;
+    }
+    const char *colon = strrchr(rest, ':');
+    size_t hlen = colon ? (size_t)(colon - rest) : strlen(rest);
+    M.port = 1883;
+    if (colon) {
+        char *end;
+        long port = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || (*end && strcmp(end, "/") != 0) || port < 1 || port > 65535) {
+            log_error("--mqtt %s: the port must be 1-65535", url);
+            return -1;
+        }
+        M.port = (int)port;
+    } else if (hlen > 0 && rest[hlen - 1] == '/') {
+        hlen--;
+    }
+    if (hlen == 0 || hlen >= sizeof M.host || memchr(rest, '/', hlen)) {
+        log_error("--mqtt %s: give mqtt://HOST[:PORT]", url);
+        return -1;
+    }
+    memcpy(M.host, rest, hlen);
+    M.host[hlen] = '\0';
+    return 0;
+}
+
+static int read_password(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        log_error("cannot read the MQTT password file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    bool got = fgets(M.password, sizeof M.password, f) != NULL;
+    fclose(f);
+    M.password[strcspn(M.password, "\r\n")] = '\0';
+    if (!got || !M.password[0]) {
+        log_error("the MQTT password file %s is empty", path);
+        return -1;
+    }
+    return 0;
+}
+
+static int settings(const struct mqtt_config *c)
+{
+    if (parse_url(c->url) != 0)
+        return -1;
+    if (!mirror_valid_prefix(c->prefix)) {
+        log_error("--mqtt-prefix %s: topic levels without + # or a leading $, at most %d bytes",
+                  c->prefix, MIRROR_PREFIX_MAX - 1);
+        return -1;
+    }
+    snprintf(M.prefix, sizeof M.prefix, "%s", c->prefix);
+    if (c->node[0]) {
+        text_copy(M.node, sizeof M.node, c->node);
+    } else if (gethostname(M.client_id, sizeof M.client_id) != 0 ||
+               strlen(M.client_id) > CHAT_NAME_MAX) {
+        log_error("the host name is no node name (1-%d of A-Z a-z 0-9 _ . -): give --node",
+                  CHAT_NAME_MAX);
+        return -1;
+    } else {
+        text_copy(M.node, sizeof M.node, M.client_id);
+    }
+    if (!text_valid_name(M.node)) {
+        log_error("node name %s breaks the name rules (1-%d of A-Z a-z 0-9 _ . -): give --node",
+                  M.node, CHAT_NAME_MAX);
+        return -1;
+    }
+    snprintf(M.client_id, sizeof M.client_id, "lanchat-%s", M.node);
+    M.password[0] = '\0';
+    if (c->password_file[0] && read_password(c->password_file) != 0)
+        return -1;
+    return 0;
+}
+
+int mqtt_start(const struct mqtt_config *config)
+{
+    if (settings(config) != 0)
+        return -1;
+    mosquitto_lib_init();
+    M.client = mosquitto_new(M.client_id, false, NULL); /* a session kept while we are away */
+    M.wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (!M.client || M.wake < 0) {
+        log_error("cannot make the MQTT client: %s", strerror(errno));
+        mqtt_stop();
+        return -1;
+    }
+    if (config->user[0] &&
+        mosquitto_username_pw_set(M.client, config->user, M.password[0] ? M.password : NULL) !=
+            MOSQ_ERR_SUCCESS) {
+        log_error("cannot set the MQTT user");
+        mqtt_stop();
+        return -1;
+    }
+    mosquitto_connect_callback_set(M.client, on_connect);
+    mosquitto_disconnect_callback_set(M.client, on_disconnect);
+    mosquitto_publish_callback_set(M.client, on_publish);
+    mosquitto_message_callback_set(M.client, on_message);
+    mosquitto_max_inflight_messages_set(M.client, CHAT_MQTT_INFLIGHT);
+    M.backoff_s = CHAT_MQTT_RECONNECT_MIN_S;
+    M.next_attempt = now();
+    M.pending = true;
+    atomic_store(&M.stopping, false);
+    if (pthread_create(&M.thread, NULL, thread_main, NULL) != 0) {
+        log_error("cannot start the MQTT thread");
+        mqtt_stop();
+        return -1;
+    }
+    M.running = true;
+    log_info("node %s mirrors rooms through %s:%d, topics %s/rooms/...", M.node, M.host, M.port,
+             M.prefix);
+    return 0;
+}
+
+void mqtt_stop(void)
+{
+    if (M.running) {
+        atomic_store(&M.stopping, true);
+        uint64_t one = 1;
+        if (write(M.wake, &one, sizeof one) < 0)
+            log_warn("wake: %s", strerror(errno));
+        pthread_join(M.thread, NULL);
+        M.running = false;
+    }
+    if (M.client) {
+        mosquitto_destroy(M.client);
+        M.client = NULL;
+        mosquitto_lib_cleanup();
+    }
+    if (M.wake >= 0)
+        close(M.wake);
+    M.wake = -1;
+    memset(M.password, 0, sizeof M.password);
+}
+
+void mqtt_outbox_added(void)
+{
+    uint64_t one = 1;
+    if (M.wake >= 0 && write(M.wake, &one, sizeof one) < 0 && errno != EAGAIN)
+        log_warn("wake: %s", strerror(errno));
+}
+
+#else /* !CHAT_WITH_MQTT */
+
+int mqtt_start(const struct mqtt_config *config)
+{
+    (void)config;
+    return 0;
+}
+
+void mqtt_stop(void) {}
+
+void mqtt_outbox_added(void) {}
+
+#endif
