@@ -223,6 +223,18 @@ test('unread_counts_others_messages_after_the_read_mark', () => {
   assert.equal(room.unreadCount(r, (n) => text.sameName(n, 'me')), 1);
 });
 
+test('a_namesake_on_another_appliance_is_not_me', () => {
+  const r = room.newRoom('general', null);
+  const isMe = (n) => text.sameName(n, 'me');
+  room.addMessage(r, msg(1, 'me'));
+  room.addMessage(r, { ...msg(2, 'me'), node: 'other-building' });
+  r.lastRead = 0;
+  assert.equal(room.unreadCount(r, isMe), 1, 'the mirrored one counts as unread');
+  assert.ok(room.ownMessage(r.messages[0], isMe));
+  assert.ok(!room.ownMessage(r.messages[1], isMe), 'mirrored: never ours to delete');
+  assert.equal(r.messages[1].node, 'other-building');
+});
+
 test('the_newest_page_fills_a_fresh_room_as_read_history', () => {
   const r = room.newRoom('general', null);
   room.addMessage(r, msg(11)); // came live over the link after the join (which replayed up to 10)

@@ -13,7 +13,7 @@ import { api } from './api.js';
 import { Link } from './link.js';
 import { local, newCid } from './local.js';
 import { mergeOutbox, restoreOutbox } from './outbox.js';
-import { addMessage, applyNewestPage, applyOlderPage, keepMessages } from './room.js';
+import { addMessage, applyNewestPage, applyOlderPage, keepMessages, ownMessage } from './room.js';
 import { isBusy, refusalText, validName } from './rules.js';
 import { S, isMe, room, settled, ui } from './state.js';
 import { byName, sameName, spoken } from './text.js';
@@ -120,7 +120,7 @@ function onFrame(f) {
       break;
     case 'message': {
       const r = S.rooms.get(f.room);
-      if (isMe(f.author) && f.cid) {
+      if (ownMessage(f, isMe) && f.cid) {
         settled.add(f.cid); // also when another tab of mine sent it
         dropFromOutbox(f.cid);
       }
@@ -170,7 +170,7 @@ function onFrame(f) {
 }
 
 function arrived(r, m) {
-  if (!r.joined || isMe(m.author) || r.name !== S.current) return;
+  if (!r.joined || ownMessage(m, isMe) || r.name !== S.current) return;
   if (!ui.atBottom()) S.newBelow = true;
   ui.announce(spoken(m.author, m.body));
 }

@@ -7,7 +7,7 @@
 import { api } from './api.js';
 import { dropFromOutbox, flush, loadOlder, saveOutbox } from './chat.js';
 import { local } from './local.js';
-import { keepMessages, unreadCount } from './room.js';
+import { keepMessages, ownMessage, unreadCount } from './room.js';
 import { S, isMe, room, ui } from './state.js';
 import { plural } from './text.js';
 import { el, renderOnline, renderRooms, renderTimeline } from './view.js';
@@ -112,7 +112,7 @@ function renderBanner() {
 function actions(m, state) {
   const button = (text, onclick, extra = {}) => el('button', { type: 'button', class: 'act', text, onclick, ...extra });
   if (m.id) {
-    if (!isMe(m.author)) return [];
+    if (!ownMessage(m, isMe)) return [];
     const confirming = S.confirmDelete === m.id;
     return [button(confirming ? 'Really delete?' : 'Delete', () => deleteMessage(m), {
       'data-action': `delete-${m.id}`,

@@ -27,7 +27,7 @@ export function newRoom(name, cached) {
 // Adds m in its place by id; false when the room has it already.
 export function addMessage(r, m) {
   if (r.ids.has(m.id)) return false;
-  const msg = { id: m.id, room: r.name, author: m.author, body: m.body, ts: m.ts, cid: m.cid ?? null };
+  const msg = { id: m.id, room: r.name, author: m.author, body: m.body, ts: m.ts, cid: m.cid ?? null, node: m.node ?? null };
   r.ids.add(m.id);
   const list = r.messages;
   if (!list.length || list[list.length - 1].id < m.id) list.push(msg);
@@ -45,8 +45,12 @@ export function keepMessages(r, keep) {
   r.dirty = true;
 }
 
+// Whether m is the user's own: a message mirrored from another appliance
+// (it has a node) never is, whatever its author's name.
+export const ownMessage = (m, isMe) => !m.node && isMe(m.author);
+
 // Messages after the read mark written by others (isMe(name) says who is not).
-export const unreadCount = (r, isMe) => r.messages.reduce((n, m) => n + (m.id > r.lastRead && !isMe(m.author) ? 1 : 0), 0);
+export const unreadCount = (r, isMe) => r.messages.reduce((n, m) => n + (m.id > r.lastRead && !ownMessage(m, isMe) ? 1 : 0), 0);
 
 // The newest page over REST ({messages, has_more}) after a join that
 // replayed up to upTo: fills a room seen for the first time, and drops

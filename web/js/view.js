@@ -2,6 +2,7 @@
 // only ever set as text nodes (never HTML); http(s) URLs become links that
 // open in a new tab without referrer or opener.
 
+import { ownMessage } from './room.js';
 import { dayLabel, linkParts, sameDay, sameName } from './text.js';
 
 export function el(tag, attrs = {}, ...children) {
@@ -49,6 +50,7 @@ function messageItem(m, own, actions) {
   });
   const meta = el('div', { class: 'meta' },
     el('span', { class: 'author', text: m.author }),
+    m.node ? el('span', { class: 'node', text: `@${m.node}`, title: `Written on the appliance ${m.node}` }) : null,
     ' ',
     el('time', { dateTime: date.toISOString(), text: timeOf(date), title: date.toLocaleString() }));
   if (own) meta.append(' ', el('span', { class: 'state', text: STATE_TEXT[state] }));
@@ -87,7 +89,7 @@ export function renderTimeline(list, { messages, notices, outbox, me, hasMore, l
   for (const m of messages) {
     while (n < notices.length && notices[n].ts <= m.ts) addNotice(notices[n++]);
     addDay(new Date(m.ts));
-    frag.append(messageItem(m, isMe(m.author), actions));
+    frag.append(messageItem(m, ownMessage(m, isMe), actions));
   }
   while (n < notices.length) addNotice(notices[n++]);
   for (const entry of outbox) {
