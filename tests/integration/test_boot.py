@@ -16,7 +16,7 @@ from harness import SANITIZER_LINE, Server, binary, has, server_env
 
 STEP_RE = re.compile(r" debug main: (started|stopped) (\S+)$")
 # The steps that have a stop (main.c's table); the others log only their start.
-STOPPABLE = {"civetweb", "pools", "store", "sessions", "hub", "gate", "http", "delivery", "open"}
+STOPPABLE = {"civetweb", "pools", "store", "sessions", "hub", "gate", "http", "delivery", "open", "mqtt"}
 
 
 def _run(args, tmp, timeout=60):
