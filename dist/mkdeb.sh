@@ -31,6 +31,7 @@ package_of() {
     libsqlite3.so.0) echo libsqlite3-0 ;;
     libsodium.so.23) echo libsodium23 ;;
     libcjson.so.1) echo libcjson1 ;;
+    libmosquitto.so.1) echo libmosquitto1 ;;
     libssl.so.3 | libcrypto.so.3) echo libssl3 ;;
     libssl.so | libcrypto.so) echo lanchat ;; # ours, in /usr/lib/lanchat
     *) return 1 ;;

@@ -74,7 +74,12 @@
  * into rooms (--mqtt URL; docs/MQTT.md): a libmosquitto client (its network
  * thread and one thread of ours), the outbox table, the mirrored messages'
  * columns. Needs libmosquitto1. Without --mqtt at run time nothing of it
- * runs. Cost: TODO measured. */
+ * runs. Measured (2026-12-02, size(1) against FLAGS=no-mqtt): 14,030 bytes
+ * of text, 1,808 of data, 54,048 of bss (the thread's JSON arena and
+ * payload buffers, untouched without --mqtt); armel (rpi-zero): 14,154,
+ * 1,692 and 54,008. Idle RSS (VmRSS 2 s after start, 3 runs each): 7.05 MB
+ * without the feature, 7.15 MB with it built in, 7.31 MB with --mqtt
+ * connected. On for every board, rpi-zero included: 0.3 MB of its 512 MiB. */
 #ifndef CHAT_WITH_MQTT
 #define CHAT_WITH_MQTT 1
 #endif

@@ -56,10 +56,14 @@ static struct {
     int64_t acked;       /* every row up to here was acknowledged */
     int backoff_s;
     struct timespec next_attempt;
+} M = {.wake = -1};
+
+/* The thread's buffers: in bss, apart from M's initialised words. */
+static struct {
     struct json_arena arena;
     char payload[MIRROR_PAYLOAD_MAX];
     char topic[MIRROR_TOPIC_MAX];
-} M = {.wake = -1};
+} B;
 
 /* ---- receiving ---------------------------------------------------------- */
 
@@ -87,7 +91,7 @@ static enum store_result append_waiting(struct store_message *m)
 static void receive_message(const char *topic, const char *room, const char *payload, size_t len)
 {
     static struct mirror_message in;
-    struct chat_error e = mirror_parse_message(payload, len, &M.arena, &in);
+    struct chat_error e = mirror_parse_message(payload, len, &B.arena, &in);
     if (e.kind) {
         refuse(false, topic, e.message);
         return;
@@ -122,7 +126,7 @@ static void receive_deleted(const char *topic, const char *payload, size_t len)
 {
     char node[CHAT_NAME_MAX + 1];
     int64_t origin_id, room_id, id;
-    struct chat_error e = mirror_parse_deleted(payload, len, &M.arena, node, &origin_id);
+    struct chat_error e = mirror_parse_deleted(payload, len, &B.arena, node, &origin_id);
     if (e.kind) {
         refuse(false, topic, e.message);
         return;
@@ -139,7 +143,7 @@ static void receive_deleted(const char *topic, const char *payload, size_t len)
 static void receive_created(const char *topic, const char *room, const char *payload, size_t len)
 {
     char node[CHAT_NAME_MAX + 1];
-    struct chat_error e = mirror_parse_created(payload, len, &M.arena, node);
+    struct chat_error e = mirror_parse_created(payload, len, &B.arena, node);
     if (!e.kind && text_same_name(node, M.node))
         return;
     if (!e.kind && hub_room_find(room) >= 0)
@@ -157,7 +161,7 @@ static void receive_created(const char *topic, const char *room, const char *pay
 static void receive_post(const char *topic, const char *room, const char *payload, size_t len)
 {
     struct mirror_post post;
-    struct chat_error e = mirror_parse_post(payload, len, &M.arena, &post);
+    struct chat_error e = mirror_parse_post(payload, len, &B.arena, &post);
     static struct store_message m;
     bool repeated;
     if (!e.kind)
@@ -185,7 +189,7 @@ static void on_message(struct mosquitto *client, void *ctx, const struct mosquit
     }
     const char *payload = msg->payload; /* libmosquitto ends it with a NUL */
     size_t len = (size_t)msg->payloadlen;
-    M.arena.used = 0;
+    B.arena.used = 0;
     switch (kind) {
     case MIRROR_MESSAGES:
         receive_message(msg->topic, room, payload, len);
@@ -280,22 +284,22 @@ static bool publish_entry(void *ctx, const struct store_outbox_entry *e)
         text_copy(out.author, sizeof out.author, e->message.author);
         text_copy(out.cid, sizeof out.cid, e->message.cid);
         memcpy(out.body, e->message.body, strlen(e->message.body) + 1);
-        len = mirror_encode_message(M.payload, sizeof M.payload, &out);
+        len = mirror_encode_message(B.payload, sizeof B.payload, &out);
     } else if (e->kind == STORE_OUTBOX_DELETED) {
         kind = MIRROR_DELETED;
-        len = mirror_encode_deleted(M.payload, sizeof M.payload, M.node, e->message.id);
+        len = mirror_encode_deleted(B.payload, sizeof B.payload, M.node, e->message.id);
     } else {
         kind = MIRROR_CREATED;
-        len = mirror_encode_created(M.payload, sizeof M.payload, M.node);
+        len = mirror_encode_created(B.payload, sizeof B.payload, M.node);
     }
-    if (len == 0 || !mirror_topic(M.topic, sizeof M.topic, M.prefix, e->room, kind)) {
+    if (len == 0 || !mirror_topic(B.topic, sizeof B.topic, M.prefix, e->room, kind)) {
         log_error("outbox row %lld does not fit a payload: skipped", (long long)e->seq);
         M.cursor = e->seq; /* acknowledged with the next one */
         return true;
     }
     int mid = 0;
     int rc =
-        mosquitto_publish(M.client, &mid, M.topic, (int)len, M.payload, 1, kind == MIRROR_CREATED);
+        mosquitto_publish(M.client, &mid, B.topic, (int)len, B.payload, 1, kind == MIRROR_CREATED);
     if (rc != MOSQ_ERR_SUCCESS) {
         log_warn("publish failed: %s", mosquitto_strerror(rc));
         return false;

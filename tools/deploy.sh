@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds lanchat for BOARD, copies it to HOST over ssh and installs it there:
 # the Debian package through apt (which brings libcivetweb1, libsqlite3-0,
-# libsodium23 and libcjson1 from the board's own repositories), or, for a
+# libsodium23, libcjson1, libssl3 and libmosquitto1 from the board's own
+# repositories), or, for a
 # bundle board (rpi-zero), the bundle through its install.sh. The service is
 # started; browsers then open http://HOST:8080 (or http://<hostname>.local:8080).
 #

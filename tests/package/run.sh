@@ -172,8 +172,8 @@ check_deb() {
     check "${t}_control_names_lanchat_${version}_for_$arch" test \
         "$(dpkg-deb -f "$deb" Package Version Architecture | tr '\n' ' ')" = \
         "Package: lanchat Version: $version Architecture: $arch "
-    check "${t}_depends_on_libc6_libcivetweb1_libsqlite3-0_libsodium23_libcjson1" \
-        depends_on "$deb" libc6 libcivetweb1 libsqlite3-0 libsodium23 libcjson1 adduser
+    check "${t}_depends_on_libc6_libcivetweb1_libsqlite3-0_libsodium23_libcjson1_libmosquitto1" \
+        depends_on "$deb" libc6 libcivetweb1 libsqlite3-0 libsodium23 libcjson1 libmosquitto1 adduser
     check "${t}_installs_binary_unit_config_avahi_docs_manual" sh -c "cd '$root' &&
         test -x usr/bin/lanchat && test -f lib/systemd/system/lanchat.service &&
         test -f etc/lanchat.conf && test -f etc/avahi/services/lanchat.service &&
