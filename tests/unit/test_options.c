@@ -388,6 +388,40 @@ static void test_tls_options_from_the_command_line_and_a_config_file(void **stat
 }
 #endif
 
+#if CHAT_WITH_MQTT
+static void test_mqtt_options_from_the_command_line_and_a_config_file(void **state)
+{
+    struct options o;
+    options_defaults(&o);
+    assert_string_equal(o.mqtt, "");
+    assert_string_equal(o.mqtt_prefix, "lanchat");
+    assert_string_equal(o.node, "");
+    assert_int_equal(PARSE(&o, "--mqtt", "mqtt://broker.lan", "--node", "hall-b"), OPTIONS_RUN);
+    assert_string_equal(o.mqtt, "mqtt://broker.lan");
+    assert_string_equal(o.node, "hall-b");
+    write_config("mqtt = mqtt://10.0.0.2:1884\nmqtt-user = hall\n"
+                 "mqtt-password-file = /etc/lanchat/mqtt.pw\nmqtt-prefix = school/chat\n"
+                 "node = hall-a\n");
+    assert_int_equal(PARSE(&o, "--config", config_path), OPTIONS_RUN);
+    assert_string_equal(o.mqtt, "mqtt://10.0.0.2:1884");
+    assert_string_equal(o.mqtt_user, "hall");
+    assert_string_equal(o.mqtt_password_file, "/etc/lanchat/mqtt.pw");
+    assert_string_equal(o.mqtt_prefix, "school/chat");
+    assert_string_equal(o.node, "hall-a");
+}
+
+static void test_mqtt_password_is_never_an_option_and_a_node_fits_a_name(void **state)
+{
+    struct options o;
+    assert_int_equal(PARSE(&o, "--mqtt-password", "secret"), OPTIONS_EXIT_ERROR);
+    write_config("mqtt-password = secret\n");
+    assert_int_equal(PARSE(&o, "--config", config_path), OPTIONS_EXIT_ERROR);
+    assert_int_equal(PARSE(&o, "--node", "a-name-longer-than-thirty-two-chars"),
+                     OPTIONS_EXIT_ERROR);
+    assert_int_equal(PARSE(&o, "--mqtt", ""), OPTIONS_EXIT_ERROR);
+}
+#endif
+
 static void test_empty_config_file_changes_nothing(void **state)
 {
     write_config("# nothing here\n\n   \n");
@@ -401,6 +435,10 @@ int main(void)
 {
     const struct CMUnitTest options[] = {
         cmocka_unit_test(test_defaults_come_from_config_h),
+#if CHAT_WITH_MQTT
+        cmocka_unit_test(test_mqtt_options_from_the_command_line_and_a_config_file),
+        cmocka_unit_test(test_mqtt_password_is_never_an_option_and_a_node_fits_a_name),
+#endif
         cmocka_unit_test(test_no_arguments_runs_with_the_defaults),
         cmocka_unit_test(test_every_option_is_read_from_the_command_line),
         cmocka_unit_test(test_name_equals_value_form_is_accepted),
