@@ -136,7 +136,8 @@ static int start_mqtt(void)
                             .user = opts.mqtt_user,
                             .password_file = opts.mqtt_password_file,
                             .prefix = opts.mqtt_prefix,
-                            .node = opts.node};
+                            .node = opts.node,
+                            .ca = opts.mqtt_ca};
     return mqtt_start(&c);
 }
 

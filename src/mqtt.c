@@ -40,6 +40,7 @@ static struct {
     char node[CHAT_NAME_MAX + 1];
     char client_id[CHAT_NAME_MAX + 16];
     char password[256];
+    bool tls; /* mqtts:// */
     int wake; /* eventfd: the outbox grew, or stop */
     atomic_bool stopping;
     pthread_t thread;
@@ -47,7 +48,8 @@ static struct {
 
     /* The thread's alone. */
     bool connected;  /* CONNACK accepted */
-    bool asked;      /* a connection attempt is under way */
+    bool asked;      /* connected once, or tried: reconnect from now on */
+    bool warned;     /* this outage was logged */
     bool pending;    /* the outbox may hold rows past `cursor` */
     int64_t cursor;  /* the newest seq published on this connection */
     int64_t removed; /* rows up to here are gone from the outbox */
@@ -232,6 +234,7 @@ static void on_connect(struct mosquitto *client, void *ctx, int rc)
     snprintf(filter, sizeof filter, "$share/lanchat/%s/rooms/+/post", M.prefix);
     subscribe(filter);
     M.connected = true;
+    M.warned = false;
     M.backoff_s = CHAT_MQTT_RECONNECT_MIN_S;
     M.first = M.count = 0;
     M.cursor = M.acked; /* what was not acknowledged is published again */
@@ -345,6 +348,27 @@ static int ms_until(struct timespec t)
     return ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
 }
 
+/* A connection that failed before the broker accepted it: said once per
+ * outage (libmosquitto's own error lines, through log_line, say more). */
+static void attempt_failed(int rc, int err)
+{
+    if (M.warned)
+        return;
+    M.warned = true;
+    log_warn("cannot connect to the broker %s:%d (trying again, every %d s at most): %s", M.host,
+             M.port, CHAT_MQTT_RECONNECT_MAX_S,
+             rc == MOSQ_ERR_ERRNO ? strerror(err) : mosquitto_strerror(rc));
+}
+
+static void log_line(struct mosquitto *client, void *ctx, int level, const char *text)
+{
+    (void)client, (void)ctx;
+    if ((level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) && !M.warned) /* once per outage */
+        log_warn("libmosquitto: %s", text);
+    else if (log_enabled(LOG_DEBUG))
+        log_debug("libmosquitto: %s", text);
+}
+
 static void try_connect(void)
 {
     if (ms_until(M.next_attempt) > 0)
@@ -353,8 +377,7 @@ static void try_connect(void)
                      : mosquitto_connect_async(M.client, M.host, M.port, CHAT_MQTT_KEEPALIVE_S);
     M.asked = true;
     if (rc != MOSQ_ERR_SUCCESS)
-        log_debug("cannot reach the broker %s:%d: %s", M.host, M.port,
-                  rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        attempt_failed(rc, errno);
     M.next_attempt = now();
     M.next_attempt.tv_sec += M.backoff_s;
     M.backoff_s =
@@ -398,6 +421,8 @@ static void *thread_main(void *arg)
              * (on_disconnect); the next turn connects again */
             if (rc != MOSQ_ERR_SUCCESS && M.connected)
                 on_disconnect(M.client, NULL, rc);
+            else if (rc != MOSQ_ERR_SUCCESS)
+                attempt_failed(rc, errno);
         }
         serve_outbox();
     }
@@ -415,16 +440,17 @@ static int parse_url(const char *url)
     const char *rest;
     if (strncmp(url, "mqtt://", 7) == 0) {
         rest = url + 7;
+        M.tls = false;
     } else if (strncmp(url, "mqtts://", 8) == 0) {
-        log_error("--mqtt %s: mqtts:// is not supported yet; use mqtt:// on the LAN", url);
-        return -1;
+        rest = url + 8;
+        M.tls = true;
     } else {
-        log_error("--mqtt %s: give mqtt://HOST[:PORT]", url);
+        log_error("--mqtt %s: give mqtt://HOST[:PORT] or mqtts://HOST[:PORT]", url);
         return -1;
     }
     const char *colon = strrchr(rest, ':');
     size_t hlen = colon ? (size_t)(colon - rest) : strlen(rest);
-    M.port = 1883;
+    M.port = M.tls ? 8883 : 1883;
     if (colon) {
         char *end;
         long port = strtol(colon + 1, &end, 10);
@@ -437,7 +463,7 @@ static int parse_url(const char *url)
         hlen--;
     }
     if (hlen == 0 || hlen >= sizeof M.host || memchr(rest, '/', hlen)) {
-        log_error("--mqtt %s: give mqtt://HOST[:PORT]", url);
+        log_error("--mqtt %s: give mqtt://HOST[:PORT] or mqtts://HOST[:PORT]", url);
         return -1;
     }
     memcpy(M.host, rest, hlen);
@@ -494,6 +520,22 @@ static int settings(const struct mqtt_config *c)
     return 0;
 }
 
+/* mqtts://: the broker's certificate must chain to --mqtt-ca, or to the
+ * system's CAs, and name the host. */
+static int start_tls(const char *ca)
+{
+    int rc = mosquitto_tls_set(M.client, ca[0] ? ca : NULL, ca[0] ? NULL : "/etc/ssl/certs", NULL,
+                               NULL, NULL);
+    if (rc == MOSQ_ERR_SUCCESS)
+        rc = mosquitto_tls_opts_set(M.client, 1 /* SSL_VERIFY_PEER */, NULL, NULL);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        log_error("cannot set up TLS to the broker (--mqtt-ca %s): %s", ca[0] ? ca : "-",
+                  mosquitto_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
 int mqtt_start(const struct mqtt_config *config)
 {
     if (settings(config) != 0)
@@ -513,10 +555,15 @@ int mqtt_start(const struct mqtt_config *config)
         mqtt_stop();
         return -1;
     }
+    if (M.tls && start_tls(config->ca) != 0) {
+        mqtt_stop();
+        return -1;
+    }
     mosquitto_connect_callback_set(M.client, on_connect);
     mosquitto_disconnect_callback_set(M.client, on_disconnect);
     mosquitto_publish_callback_set(M.client, on_publish);
     mosquitto_message_callback_set(M.client, on_message);
+    mosquitto_log_callback_set(M.client, log_line);
     mosquitto_max_inflight_messages_set(M.client, CHAT_MQTT_INFLIGHT);
     M.backoff_s = CHAT_MQTT_RECONNECT_MIN_S;
     M.next_attempt = now();

@@ -21,6 +21,7 @@ struct mqtt_config {
     const char *password_file; /* "" = none; its first line */
     const char *prefix;        /* topics' first levels */
     const char *node;          /* this appliance's name; "" = the host name */
+    const char *ca;            /* mqtts://: "" = the system's CAs */
 };
 
 /* Checks the settings and starts the thread (the broker may be down: it

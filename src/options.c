@@ -34,7 +34,8 @@ static void usage(FILE *to)
             "               [--ws-frame-timeout SECONDS] [--sessions-per-address N]\n"
             "               [--tls-port N] [--tls-cert FILE --tls-key FILE] [--tls-dir DIR]\n"
             "               [--http-redirect on|off] [--mqtt URL] [--mqtt-user NAME]\n"
-            "               [--mqtt-password-file FILE] [--mqtt-prefix PREFIX] [--node NAME]\n"
+            "               [--mqtt-password-file FILE] [--mqtt-ca FILE] [--mqtt-prefix PREFIX]\n"
+            "               [--node NAME]\n"
             "               [--debug] [--version] [--help]\n");
 }
 
@@ -149,6 +150,8 @@ static bool apply(struct options *o, const char *name, const char *value, bool *
         ok = copy_path(o->mqtt_user, sizeof o->mqtt_user, value);
     } else if (strcmp(name, "mqtt-password-file") == 0) {
         ok = copy_path(o->mqtt_password_file, sizeof o->mqtt_password_file, value);
+    } else if (strcmp(name, "mqtt-ca") == 0) {
+        ok = copy_path(o->mqtt_ca, sizeof o->mqtt_ca, value);
     } else if (strcmp(name, "mqtt-prefix") == 0) {
         ok = copy_path(o->mqtt_prefix, sizeof o->mqtt_prefix, value);
     } else if (strcmp(name, "node") == 0) {

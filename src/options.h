@@ -33,6 +33,7 @@ struct options {
     char mqtt_user[64];
     char mqtt_password_file[512];
     char mqtt_prefix[64];
+    char mqtt_ca[512];
     char node[CHAT_NAME_MAX + 1]; /* "" = the host name */
 };
 

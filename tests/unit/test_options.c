@@ -401,13 +401,14 @@ static void test_mqtt_options_from_the_command_line_and_a_config_file(void **sta
     assert_string_equal(o.node, "hall-b");
     write_config("mqtt = mqtt://10.0.0.2:1884\nmqtt-user = hall\n"
                  "mqtt-password-file = /etc/lanchat/mqtt.pw\nmqtt-prefix = school/chat\n"
-                 "node = hall-a\n");
+                 "node = hall-a\nmqtt-ca = /etc/lanchat/broker-ca.pem\n");
     assert_int_equal(PARSE(&o, "--config", config_path), OPTIONS_RUN);
     assert_string_equal(o.mqtt, "mqtt://10.0.0.2:1884");
     assert_string_equal(o.mqtt_user, "hall");
     assert_string_equal(o.mqtt_password_file, "/etc/lanchat/mqtt.pw");
     assert_string_equal(o.mqtt_prefix, "school/chat");
     assert_string_equal(o.node, "hall-a");
+    assert_string_equal(o.mqtt_ca, "/etc/lanchat/broker-ca.pem");
 }
 
 static void test_mqtt_password_is_never_an_option_and_a_node_fits_a_name(void **state)
