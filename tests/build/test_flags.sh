@@ -42,7 +42,7 @@ check minimal_build_lacks_embedded_web lacks_symbol "$minimal" web_assets
 check minimal_build_lacks_tls lacks_symbol "$minimal" tls_setup
 check minimal_build_needs_no_openssl sh -c "! readelf -d '$minimal' | grep -q 'libssl'"
 check minimal_binary_is_smaller smaller "$full" "$minimal"
-check full_version_lists_features features_line "$full" "accounts rooms metrics embedded-web tls"
+check full_version_lists_features features_line "$full" "accounts rooms metrics embedded-web tls mqtt"
 check minimal_version_lists_no_features features_line "$minimal" "none"
 check config_h_defaults_compile config_compiles
 check config_batch_larger_than_queue_fails_to_compile config_rejects CHAT_WRITE_BATCH \
@@ -63,4 +63,8 @@ check config_more_nickname_sessions_than_sessions_fails_to_compile config_reject
 check config_no_io_thread_fails_to_compile config_rejects CHAT_IO_THREADS -DCHAT_IO_THREADS=0
 check config_no_http_thread_fails_to_compile config_rejects CHAT_HTTP_THREADS -DCHAT_HTTP_THREADS=0
 check config_feature_switch_of_2_fails_to_compile config_rejects CHAT_WITH -DCHAT_WITH_TLS=2
+check config_no_mqtt_publish_in_flight_fails_to_compile config_rejects CHAT_MQTT_INFLIGHT \
+    -DCHAT_MQTT_INFLIGHT=0
+check config_mqtt_reconnect_min_over_max_fails_to_compile config_rejects CHAT_MQTT_INFLIGHT \
+    -DCHAT_MQTT_RECONNECT_MIN_S=60 -DCHAT_MQTT_RECONNECT_MAX_S=30
 check_summary flags
