@@ -32,33 +32,54 @@ struct inflight {
     bool acked;
 };
 
-static struct {
+/* Two connections to the broker. The mirror's has a session the broker
+ * keeps while we are away (clean_session false, client id lanchat-<node>):
+ * what others publish meanwhile waits for us, and we publish the outbox on
+ * it. The posts' is a clean session (lanchat-<node>-posts) holding the
+ * shared subscription to device posts: the broker gives each post to one
+ * appliance connected now, never to the kept session of one that is away
+ * (or gone for good). */
+enum link_id { LINK_MIRROR, LINK_POSTS, LINK_COUNT };
+
+struct link {
     struct mosquitto *client;
+    char id[CHAT_NAME_MAX + 16];
+    bool connected; /* CONNACK accepted */
+    bool asked;     /* tried once: reconnect from now on */
+    bool warned;    /* this outage was logged */
+    int backoff_s;
+    struct timespec next_attempt;
+};
+
+static struct {
+    struct link links[LINK_COUNT];
     char host[256];
     int port;
     char prefix[MIRROR_PREFIX_MAX];
     char node[CHAT_NAME_MAX + 1];
-    char client_id[CHAT_NAME_MAX + 16];
     char password[256];
     bool tls; /* mqtts:// */
     int wake; /* eventfd: the outbox grew, or stop */
     atomic_bool stopping;
     pthread_t thread;
     bool running;
+    bool lib_ready;
 
     /* The thread's alone. */
-    bool connected;  /* CONNACK accepted */
-    bool asked;      /* connected once, or tried: reconnect from now on */
-    bool warned;     /* this outage was logged */
     bool pending;    /* the outbox may hold rows past `cursor` */
     int64_t cursor;  /* the newest seq published on this connection */
     int64_t removed; /* rows up to here are gone from the outbox */
     struct inflight window[CHAT_MQTT_INFLIGHT];
     size_t first, count; /* the window, oldest first */
     int64_t acked;       /* every row up to here was acknowledged */
-    int backoff_s;
-    struct timespec next_attempt;
 } M = {.wake = -1};
+
+#define MIRROR_LINK (&M.links[LINK_MIRROR])
+
+static struct link *link_of(const struct mosquitto *client)
+{
+    return client == M.links[LINK_POSTS].client ? &M.links[LINK_POSTS] : MIRROR_LINK;
+}
 
 /* The thread's buffers: in bss, apart from M's initialised words. */
 static struct {
@@ -210,53 +231,61 @@ static void on_message(struct mosquitto *client, void *ctx, const struct mosquit
 
 /* ---- the connection ----------------------------------------------------- */
 
-static void subscribe(const char *filter)
+static void subscribe(struct link *l, const char *filter)
 {
-    int rc = mosquitto_subscribe(M.client, NULL, filter, 1);
+    int rc = mosquitto_subscribe(l->client, NULL, filter, 1);
     if (rc != MOSQ_ERR_SUCCESS)
         log_error("cannot subscribe to %s: %s", filter, mosquitto_strerror(rc));
 }
 
 static void on_connect(struct mosquitto *client, void *ctx, int rc)
 {
-    (void)client, (void)ctx;
+    (void)ctx;
+    struct link *l = link_of(client);
     if (rc != 0) {
-        log_warn("the broker refused us: %s", mosquitto_connack_string(rc));
+        log_warn("the broker refused %s: %s", l->id, mosquitto_connack_string(rc));
         return;
     }
     char filter[MIRROR_TOPIC_MAX + 32];
-    static const char *const kinds[] = {"messages", "deleted", "created"};
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-        snprintf(filter, sizeof filter, "%s/rooms/+/%s", M.prefix, kinds[i]);
-        subscribe(filter);
+    if (l == MIRROR_LINK) {
+        static const char *const kinds[] = {"messages", "deleted", "created"};
+        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+            snprintf(filter, sizeof filter, "%s/rooms/+/%s", M.prefix, kinds[i]);
+            subscribe(l, filter);
+        }
+        M.first = M.count = 0;
+        M.cursor = M.acked; /* what was not acknowledged is published again */
+        M.pending = true;
+        atomic_store_explicit(&metrics.mqtt_connected, 1, memory_order_relaxed);
+    } else { /* one appliance takes each post, and mirrors it to the others */
+        snprintf(filter, sizeof filter, "$share/lanchat/%s/rooms/+/post", M.prefix);
+        subscribe(l, filter);
     }
-    /* One appliance takes each post, and mirrors it to the others. */
-    snprintf(filter, sizeof filter, "$share/lanchat/%s/rooms/+/post", M.prefix);
-    subscribe(filter);
-    M.connected = true;
-    M.warned = false;
-    M.backoff_s = CHAT_MQTT_RECONNECT_MIN_S;
-    M.first = M.count = 0;
-    M.cursor = M.acked; /* what was not acknowledged is published again */
-    M.pending = true;
-    atomic_store_explicit(&metrics.mqtt_connected, 1, memory_order_relaxed);
-    log_info("connected to the broker %s:%d as %s (outbox: %lld)", M.host, M.port, M.client_id,
+    l->connected = true;
+    l->warned = false;
+    l->backoff_s = CHAT_MQTT_RECONNECT_MIN_S;
+    log_info("connected to the broker %s:%d as %s (outbox: %lld)", M.host, M.port, l->id,
              (long long)store_outbox_depth());
 }
 
 static void on_disconnect(struct mosquitto *client, void *ctx, int rc)
 {
-    (void)client, (void)ctx;
-    if (M.connected && !atomic_load(&M.stopping))
-        log_warn("lost the broker %s:%d: %s", M.host, M.port, mosquitto_strerror(rc));
-    M.connected = false;
-    M.count = 0;
-    atomic_store_explicit(&metrics.mqtt_connected, 0, memory_order_relaxed);
+    (void)ctx;
+    struct link *l = link_of(client);
+    if (l->connected && !atomic_load(&M.stopping))
+        log_warn("%s lost the broker %s:%d: %s", l->id, M.host, M.port, mosquitto_strerror(rc));
+    l->connected = false;
+    if (l == MIRROR_LINK) {
+        M.count = 0;
+        atomic_store_explicit(&metrics.mqtt_connected, 0, memory_order_relaxed);
+    }
 }
 
 static void on_publish(struct mosquitto *client, void *ctx, int mid)
 {
-    (void)client, (void)ctx;
+    (void)ctx;
+    if (link_of(client) != MIRROR_LINK)
+        return;
     for (size_t i = 0; i < M.count; i++) {
         struct inflight *f = &M.window[(M.first + i) % CHAT_MQTT_INFLIGHT];
         if (f->mid == mid && !f->acked) {
@@ -301,8 +330,8 @@ static bool publish_entry(void *ctx, const struct store_outbox_entry *e)
         return true;
     }
     int mid = 0;
-    int rc =
-        mosquitto_publish(M.client, &mid, B.topic, (int)len, B.payload, 1, kind == MIRROR_CREATED);
+    int rc = mosquitto_publish(MIRROR_LINK->client, &mid, B.topic, (int)len, B.payload, 1,
+                               kind == MIRROR_CREATED);
     if (rc != MOSQ_ERR_SUCCESS) {
         log_warn("publish failed: %s", mosquitto_strerror(rc));
         return false;
@@ -320,7 +349,7 @@ static void serve_outbox(void)
         if (store_outbox_remove(M.acked) == STORE_OK)
             M.removed = M.acked;
     }
-    if (!M.connected || !M.pending || M.count >= CHAT_MQTT_INFLIGHT)
+    if (!MIRROR_LINK->connected || !M.pending || M.count >= CHAT_MQTT_INFLIGHT)
         return;
     int64_t room = CHAT_MQTT_INFLIGHT - (int64_t)M.count;
     size_t before = M.count;
@@ -350,38 +379,57 @@ static int ms_until(struct timespec t)
 
 /* A connection that failed before the broker accepted it: said once per
  * outage (libmosquitto's own error lines, through log_line, say more). */
-static void attempt_failed(int rc, int err)
+static void attempt_failed(struct link *l, int rc, int err)
 {
-    if (M.warned)
+    if (l->warned)
         return;
-    M.warned = true;
-    log_warn("cannot connect to the broker %s:%d (trying again, every %d s at most): %s", M.host,
-             M.port, CHAT_MQTT_RECONNECT_MAX_S,
+    l->warned = true;
+    log_warn("%s cannot connect to the broker %s:%d (trying again, every %d s at most): %s", l->id,
+             M.host, M.port, CHAT_MQTT_RECONNECT_MAX_S,
              rc == MOSQ_ERR_ERRNO ? strerror(err) : mosquitto_strerror(rc));
 }
 
 static void log_line(struct mosquitto *client, void *ctx, int level, const char *text)
 {
-    (void)client, (void)ctx;
-    if ((level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) && !M.warned) /* once per outage */
+    (void)ctx;
+    bool said = link_of(client)->warned; /* libmosquitto's errors: once per outage */
+    if ((level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) && !said)
         log_warn("libmosquitto: %s", text);
     else if (log_enabled(LOG_DEBUG))
         log_debug("libmosquitto: %s", text);
 }
 
-static void try_connect(void)
+static void try_connect(struct link *l)
 {
-    if (ms_until(M.next_attempt) > 0)
+    if (ms_until(l->next_attempt) > 0)
         return;
-    int rc = M.asked ? mosquitto_reconnect_async(M.client)
-                     : mosquitto_connect_async(M.client, M.host, M.port, CHAT_MQTT_KEEPALIVE_S);
-    M.asked = true;
+    int rc = l->asked ? mosquitto_reconnect_async(l->client)
+                      : mosquitto_connect_async(l->client, M.host, M.port, CHAT_MQTT_KEEPALIVE_S);
+    l->asked = true;
     if (rc != MOSQ_ERR_SUCCESS)
-        attempt_failed(rc, errno);
-    M.next_attempt = now();
-    M.next_attempt.tv_sec += M.backoff_s;
-    M.backoff_s =
-        M.backoff_s * 2 > CHAT_MQTT_RECONNECT_MAX_S ? CHAT_MQTT_RECONNECT_MAX_S : M.backoff_s * 2;
+        attempt_failed(l, rc, errno);
+    l->next_attempt = now();
+    l->next_attempt.tv_sec += l->backoff_s;
+    l->backoff_s =
+        l->backoff_s * 2 > CHAT_MQTT_RECONNECT_MAX_S ? CHAT_MQTT_RECONNECT_MAX_S : l->backoff_s * 2;
+}
+
+/* What poll said of a link's socket: read, write, keepalive. On an error
+ * libmosquitto closed the socket and said so (on_disconnect); the next turn
+ * connects again. */
+static void serve_link(struct link *l, short revents)
+{
+    int rc = MOSQ_ERR_SUCCESS;
+    if (revents & (POLLIN | POLLERR | POLLHUP))
+        rc = mosquitto_loop_read(l->client, 1);
+    if (rc == MOSQ_ERR_SUCCESS && (revents & POLLOUT))
+        rc = mosquitto_loop_write(l->client, 1);
+    if (rc == MOSQ_ERR_SUCCESS)
+        rc = mosquitto_loop_misc(l->client);
+    if (rc != MOSQ_ERR_SUCCESS && l->connected)
+        on_disconnect(l->client, NULL, rc);
+    else if (rc != MOSQ_ERR_SUCCESS)
+        attempt_failed(l, rc, errno);
 }
 
 static void *thread_main(void *arg)
@@ -389,17 +437,22 @@ static void *thread_main(void *arg)
     (void)arg;
     pthread_setname_np(pthread_self(), "lanchat-mqtt");
     while (!atomic_load(&M.stopping)) {
-        int sock = mosquitto_socket(M.client);
-        if (sock < 0)
-            try_connect();
-        sock = mosquitto_socket(M.client);
-        struct pollfd fds[2] = {{.fd = M.wake, .events = POLLIN}, {.fd = sock, .events = POLLIN}};
-        if (sock >= 0 && mosquitto_want_write(M.client))
-            fds[1].events |= POLLOUT;
-        int timeout = sock >= 0 ? 1000 : ms_until(M.next_attempt);
-        if (sock < 0 && timeout == 0)
-            timeout = 1;
-        if (poll(fds, sock >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR) {
+        struct pollfd fds[1 + LINK_COUNT] = {{.fd = M.wake, .events = POLLIN}};
+        int timeout = 1000; /* keepalives are sent from here */
+        for (int i = 0; i < LINK_COUNT; i++) {
+            struct link *l = &M.links[i];
+            if (mosquitto_socket(l->client) < 0)
+                try_connect(l);
+            int sock = mosquitto_socket(l->client);
+            fds[1 + i] = (struct pollfd){.fd = sock, .events = POLLIN}; /* < 0: ignored */
+            if (sock >= 0 && mosquitto_want_write(l->client))
+                fds[1 + i].events |= POLLOUT;
+            if (sock < 0) {
+                int wait = ms_until(l->next_attempt);
+                timeout = wait < timeout ? (wait > 0 ? wait : 1) : timeout;
+            }
+        }
+        if (poll(fds, 1 + LINK_COUNT, timeout) < 0 && errno != EINTR) {
             log_error("poll: %s", strerror(errno));
             break;
         }
@@ -409,26 +462,16 @@ static void *thread_main(void *arg)
                 log_warn("wake: %s", strerror(errno));
             M.pending = true;
         }
-        if (sock >= 0) {
-            int rc = MOSQ_ERR_SUCCESS;
-            if (fds[1].revents & (POLLIN | POLLERR | POLLHUP))
-                rc = mosquitto_loop_read(M.client, 1);
-            if (rc == MOSQ_ERR_SUCCESS && (fds[1].revents & POLLOUT))
-                rc = mosquitto_loop_write(M.client, 1);
-            if (rc == MOSQ_ERR_SUCCESS)
-                rc = mosquitto_loop_misc(M.client);
-            /* on an error libmosquitto closed the socket and said so
-             * (on_disconnect); the next turn connects again */
-            if (rc != MOSQ_ERR_SUCCESS && M.connected)
-                on_disconnect(M.client, NULL, rc);
-            else if (rc != MOSQ_ERR_SUCCESS)
-                attempt_failed(rc, errno);
-        }
+        for (int i = 0; i < LINK_COUNT; i++)
+            if (fds[1 + i].fd >= 0)
+                serve_link(&M.links[i], fds[1 + i].revents);
         serve_outbox();
     }
-    if (M.connected) { /* a clean goodbye; the session stays on the broker */
-        mosquitto_disconnect(M.client);
-        mosquitto_loop_write(M.client, 1);
+    for (int i = 0; i < LINK_COUNT; i++) { /* a clean goodbye; the mirror's session stays */
+        if (M.links[i].connected) {
+            mosquitto_disconnect(M.links[i].client);
+            mosquitto_loop_write(M.links[i].client, 1);
+        }
     }
     return NULL;
 }
@@ -498,22 +541,23 @@ static int settings(const struct mqtt_config *c)
         return -1;
     }
     snprintf(M.prefix, sizeof M.prefix, "%s", c->prefix);
+    char host[256];
     if (c->node[0]) {
         text_copy(M.node, sizeof M.node, c->node);
-    } else if (gethostname(M.client_id, sizeof M.client_id) != 0 ||
-               strlen(M.client_id) > CHAT_NAME_MAX) {
+    } else if (gethostname(host, sizeof host) != 0 || strlen(host) > CHAT_NAME_MAX) {
         log_error("the host name is no node name (1-%d of A-Z a-z 0-9 _ . -): give --node",
                   CHAT_NAME_MAX);
         return -1;
     } else {
-        text_copy(M.node, sizeof M.node, M.client_id);
+        text_copy(M.node, sizeof M.node, host);
     }
     if (!text_valid_name(M.node)) {
         log_error("node name %s breaks the name rules (1-%d of A-Z a-z 0-9 _ . -): give --node",
                   M.node, CHAT_NAME_MAX);
         return -1;
     }
-    snprintf(M.client_id, sizeof M.client_id, "lanchat-%s", M.node);
+    snprintf(M.links[LINK_MIRROR].id, sizeof M.links[LINK_MIRROR].id, "lanchat-%s", M.node);
+    snprintf(M.links[LINK_POSTS].id, sizeof M.links[LINK_POSTS].id, "lanchat-%s-posts", M.node);
     M.password[0] = '\0';
     if (c->password_file[0] && read_password(c->password_file) != 0)
         return -1;
@@ -522,12 +566,12 @@ static int settings(const struct mqtt_config *c)
 
 /* mqtts://: the broker's certificate must chain to --mqtt-ca, or to the
  * system's CAs, and name the host. */
-static int start_tls(const char *ca)
+static int start_tls(struct mosquitto *client, const char *ca)
 {
-    int rc = mosquitto_tls_set(M.client, ca[0] ? ca : NULL, ca[0] ? NULL : "/etc/ssl/certs", NULL,
+    int rc = mosquitto_tls_set(client, ca[0] ? ca : NULL, ca[0] ? NULL : "/etc/ssl/certs", NULL,
                                NULL, NULL);
     if (rc == MOSQ_ERR_SUCCESS)
-        rc = mosquitto_tls_opts_set(M.client, 1 /* SSL_VERIFY_PEER */, NULL, NULL);
+        rc = mosquitto_tls_opts_set(client, 1 /* SSL_VERIFY_PEER */, NULL, NULL);
     if (rc != MOSQ_ERR_SUCCESS) {
         log_error("cannot set up TLS to the broker (--mqtt-ca %s): %s", ca[0] ? ca : "-",
                   mosquitto_strerror(rc));
@@ -536,37 +580,51 @@ static int start_tls(const char *ca)
     return 0;
 }
 
+static int make_link(struct link *l, bool kept_session, const struct mqtt_config *config)
+{
+    l->client = mosquitto_new(l->id, !kept_session, NULL);
+    if (!l->client) {
+        log_error("cannot make the MQTT client %s: %s", l->id, strerror(errno));
+        return -1;
+    }
+    if (config->user[0] &&
+        mosquitto_username_pw_set(l->client, config->user, M.password[0] ? M.password : NULL) !=
+            MOSQ_ERR_SUCCESS) {
+        log_error("cannot set the MQTT user");
+        return -1;
+    }
+    if (M.tls && start_tls(l->client, config->ca) != 0)
+        return -1;
+    mosquitto_connect_callback_set(l->client, on_connect);
+    mosquitto_disconnect_callback_set(l->client, on_disconnect);
+    mosquitto_publish_callback_set(l->client, on_publish);
+    mosquitto_message_callback_set(l->client, on_message);
+    mosquitto_log_callback_set(l->client, log_line);
+    mosquitto_max_inflight_messages_set(l->client, CHAT_MQTT_INFLIGHT);
+    /* "Threaded": packets are queued and written by our loop's next
+     * mosquitto_loop_write, never at once. So the PUBACK of a message leaves
+     * after on_message returned, once it is committed here: a crash before
+     * that, and the broker sends the message again. */
+    mosquitto_threaded_set(l->client, true);
+    l->backoff_s = CHAT_MQTT_RECONNECT_MIN_S;
+    l->next_attempt = now();
+    return 0;
+}
+
 int mqtt_start(const struct mqtt_config *config)
 {
     if (settings(config) != 0)
         return -1;
     mosquitto_lib_init();
-    M.client = mosquitto_new(M.client_id, false, NULL); /* a session kept while we are away */
+    M.lib_ready = true;
     M.wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!M.client || M.wake < 0) {
-        log_error("cannot make the MQTT client: %s", strerror(errno));
+    if (M.wake < 0 || make_link(&M.links[LINK_MIRROR], true, config) != 0 ||
+        make_link(&M.links[LINK_POSTS], false, config) != 0) {
+        if (M.wake < 0)
+            log_error("cannot make the MQTT thread's eventfd: %s", strerror(errno));
         mqtt_stop();
         return -1;
     }
-    if (config->user[0] &&
-        mosquitto_username_pw_set(M.client, config->user, M.password[0] ? M.password : NULL) !=
-            MOSQ_ERR_SUCCESS) {
-        log_error("cannot set the MQTT user");
-        mqtt_stop();
-        return -1;
-    }
-    if (M.tls && start_tls(config->ca) != 0) {
-        mqtt_stop();
-        return -1;
-    }
-    mosquitto_connect_callback_set(M.client, on_connect);
-    mosquitto_disconnect_callback_set(M.client, on_disconnect);
-    mosquitto_publish_callback_set(M.client, on_publish);
-    mosquitto_message_callback_set(M.client, on_message);
-    mosquitto_log_callback_set(M.client, log_line);
-    mosquitto_max_inflight_messages_set(M.client, CHAT_MQTT_INFLIGHT);
-    M.backoff_s = CHAT_MQTT_RECONNECT_MIN_S;
-    M.next_attempt = now();
     M.pending = true;
     atomic_store(&M.stopping, false);
     if (pthread_create(&M.thread, NULL, thread_main, NULL) != 0) {
@@ -590,11 +648,14 @@ void mqtt_stop(void)
         pthread_join(M.thread, NULL);
         M.running = false;
     }
-    if (M.client) {
-        mosquitto_destroy(M.client);
-        M.client = NULL;
-        mosquitto_lib_cleanup();
+    for (int i = 0; i < LINK_COUNT; i++) {
+        if (M.links[i].client)
+            mosquitto_destroy(M.links[i].client);
+        M.links[i] = (struct link){0};
     }
+    if (M.lib_ready)
+        mosquitto_lib_cleanup();
+    M.lib_ready = false;
     if (M.wake >= 0)
         close(M.wake);
     M.wake = -1;

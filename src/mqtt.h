@@ -4,9 +4,12 @@
  * a time, and removes rows once the broker acknowledged them. It stores what
  * other appliances publish (messages, deletions, rooms) and what devices
  * post, refusing bad input (mirror) with a log line and a counter; the
- * store's hooks then fan them out like local ones. One thread of ours
- * (lanchat-mqtt) runs libmosquitto's loop, its callbacks, the reconnections
- * and the outbox, so chat never waits on the broker.
+ * store's hooks then fan them out like local ones. Two connections: the
+ * mirror's, with a session the broker keeps while we are away, and the
+ * posts', a clean session holding the shared subscription (each device post
+ * goes to one appliance connected now). One thread of ours (lanchat-mqtt)
+ * runs libmosquitto's loop for both, its callbacks, the reconnections and
+ * the outbox, so chat never waits on the broker.
  * Calls mirror, hub (rooms, device posts), store (outbox, mirrored rows),
  * json (its arena), text, metrics, log and libmosquitto.
  * Thread rules: mqtt_start/mqtt_stop from main; mqtt_outbox_added from the
