@@ -674,7 +674,8 @@ static void commit_batch(struct job *batch, size_t n)
             messages++;
             if (S.hooks.message_added)
                 S.hooks.message_added(job->message);
-        } else if (job->kind == JOB_DELETE_MESSAGE && S.hooks.message_deleted) {
+        } else if ((job->kind == JOB_DELETE_MESSAGE || job->kind == JOB_DELETE_MIRRORED) &&
+                   S.hooks.message_deleted) {
             S.hooks.message_deleted(job->value, job->id);
         }
     }
