@@ -966,7 +966,8 @@ class Broker:
     persistence, as a broker that restarts does. Used as a context manager it
     is always stopped and its dir removed at the end."""
 
-    def __init__(self, start=True):
+    def __init__(self, start=True, users=None):
+        """users: {name: password} the broker wants (mosquitto_passwd); none: anonymous."""
         self.tmpdir = tempfile.mkdtemp(prefix="lanchat-mqtt-")
         self.port = free_port()
         self.conf = os.path.join(self.tmpdir, "mosquitto.conf")
@@ -980,10 +981,18 @@ class Broker:
             user = pwd.getpwuid(os.getuid()).pw_name
         except (ImportError, KeyError):
             user = "root"
+        access = "allow_anonymous true\n"
+        if users:
+            passwd = os.path.join(self.tmpdir, "passwd")
+            for k, (name, password) in enumerate(sorted(users.items())):
+                subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if k == 0 else []) +
+                               [passwd, name, password], check=True, timeout=30,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            access = "allow_anonymous false\npassword_file %s\n" % passwd
         with open(self.conf, "w") as f:
             f.write("# written by tests/integration/harness.py (Broker)\n"
                     "listener %d 127.0.0.1\n"
-                    "allow_anonymous true\n"
+                    "%s"
                     "user %s\n"
                     # sessions and their queued QoS 1 messages survive a restart
                     "persistence true\n"
@@ -998,7 +1007,7 @@ class Broker:
                     "log_type information\nlog_type subscribe\n"
                     "connection_messages true\n"
                     "log_timestamp_format %%H:%%M:%%S\n"
-                    % (self.port, user, self.tmpdir, self.log_path))
+                    % (self.port, access, user, self.tmpdir, self.log_path))
         with _lock:
             _all_brokers.append(self)
         if start:
@@ -1078,7 +1087,8 @@ class Broker:
         except OSError:
             return ""
 
-    def publish(self, topic, payload, qos=1, retain=False, timeout=10.0):
+    def publish(self, topic, payload, qos=1, retain=False, timeout=10.0, user=None,
+                password=None):
         """mosquitto_pub: payload (bytes or str) sent as is, whatever bytes it holds;
         returns once the broker took it (QoS 1: its PUBACK)."""
         if isinstance(payload, str):
@@ -1088,6 +1098,8 @@ class Broker:
                 "-t", topic, "-s" if payload else "-n"]
         if retain:
             argv.append("-r")
+        if user is not None:
+            argv += ["-u", user, "-P", password]
         done = subprocess.run(argv, input=payload, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, timeout=timeout)
         assert done.returncode == 0, "mosquitto_pub -t %s failed (%d): %s" % (

@@ -275,6 +275,11 @@ def test_mqtt_messages_posted_on_either_appliance_appear_once_on_both_over_rest_
             ack = frames.send("general", body, "%s-ws-%d" % (node, i))
             posted[node].append(srv.get("/api/v1/messages/%d" % ack["id"], token=token).json())
     _everything_once_in_origin_order(bridge, posted)
+    # a join with since replays them in b's own id order, foreign ones marked
+    stored = sorted(_tagged(b, tb, tag), key=lambda m: m["id"])
+    replay = join(_Frames(b.ws(tb)).ws, "general", since=stored[0]["id"] - 1)
+    assert [{k: v for k, v in f.items() if k != "type"} for f in replay
+            if tag in f.get("body", "")] == stored, replay
     # Each side's last message, after all the others in its origin's order: once
     # both have come in on both sockets, every earlier frame has too.
     ends = [a.send(ta, "general", tag + " a end"), b.send(tb, "general", tag + " b end")]
@@ -458,9 +463,14 @@ def test_mqtt_a_room_created_on_one_appliance_appears_on_the_other_and_carries_b
     bridge = shared_bridge()
     a, b = bridge.a, bridge.b
     ta, tb = a.session(uname("rca")), b.session(uname("rcb"))
+    published = _metric(b, "lanchat_mqtt_published_total")
     room = a.create_room(ta, uname("hall"))
     wait_until("room %s on b" % room, lambda: {"name": room} in expect(
         b.get("/api/v1/rooms", token=tb), 200)["rooms"])
+    # b does not announce it again: no row queued (the same transaction), none sent
+    m = b.metrics()
+    assert (m.get("lanchat_mqtt_outbox"), m.get("lanchat_mqtt_published_total")) == (
+        0, published), m
     tag = uname("inroom")
     posted = {"a": [a.send(ta, room, tag + " from a")], "b": [b.send(tb, room, tag + " from b")]}
     for srv, token, node in ((a, ta, "a"), (b, tb, "b")):
@@ -579,3 +589,93 @@ def test_mqtt_without_the_option_nothing_is_queued_or_connected():
                 assert con.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
         finally:
             con.close()
+
+
+# ---------------------------------------------------------------- options
+def _config_file(tmp, **options):
+    path = os.path.join(tmp, "lanchat.conf")
+    with open(path, "w") as f:
+        f.write("# test_mqtt\n")
+        for name, value in options.items():
+            f.write("%s = %s\n" % (name.replace("_", "-"), value))
+    return path
+
+
+@requires_mqtt
+def test_mqtt_user_password_file_and_prefix_from_a_config_file_join_a_broker_that_wants_them():
+    password = "s3cret-" + uname("pw")
+    with Broker(users={"hall": password, "door": "door-pw"}) as broker:
+        tmp = tempfile.mkdtemp(prefix="lanchat-mqtt-conf-")
+        try:
+            with open(os.path.join(tmp, "pw"), "w") as f:
+                f.write(password + "\n")
+            with open(os.path.join(tmp, "wrong"), "w") as f:
+                f.write("not-" + password + "\n")
+            common = {"mqtt": broker.url, "mqtt_user": "hall", "mqtt_prefix": "school/b1"}
+            good = _config_file(tmp, node="hall", mqtt_password_file=os.path.join(tmp, "pw"),
+                                **common)
+            os.mkdir(os.path.join(tmp, "bad"))
+            bad = _config_file(os.path.join(tmp, "bad"), node="annex",
+                               mqtt_password_file=os.path.join(tmp, "wrong"), **common)
+            with Server(["--config", good], label="password hall") as hall, \
+                    Server(["--config", bad], label="wrong password annex") as annex:
+                _wait_connected([hall], up=True)
+                annex.wait_log(r"warn mqtt: the broker refused us", timeout=TIMEOUT)
+                # local chat goes on, its message waits for a broker that takes us
+                token = annex.session(uname("annex"))
+                annex.send(token, "general", "kept for later")
+                m = annex.metrics()
+                assert (m.get("lanchat_mqtt_connected"), m.get("lanchat_mqtt_outbox")) == (0, 1), m
+                # topics under the prefix only
+                tag = uname("pfx")
+                broker.publish("lanchat/rooms/general/post", tag + " default prefix",
+                               user="door", password="door-pw")
+                broker.publish("school/b1/rooms/general/post", tag + " school",
+                               user="door", password="door-pw")
+                got = _wait_tagged(hall, hall.session(uname("hallr")), tag, 1)
+                assert [(m["body"], m["author"]) for m in got] == [
+                    (tag + " school", "device:device")], got
+                for srv in (hall, annex):
+                    assert not any(password in line for line in srv.lines), \
+                        "%s logged the password" % srv.label
+        finally:
+            subprocess.run(["rm", "-rf", tmp])
+
+
+def test_mqtt_a_bad_url_node_prefix_or_password_file_stops_the_start_with_an_error():
+    if not has("mqtt"):
+        return _mqtt_option_is_refused()
+    tmp = tempfile.mkdtemp(prefix="lanchat-mqtt-opts-")
+    try:
+        empty = os.path.join(tmp, "empty")
+        open(empty, "w").close()
+        cases = [  # (arguments, what the error line names)
+            (["--mqtt", "http://127.0.0.1:1883"], "--mqtt"),
+            (["--mqtt", "mqtt://"], "--mqtt"),
+            (["--mqtt", "mqtt://127.0.0.1:70000"], "--mqtt"),
+            (["--mqtt", "mqtt://127.0.0.1:1883", "--node", "two words"], "node"),
+            (["--mqtt", "mqtt://127.0.0.1:1883", "--node", "n" * 33], "node"),
+            (["--mqtt", "mqtt://127.0.0.1:1883", "--mqtt-prefix", "a/#"], "--mqtt-prefix"),
+            (["--mqtt", "mqtt://127.0.0.1:1883", "--mqtt-prefix", "$SYS"], "--mqtt-prefix"),
+            (["--mqtt", "mqtt://127.0.0.1:1883", "--mqtt-user", "u", "--mqtt-password-file",
+              os.path.join(tmp, "missing")], "password file"),
+            (["--mqtt", "mqtt://127.0.0.1:1883", "--mqtt-user", "u", "--mqtt-password-file",
+              empty], "password file"),
+        ]
+        for args, names in cases:
+            argv = [binary(), "--listen", "127.0.0.1", "--port", "0", "--db",
+                    os.path.join(tmp, "chat.db")] + args
+            if has("tls"):
+                argv += ["--tls-port", "0"]
+            done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, cwd=tmp, env=server_env(),
+                                  timeout=60)
+            text = done.stdout.decode("utf-8", "replace")
+            assert done.returncode > 0, "%r: exit status %r\n%s" % (args, done.returncode, text)
+            assert "listening on" not in text, "%r: it served:\n%s" % (args, text)
+            # an error line of the boot, or of the option's parser
+            assert any(names in line and (" error " in line or line.startswith("lanchat: "))
+                       for line in text.splitlines()), "%r: no error naming %r:\n%s" % (
+                args, names, text)
+    finally:
+        subprocess.run(["rm", "-rf", tmp])
