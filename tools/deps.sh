@@ -25,6 +25,11 @@ test="libcmocka-dev python3 sqlite3 binutils curl openssl slowhttptest"
 e2e="chromium firefox-esr fonts-dejavu-core zbar-tools libnss3-tools openssl"
 command -v node >/dev/null 2>&1 || e2e="$e2e nodejs"
 command -v npm >/dev/null 2>&1 || e2e="$e2e npm"
+# mosquitto, mosquitto-clients: tests/integration/test_mqtt.py runs a private
+# broker (/usr/sbin/mosquitto -c <its own config>, on a free port) and posts as
+# a device with mosquitto_pub. The package's own system broker (port 1883) is
+# not used.
+test="$test mosquitto mosquitto-clients"
 package="binutils file dpkg-dev lintian systemd"
 bench="wrk linux-perf valgrind python3 sqlite3"
 # Compilers, their C libraries and qemu are named by cross/*.mk (*_PACKAGE);

@@ -247,6 +247,9 @@ def failure_logs(lines=30):
         live = [srv for srv in _live_servers if not srv._closed]
     for srv in live:
         out.append("---- server log tail (%s) ----\n%s" % (srv.label, srv.log_tail(lines)))
+    for broker in list(_all_brokers):
+        out.append("---- mosquitto log tail (port %d) ----\n%s" % (broker.port,
+                                                                  broker.log_tail(lines)))
     return "\n".join(out)
 
 
@@ -944,3 +947,277 @@ def post_until_the_disk_is_full(srv, token, tag):
     assert last is not None and last.status != 201, \
         "2000 messages of 2000 bytes fit in a 1 MiB file size limit?"
     return last
+
+
+# ---------------------------------------------------------------- MQTT broker
+# Issue 12: appliances bridged through a real broker, Debian's mosquitto
+# (tools/deps.sh test), each test's own: a private config, a free port on
+# 127.0.0.1, its persistence in a temp dir, stopped by PID.
+MOSQUITTO = "/usr/sbin/mosquitto"
+MOSQUITTO_PUB = "mosquitto_pub"
+BROKER_READY_TIMEOUT = 10.0
+
+
+class Broker:
+    """One mosquitto process with a private config and persistence dir.
+
+    stop() ends it by PID (SIGTERM: it saves its sessions and queued QoS 1
+    messages); start() runs it again on the same port and the same
+    persistence, as a broker that restarts does. Used as a context manager it
+    is always stopped and its dir removed at the end."""
+
+    def __init__(self, start=True, users=None):
+        """users: {name: password} the broker wants (mosquitto_passwd); none: anonymous."""
+        self.tmpdir = tempfile.mkdtemp(prefix="lanchat-mqtt-")
+        self.port = free_port()
+        self.conf = os.path.join(self.tmpdir, "mosquitto.conf")
+        self.log_path = os.path.join(self.tmpdir, "mosquitto.log")
+        self.proc = None
+        self.starts = 0
+        # As root mosquitto would switch to the user "mosquitto", who may not
+        # write our temp dir; "user root" keeps it (as another user it is ignored).
+        try:
+            import pwd
+            user = pwd.getpwuid(os.getuid()).pw_name
+        except (ImportError, KeyError):
+            user = "root"
+        access = "allow_anonymous true\n"
+        if users:
+            passwd = os.path.join(self.tmpdir, "passwd")
+            for k, (name, password) in enumerate(sorted(users.items())):
+                subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if k == 0 else []) +
+                               [passwd, name, password], check=True, timeout=30,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            access = "allow_anonymous false\npassword_file %s\n" % passwd
+        with open(self.conf, "w") as f:
+            f.write("# written by tests/integration/harness.py (Broker)\n"
+                    "listener %d 127.0.0.1\n"
+                    "%s"
+                    "user %s\n"
+                    # sessions and their queued QoS 1 messages survive a restart
+                    "persistence true\n"
+                    "persistence_location %s/\n"
+                    "autosave_interval 0\n"
+                    # the default 1000 would drop messages queued for an
+                    # appliance that is down for a while
+                    "max_queued_messages 100000\n"
+                    "max_queued_bytes 0\n"
+                    "log_dest file %s\n"
+                    "log_type error\nlog_type warning\nlog_type notice\n"
+                    "log_type information\nlog_type subscribe\n"
+                    "connection_messages true\n"
+                    "log_timestamp_format %%H:%%M:%%S\n"
+                    % (self.port, access, user, self.tmpdir, self.log_path))
+        with _lock:
+            _all_brokers.append(self)
+        if start:
+            try:
+                self.start()
+            except BaseException:
+                self.close()
+                raise
+
+    @property
+    def url(self):
+        return "mqtt://127.0.0.1:%d" % self.port
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self):
+        """Runs mosquitto and returns once its listener accepts a connection."""
+        assert not self.running(), "broker already running"
+        self.starts += 1
+        with open(self.log_path, "a") as f:
+            f.write("==== start #%d\n" % self.starts)
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     cwd=self.tmpdir)
+        deadline = time.monotonic() + BROKER_READY_TIMEOUT
+        for _ in range(100000):
+            if self.proc.poll() is not None:
+                raise AssertionError("mosquitto exited (status %r) at start; log:\n%s"
+                                     % (self.proc.returncode, self.log_tail()))
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1.0):
+                    return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.02)  # polling the listener, an observable state
+        self.stop()
+        raise AssertionError("mosquitto did not accept connections on port %d within %.0f s; "
+                             "log:\n%s" % (self.port, BROKER_READY_TIMEOUT, self.log_tail()))
+
+    def stop(self):
+        """SIGTERM by PID and wait (SIGKILL after 10 s); returns the exit status."""
+        if self.proc is None or self.proc.poll() is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+            return "killed"
+
+    def close(self):
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            with _lock:
+                if self in _all_brokers:
+                    _all_brokers.remove(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is not None:
+            with _lock:
+                _recent_tails.append(("mosquitto :%d" % self.port, self.log_tail(30)))
+        self.close()
+
+    def log_tail(self, n=30):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def publish(self, topic, payload, qos=1, retain=False, timeout=10.0, user=None,
+                password=None):
+        """mosquitto_pub: payload (bytes or str) sent as is, whatever bytes it holds;
+        returns once the broker took it (QoS 1: its PUBACK)."""
+        if isinstance(payload, str):
+            payload = payload.encode("utf-8")
+        # -s (stdin) refuses an empty input: -n sends the empty message
+        argv = [MOSQUITTO_PUB, "-h", "127.0.0.1", "-p", str(self.port), "-q", str(qos),
+                "-t", topic, "-s" if payload else "-n"]
+        if retain:
+            argv.append("-r")
+        if user is not None:
+            argv += ["-u", user, "-P", password]
+        done = subprocess.run(argv, input=payload, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=timeout)
+        assert done.returncode == 0, "mosquitto_pub -t %s failed (%d): %s" % (
+            topic, done.returncode, done.stdout.decode("utf-8", "replace"))
+
+
+_all_brokers = []
+
+
+@atexit.register
+def _close_all_brokers():
+    for broker in list(_all_brokers):
+        try:
+            broker.close()
+        except Exception:
+            pass
+
+
+def mqtt_server(broker, node, extra_args=(), db=None, label=None):
+    """A lanchat bridged to broker as --node node (its own temp dir; db: reuse
+    that database file, as an appliance restarted on its disk)."""
+    args = ["--mqtt", broker.url, "--node", node] + list(extra_args)
+    if db is not None:
+        args = ["--db", db] + args
+    return Server(args, label=label or "mqtt node %s" % node)
+
+
+def wait_until(what, probe, timeout=30.0, interval=0.05):
+    """Calls probe() until it returns a true value (returned); bounded in time and
+    count. For observable states (a history, a metric), never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    last = None
+    for _ in range(int(timeout / interval) + 100):
+        last = probe()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            break
+        time.sleep(interval)
+    raise AssertionError("%s: not within %.0f s (last: %r)" % (what, timeout, last))
+
+
+def wait_metrics(srv, what, predicate, timeout=30.0):
+    """Polls /metrics until predicate(metrics) is true; returns those metrics."""
+    seen = [None]
+
+    def probe():
+        seen[0] = srv.metrics()
+        return seen[0] if predicate(seen[0]) else None
+
+    try:
+        return wait_until(what, probe, timeout)
+    except AssertionError:
+        mqtt = {k: v for k, v in (seen[0] or {}).items() if k.startswith("lanchat_mqtt")}
+        raise AssertionError("%s on %s: not within %.0f s; mqtt metrics: %r"
+                             % (what, srv.label, timeout, mqtt))
+
+
+class Bridge:
+    """A broker and two appliances bridged through it, nodes "a" and "b";
+    returns once each has seen a message of the other (both subscribed)."""
+
+    def __init__(self, extra_args=(), label="bridge"):
+        self.broker = Broker()
+        self.a = self.b = None
+        try:
+            self.a = mqtt_server(self.broker, "a", extra_args, label="%s a" % label)
+            self.b = mqtt_server(self.broker, "b", extra_args, label="%s b" % label)
+            self.handshake()
+        except BaseException:
+            self.close()
+            raise
+
+    def servers(self):
+        return [self.a, self.b]
+
+    def handshake(self, timeout=30.0):
+        """Both connected and subscribed: a message posted on each reaches the other."""
+        for srv in self.servers():
+            wait_metrics(srv, "lanchat_mqtt_connected 1",
+                         lambda m: m.get("lanchat_mqtt_connected") == 1, timeout)
+        for src, dst in ((self.a, self.b), (self.b, self.a)):
+            tag = uname("hs")
+            src.send(src.session(uname("hs")), "general", tag)
+            reader = dst.session(uname("hsr"))
+            wait_until("handshake %s reaches %s" % (src.label, dst.label),
+                       lambda: any(m["body"] == tag for m in
+                                   dst.history(reader, "general", limit=200)["messages"]),
+                       timeout)
+
+    def running(self):
+        return self.broker.running() and all(s is not None and s.running()
+                                             for s in self.servers())
+
+    def close(self):
+        for srv in self.servers():
+            if srv is not None:
+                srv.close()
+        self.broker.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is not None:
+            with _lock:
+                _recent_tails.append(("mosquitto :%d" % self.broker.port,
+                                      self.broker.log_tail(30)))
+        self.close()
+
+
+def shared_bridge():
+    """A Bridge shared by the tests of one module (stopped by stop_shared())."""
+    key = ("mqtt bridge",)
+    bridge = _shared.get(key)
+    if bridge is None or not bridge.running():
+        if bridge is not None:
+            bridge.close()
+        bridge = Bridge(label="shared bridge")
+        _shared[key] = bridge
+    return bridge
