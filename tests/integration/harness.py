@@ -966,8 +966,9 @@ class Broker:
     persistence, as a broker that restarts does. Used as a context manager it
     is always stopped and its dir removed at the end."""
 
-    def __init__(self, start=True, users=None):
-        """users: {name: password} the broker wants (mosquitto_passwd); none: anonymous."""
+    def __init__(self, start=True, users=None, tls=None):
+        """users: {name: password} the broker wants (mosquitto_passwd); none: anonymous.
+        tls: (certfile, keyfile) for an mqtts:// listener."""
         self.tmpdir = tempfile.mkdtemp(prefix="lanchat-mqtt-")
         self.port = free_port()
         self.conf = os.path.join(self.tmpdir, "mosquitto.conf")
@@ -989,6 +990,9 @@ class Broker:
                                [passwd, name, password], check=True, timeout=30,
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
             access = "allow_anonymous false\npassword_file %s\n" % passwd
+        self.tls = tls is not None
+        if tls:
+            access += "certfile %s\nkeyfile %s\n" % tls
         with open(self.conf, "w") as f:
             f.write("# written by tests/integration/harness.py (Broker)\n"
                     "listener %d 127.0.0.1\n"
@@ -1019,7 +1023,7 @@ class Broker:
 
     @property
     def url(self):
-        return "mqtt://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("mqtts" if self.tls else "mqtt", self.port)
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None

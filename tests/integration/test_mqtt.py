@@ -680,3 +680,72 @@ def test_mqtt_a_bad_url_node_prefix_or_password_file_stops_the_start_with_an_err
                 args, names, text)
     finally:
         subprocess.run(["rm", "-rf", tmp])
+
+
+# ---------------------------------------------------------------- origin and TLS
+@requires_mqtt
+def test_mqtt_a_mirrored_message_is_deleted_on_its_origin_only_even_by_a_namesake():
+    bridge = shared_bridge()
+    a, b = bridge.a, bridge.b
+    name = uname("same")
+    ta, tb = a.session(name), b.session(name)  # two people, one name
+    tag = uname("own")
+    sent = a.send(ta, "general", tag + " from a")
+    copy = _wait_tagged(b, tb, tag, 1)[0]
+    assert copy["node"] == "a" and copy["author"] == name, copy
+    expect_error(b.delete("/api/v1/messages/%d" % copy["id"], token=tb), 403, "forbidden")
+    assert [m["body"] for m in _tagged(a, ta, tag)] == [sent["body"]]
+    assert [m["body"] for m in _tagged(b, tb, tag)] == [sent["body"]]
+
+
+def _make_ca(tmp, name):
+    """A CA of its own (openssl CLI): (ca.pem, ca.key)."""
+    ca, key = os.path.join(tmp, name + ".pem"), os.path.join(tmp, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", ca, "-days", "2",
+                    "-subj", "/CN=" + name], check=True, capture_output=True, timeout=30)
+    return ca, key
+
+
+def _make_broker_cert(tmp, ca, ca_key):
+    """A broker certificate for 127.0.0.1 (IP SAN) signed by ca: (cert, key)."""
+    cert, key, csr = (os.path.join(tmp, "broker" + x) for x in (".pem", ".key", ".csr"))
+    ext = os.path.join(tmp, "ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    subprocess.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=broker"], check=True,
+                   capture_output=True, timeout=30)
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+                    "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext], check=True,
+                   capture_output=True, timeout=30)
+    return cert, key
+
+
+@requires_mqtt
+def test_mqtt_over_tls_mirrors_with_the_brokers_ca_and_refuses_a_broker_it_cannot_trust():
+    tmp = tempfile.mkdtemp(prefix="lanchat-mqtts-")
+    try:
+        ca, ca_key = _make_ca(tmp, "broker-ca")
+        other, _ = _make_ca(tmp, "other-ca")
+        with Broker(tls=_make_broker_cert(tmp, ca, ca_key)) as broker:
+            assert broker.url.startswith("mqtts://"), broker.url
+            with mqtt_server(broker, "ta", ["--mqtt-ca", ca]) as a, \
+                    mqtt_server(broker, "tb", ["--mqtt-ca", ca]) as b, \
+                    mqtt_server(broker, "tc", ["--mqtt-ca", other]) as c:
+                for srv in (a, b):
+                    wait_metrics(srv, "connected over TLS",
+                                 lambda m: m["lanchat_mqtt_connected"] == 1, TIMEOUT)
+                ta, tb = a.session(uname("tls")), b.session(uname("tls"))
+                tag = uname("tls")
+                a.send(ta, "general", tag + " over TLS")
+                assert _wait_tagged(b, tb, tag, 1)[0]["node"] == "ta"
+                # the broker's certificate does not chain to tc's CA: said, not connected
+                c.wait_log(r"certificate verify failed", timeout=TIMEOUT)
+                c.wait_log(r"cannot connect to the broker", timeout=TIMEOUT)
+                assert c.metrics()["lanchat_mqtt_connected"] == 0
+                tc = c.session(uname("tls"))
+                c.send(tc, "general", tag + " local only")  # local chat goes on
+                assert c.metrics()["lanchat_mqtt_outbox"] >= 1
+    finally:
+        subprocess.run(["rm", "-rf", tmp])
