@@ -111,6 +111,51 @@ static enum store_result append_waiting(struct store_message *m)
     return r;
 }
 
+/* What one read of the mirror's socket brought: each message is handed to
+ * the writer at once (store_append_async), so they share its commits, and
+ * settle() waits for them all before libmosquitto may write their PUBACKs. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t done;
+    int outstanding; /* handed to the writer, not yet back */
+    int queued;      /* jobs[0..queued) of this read; the thread's */
+    struct store_job jobs[CHAT_MQTT_RECEIVE_BATCH];
+} R = {.lock = PTHREAD_MUTEX_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
+
+static void received(struct store_job *job) /* the store writer's */
+{
+    (void)job;
+    pthread_mutex_lock(&R.lock);
+    R.outstanding--;
+    pthread_cond_signal(&R.done);
+    pthread_mutex_unlock(&R.lock);
+}
+
+static void count_stored(const struct store_message *m, enum store_result r)
+{
+    if (r == STORE_OK) {
+        metrics_add(mqtt_received, 1);
+        if (log_enabled(LOG_DEBUG))
+            log_debug("stored %s's message %lld as %lld", m->node, (long long)m->origin_id,
+                      (long long)m->id);
+    } else if (r != STORE_DUPLICATE) {
+        log_error("could not store %s's message %lld: it is lost here", m->node,
+                  (long long)m->origin_id);
+    }
+}
+
+/* Waits until every message of this read is committed (or refused). */
+static void settle(void)
+{
+    pthread_mutex_lock(&R.lock);
+    while (R.outstanding > 0)
+        pthread_cond_wait(&R.done, &R.lock);
+    pthread_mutex_unlock(&R.lock);
+    for (int i = 0; i < R.queued; i++)
+        count_stored(&R.jobs[i].message, R.jobs[i].result);
+    R.queued = 0;
+}
+
 static void receive_message(const char *topic, const char *room, const char *payload, size_t len)
 {
     static struct mirror_message in;
@@ -126,23 +171,30 @@ static void receive_message(const char *topic, const char *room, const char *pay
         refuse(false, topic, "no such room");
         return;
     }
-    static struct store_message m;
-    m.room_id = hub_room_id(index);
-    m.ts = in.ts;
-    m.origin_id = in.id;
-    text_copy(m.node, sizeof m.node, in.node);
-    text_copy(m.author, sizeof m.author, in.author);
-    text_copy(m.cid, sizeof m.cid, in.cid);
-    memcpy(m.body, in.body, strlen(in.body) + 1);
-    enum store_result r = append_waiting(&m);
-    if (r == STORE_OK) {
-        metrics_add(mqtt_received, 1);
-        if (log_enabled(LOG_DEBUG))
-            log_debug("stored %s's message %lld as %lld", in.node, (long long)in.id,
-                      (long long)m.id);
-    } else if (r != STORE_DUPLICATE) {
-        log_error("could not store %s's message %lld: it is lost here", in.node, (long long)in.id);
+    if (R.queued == CHAT_MQTT_RECEIVE_BATCH)
+        settle();
+    struct store_job *job = &R.jobs[R.queued];
+    struct store_message *m = &job->message;
+    m->room_id = hub_room_id(index);
+    m->ts = in.ts;
+    m->origin_id = in.id;
+    text_copy(m->node, sizeof m->node, in.node);
+    text_copy(m->author, sizeof m->author, in.author);
+    text_copy(m->cid, sizeof m->cid, in.cid);
+    memcpy(m->body, in.body, strlen(in.body) + 1);
+    job->done = received;
+    pthread_mutex_lock(&R.lock);
+    R.outstanding++;
+    pthread_mutex_unlock(&R.lock);
+    if (store_append_async(job) == STORE_OK) {
+        R.queued++;
+        return;
     }
+    pthread_mutex_lock(&R.lock); /* a full write queue: this one waits it out */
+    R.outstanding--;
+    pthread_mutex_unlock(&R.lock);
+    settle();
+    count_stored(m, append_waiting(m));
 }
 
 static void receive_deleted(const char *topic, const char *payload, size_t len)
@@ -345,7 +397,11 @@ static bool publish_entry(void *ctx, const struct store_outbox_entry *e)
 
 static void serve_outbox(void)
 {
-    if (M.acked > M.removed) {
+    /* Acknowledged rows go in batches (half a window, or all once nothing is
+     * in flight): one commit for many. A crash before that publishes them
+     * again, and the others keep each once. */
+    bool batch = M.acked - M.removed >= CHAT_MQTT_INFLIGHT / 2 || M.count == 0;
+    if (M.acked > M.removed && batch) {
         if (store_outbox_remove(M.acked) == STORE_OK)
             M.removed = M.acked;
     }
@@ -420,8 +476,16 @@ static void try_connect(struct link *l)
 static void serve_link(struct link *l, short revents)
 {
     int rc = MOSQ_ERR_SUCCESS;
-    if (revents & (POLLIN | POLLERR | POLLHUP))
+    /* What has come, up to a batch: libmosquitto reads one packet a call
+     * (its max_packets counts QoS 2 in flight), so ask again while the
+     * socket has more. */
+    for (int k = 0; k < CHAT_MQTT_RECEIVE_BATCH && (revents & (POLLIN | POLLERR | POLLHUP)); k++) {
         rc = mosquitto_loop_read(l->client, 1);
+        struct pollfd more = {.fd = mosquitto_socket(l->client), .events = POLLIN};
+        if (rc != MOSQ_ERR_SUCCESS || more.fd < 0 || poll(&more, 1, 0) != 1)
+            break;
+    }
+    settle(); /* before any PUBACK is written */
     if (rc == MOSQ_ERR_SUCCESS && (revents & POLLOUT))
         rc = mosquitto_loop_write(l->client, 1);
     if (rc == MOSQ_ERR_SUCCESS)
