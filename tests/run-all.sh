@@ -21,6 +21,7 @@
 #                   test-asan, test-tsan), while the fuzz targets run beside
 #                   them (make fuzz, FUZZ_SECONDS each)
 # A group whose build fails counts as one failure; the others still run.
+# Each suite, build and group ends with a line "=== <name> took N s".
 set -eu
 cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
@@ -33,7 +34,9 @@ run_suite() { # name, command...
     name=$1
     shift
     echo "=== $name"
+    t0=$(date +%s)
     "$@" 2>&1 | tee "$log" || true
+    echo "=== $name took $(($(date +%s) - t0)) s"
     # its own name: a suite reporting under another's would be counted twice
     line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1 || true)
     if [ -z "$line" ]; then
@@ -50,12 +53,14 @@ run_suite() { # name, command...
 build() { # what, make arguments...
     what=$1
     shift
+    t0=$(date +%s)
     if ! $MAKE -s "$@" >"$log" 2>&1; then
         cat "$log"
         echo "build failed: $what (make $*); counted as 1 failure"
         total_failed=$((total_failed + 1))
         return 1
     fi
+    echo "=== build $what (make $*) took $(($(date +%s) - t0)) s"
 }
 
 check() { # name, command...: one check, one test of its own
@@ -108,18 +113,21 @@ emulated() { # board
 # wait for their servers: on two cores they share the time well.
 sanitizers() {
     fuzz_log=$(mktemp)
+    fuzz_t0=$(date +%s)
     $MAKE -s fuzz >"$fuzz_log" 2>&1 &
     fuzz_pid=$!
     run_suite unit-asan $MAKE -s SANITIZE=address unit
     run_suite integration-asan $MAKE -s test-asan
     run_suite integration-tsan $MAKE -s test-tsan
     wait "$fuzz_pid" || true
+    echo "=== make fuzz (beside the three above) took $(($(date +%s) - fuzz_t0)) s"
     run_suite fuzz cat "$fuzz_log"
     rm -f "$fuzz_log"
 }
 
 [ $# -gt 0 ] || set -- desktop
 for group in "$@"; do
+    group_t0=$(date +%s)
     case "$group" in
     checks) checks ;;
     desktop) desktop ;;
@@ -133,6 +141,7 @@ for group in "$@"; do
         exit 2
         ;;
     esac
+    echo "=== group $group took $(($(date +%s) - group_t0)) s"
 done
 
 echo "$total_passed passed, $total_failed failed"
