@@ -358,15 +358,16 @@ fuzz-replay: build/.deps-test
 	@$(MAKE) -s SANITIZE=fuzzer fuzz-targets
 	@sh tests/fuzz/run.sh build/$(BOARD)-fuzz/fuzz 0
 
-# Every suite: first the checks (lint, check-arch and the test of the check),
-# then desktop (full and minimal builds), the sanitizer builds and
-# the fuzz targets, every board's build, the packages, and the boards in
-# TEST_BOARDS under qemu-user; ends with one line
-# "N passed, N failed". `make test-desktop` runs the checks and the desktop
-# suites alone.
+# Every suite: the checks (lint, check-arch and the test of the check), then
+# desktop (full and minimal builds); the sanitizer builds and the fuzz
+# targets; every board's build, the packages, and the boards in TEST_BOARDS
+# under qemu-user: these three lanes at once (run-all.sh -j), each group's
+# output printed whole when it ends; ends with one line "N passed, N failed".
+# `make test-desktop` runs the checks and the desktop suites alone, one after
+# the other.
 TEST_BOARDS ?= rpi4 rpi-zero
 test: build/.deps-test build/.deps-cross
-	@tests/run-all.sh checks desktop sanitizers boards package $(TEST_BOARDS:%=emulated:%)
+	@tests/run-all.sh -j checks desktop sanitizers boards package $(TEST_BOARDS:%=emulated:%)
 
 test-desktop: build/.deps-test
 	@tests/run-all.sh checks desktop

@@ -1,9 +1,9 @@
 #!/bin/sh
 # Runs test suites of lanchat and ends with one line "N passed, N failed"
 # totalling them; each suite ends with "<suite>: N passed, N failed".
-#   tests/run-all.sh [GROUP...]      no GROUP: desktop;
+#   tests/run-all.sh [-j] [GROUP...]      no GROUP: desktop;
 #   `make test-desktop` runs: checks desktop
-#   `make test` runs: checks desktop sanitizers boards package emulated:rpi4
+#   `make test` runs: -j checks desktop sanitizers boards package emulated:rpi4
 #   emulated:rpi-zero
 # Groups:
 #   checks          make lint, make check-arch (the module map,
@@ -20,20 +20,34 @@
 #                   against the ASan+UBSan and the TSan builds (make
 #                   test-asan, test-tsan), while the fuzz targets run beside
 #                   them (make fuzz, FUZZ_SECONDS each)
+# The groups run one after another, in the order given, unless -j: then they
+# run in three lanes at once, which build no directory in common: checks and
+# desktop (build/desktop*/); sanitizers (build/desktop-{asan,tsan,fuzz}/);
+# boards, package and emulated:BOARD (which all build the cross boards'
+# build/<board>/). Within a lane the groups run in the order given. What more
+# than one lane builds is built first, alone: the host tools (build/loadgen,
+# build/powerloss.so), then build/desktop/, which boards and package use too;
+# if one of these builds fails, the lanes that need it run as one. Each
+# group's output is kept apart and printed whole when the group ends, so with
+# -j the groups come in the order they end.
 # A group whose build fails counts as one failure; the others still run.
+# Each suite, build and group ends with a line "=== <name> took N s".
 set -eu
 cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
 total_passed=0
 total_failed=0
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+tmp=$(mktemp -d)
+log=$tmp/suite.log
+trap 'rm -rf "$tmp"' EXIT
 
 run_suite() { # name, command...
     name=$1
     shift
     echo "=== $name"
+    t0=$(date +%s)
     "$@" 2>&1 | tee "$log" || true
+    echo "=== $name took $(($(date +%s) - t0)) s"
     # its own name: a suite reporting under another's would be counted twice
     line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1 || true)
     if [ -z "$line" ]; then
@@ -50,12 +64,14 @@ run_suite() { # name, command...
 build() { # what, make arguments...
     what=$1
     shift
+    t0=$(date +%s)
     if ! $MAKE -s "$@" >"$log" 2>&1; then
         cat "$log"
         echo "build failed: $what (make $*); counted as 1 failure"
         total_failed=$((total_failed + 1))
         return 1
     fi
+    echo "=== build $what (make $*) took $(($(date +%s) - t0)) s"
 }
 
 check() { # name, command...: one check, one test of its own
@@ -107,26 +123,61 @@ emulated() { # board
 # The fuzzers are CPU-bound, one core each; the integration suites mostly
 # wait for their servers: on two cores they share the time well.
 sanitizers() {
-    fuzz_log=$(mktemp)
-    $MAKE -s fuzz >"$fuzz_log" 2>&1 &
+    fuzz_log=$tmp/fuzz.log
+    fuzz_t0=$(date +%s)
+    {
+        $MAKE -s fuzz || true
+        echo "=== make fuzz (beside the suites below) took $(($(date +%s) - fuzz_t0)) s"
+    } >"$fuzz_log" 2>&1 &
     fuzz_pid=$!
     run_suite unit-asan $MAKE -s SANITIZE=address unit
     run_suite integration-asan $MAKE -s test-asan
     run_suite integration-tsan $MAKE -s test-tsan
     wait "$fuzz_pid" || true
     run_suite fuzz cat "$fuzz_log"
-    rm -f "$fuzz_log"
 }
 
-[ $# -gt 0 ] || set -- desktop
-for group in "$@"; do
-    case "$group" in
+run_group() { # group
+    group_t0=$(date +%s)
+    case "$1" in
     checks) checks ;;
     desktop) desktop ;;
     boards) run_suite boards sh tests/package/boards.sh ;;
     package) package ;;
-    emulated:?*) emulated "${group#emulated:}" ;;
+    emulated:?*) emulated "${1#emulated:}" ;;
     sanitizers) sanitizers ;;
+    esac
+    echo "=== group $1 took $(($(date +%s) - group_t0)) s${RUN_ALL_T0:+ (ended at +$(($(date +%s) - RUN_ALL_T0)) s)}"
+}
+
+# tests/run-all.sh --lane DIR ID GROUP... (started by -j below): the groups one
+# after another, each one's output into DIR/ID.K.out, printed whole (one lane
+# at a time: DIR/print.lock) when it ends, its totals into DIR/ID.K.result.
+if [ "${1:-}" = --lane ]; then
+    dir=$2
+    id=$3
+    shift 3
+    k=0
+    for group in "$@"; do
+        k=$((k + 1))
+        total_passed=0
+        total_failed=0
+        run_group "$group" >"$dir/$id.$k.out" 2>&1
+        echo "$total_passed $total_failed" >"$dir/$id.$k.result"
+        flock "$dir/print.lock" cat "$dir/$id.$k.out"
+    done
+    exit 0
+fi
+
+parallel=no
+if [ "${1:-}" = -j ]; then
+    parallel=yes
+    shift
+fi
+[ $# -gt 0 ] || set -- desktop
+for group in "$@"; do
+    case "$group" in
+    checks | desktop | boards | package | emulated:?* | sanitizers) ;;
     *)
         echo "tests/run-all.sh: unknown group '$group'" \
             "(checks, desktop, sanitizers, boards, package, emulated:BOARD)" >&2
@@ -135,5 +186,86 @@ for group in "$@"; do
     esac
 done
 
+if [ "$parallel" = no ]; then
+    for group in "$@"; do
+        run_group "$group"
+    done
+    echo "$total_passed passed, $total_failed failed"
+    [ "$total_failed" -eq 0 ]
+    exit
+fi
+
+# -j: the lanes (see the top of this file), each a session of its own, so that
+# a signal to this run stops every process of every lane.
+RUN_ALL_T0=$(date +%s)
+export RUN_ALL_T0
+desktop_lane=""
+sanitizers_lane=""
+boards_lane=""
+for group in "$@"; do
+    case "$group" in
+    checks | desktop) desktop_lane="$desktop_lane $group" ;;
+    sanitizers) sanitizers_lane="$sanitizers_lane $group" ;;
+    *) boards_lane="$boards_lane $group" ;;
+    esac
+done
+lanes=0
+lane_pids=""
+start_lane() { # group...
+    [ $# -gt 0 ] || return 0
+    lanes=$((lanes + 1))
+    setsid sh tests/run-all.sh --lane "$tmp" "$lanes" "$@" &
+    lane_pids="$lane_pids $!"
+}
+stop_lanes() {
+    for pid in $lane_pids; do
+        kill -TERM "-$pid" 2>/dev/null || true
+    done
+    echo "tests/run-all.sh: interrupted; the lanes were stopped" >&2
+    exit 130
+}
+trap stop_lanes INT TERM HUP
+echo "=== -j: lanes [$desktop_lane ] [$sanitizers_lane ] [$boards_lane ]"
+# Built alone, before the lanes that share it; when it fails, those lanes run
+# as one, and the groups' own builds report the failure.
+prebuild() { # make arguments...
+    t0=$(date +%s)
+    if $MAKE -s "$@" >"$log" 2>&1; then
+        echo "=== build (make $*), before the lanes, took $(($(date +%s) - t0)) s"
+    else
+        echo "=== build (make $*), before the lanes, failed:"
+        cat "$log"
+        return 1
+    fi
+}
+if prebuild build/.deps-build build/.deps-test build/loadgen build/powerloss.so; then
+    start_lane $sanitizers_lane
+    if [ -z "$desktop_lane" ] || [ -z "$boards_lane" ] || prebuild all; then
+        start_lane $desktop_lane
+        start_lane $boards_lane
+    else
+        start_lane $desktop_lane $boards_lane
+    fi
+else
+    start_lane "$@"
+fi
+for pid in $lane_pids; do
+    wait "$pid" || true
+done
+trap - INT TERM HUP
+
+results=0
+for result in "$tmp"/*.result; do
+    [ -f "$result" ] || continue
+    read -r p f <"$result"
+    total_passed=$((total_passed + p))
+    total_failed=$((total_failed + f))
+    results=$((results + 1))
+done
+if [ "$results" -lt $# ]; then
+    echo "tests/run-all.sh: $(($# - results)) group(s) ended without their totals;" \
+        "each counted as 1 failure"
+    total_failed=$((total_failed + $# - results))
+fi
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]

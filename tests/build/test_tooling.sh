@@ -3,7 +3,9 @@
 # unit runner prints one line per test binary and the output of a failing one
 # only; each runner's summary carries the suite's own name (--suite); the
 # integration harness finds the binary from its repository, wherever it is
-# started; `make help` names real targets. Usage: tests/build/test_tooling.sh
+# started; `make help` names real targets; tests/run-all.sh -j runs its lanes
+# at once, prints each group whole and counts each suite once.
+# Usage: tests/build/test_tooling.sh
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/tests/lib/check.sh"
 dir=$(mktemp -d)
@@ -88,6 +90,38 @@ make_help_names_real_targets() {
     done
 }
 
+# tests/run-all.sh -j in a tree of stand-ins (a copy of it, a make that does
+# nothing, suites that only print their summary): the checks group and the
+# boards group each wait for a file that the other writes (30 s at most), so
+# they pass only if their lanes run at once; yet each group's lines come out
+# together, and the last line counts each suite once.
+run_all_j_runs_lanes_at_once_and_prints_each_group_whole() {
+    tree=$dir/run-all
+    mkdir -p "$tree/tests/arch" "$tree/tests/package"
+    cp "$repo/tests/run-all.sh" "$tree/tests/"
+    printf '#!/bin/sh\nexit 0\n' >"$tree/make"
+    chmod +x "$tree/make"
+    cat >"$tree/handshake" <<'EOF'
+# handshake MINE OTHER: writes MINE, then waits for OTHER (30 s at most)
+touch "$1"
+i=0
+while [ ! -f "$2" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+[ -f "$2" ] || { echo "no $2: the lanes ran one after another"; exit 1; }
+EOF
+    echo 'sh handshake checks.here boards.here && echo "check-arch-test: 2 passed, 1 failed"' \
+        >"$tree/tests/arch/test_check.sh"
+    echo 'sh handshake boards.here checks.here && echo "boards: 3 passed, 0 failed"' \
+        >"$tree/tests/package/boards.sh"
+    out=$(cd "$tree" && MAKE=$tree/make sh tests/run-all.sh -j checks boards) && return 1
+    printf '%s\n' "$out"
+    # lint and check-arch pass (the make that does nothing), then 2 + 3 and 1
+    [ "$(printf '%s\n' "$out" | tail -1)" = "7 passed, 1 failed" ] || return 1
+    # c: a line of group checks, b: of group boards; each group's together
+    order=$(printf '%s\n' "$out" | awk '/^(=== )?(group )?(lint|check-arch|checks)/ { print "c" }
+        /^(=== )?(group )?boards/ { print "b" }' | uniq | tr -d '\n')
+    [ "$order" = cb ] || [ "$order" = bc ] || { echo "groups interleaved: $order"; return 1; }
+}
+
 check unit_passing_binary_prints_one_line unit_passing_binary_prints_one_line
 check unit_failing_binary_shows_its_whole_output unit_failing_binary_shows_its_whole_output
 check unit_crash_without_a_summary_is_a_failure unit_crash_without_a_summary_is_a_failure
@@ -95,4 +129,6 @@ check integration_summary_carries_the_suite_name integration_summary_carries_the
 check e2e_summary_carries_the_suite_name e2e_summary_carries_the_suite_name
 check harness_finds_the_binary_from_the_repository harness_finds_the_binary_from_the_repository
 check make_help_names_real_targets make_help_names_real_targets
+check run_all_j_runs_lanes_at_once_and_prints_each_group_whole \
+    run_all_j_runs_lanes_at_once_and_prints_each_group_whole
 check_summary tooling
