@@ -15,6 +15,7 @@
 #   make cross-all | ram-budget           every board's build; each board's RAM budget
 #   make config | cost-table              a build's config.h values; each feature switch's code
 #   make bench | bench-instr              the delivery scenarios; instructions per message
+#   make bench-mqtt                       S10 alone: two appliances mirrored through mosquitto
 #   make clean                            remove build/
 #   make help                             this list
 
@@ -177,7 +178,7 @@ LOADGEN := build/loadgen
 # binary, it makes SQLite's default VFS lose every write not yet synced.
 POWERLOSS := build/powerloss.so
 
-.PHONY: all run test unit integration e2e format lint clean bench cross-all test-desktop board-info \
+.PHONY: all run test unit integration e2e format lint clean bench bench-mqtt cross-all test-desktop board-info \
         ram-budget test-emulated unit-emulated integration-emulated package bundle test-package FORCE \
         bench-instr config cost-table test-asan test-tsan test-sanitizers fuzz fuzz-replay fuzz-targets \
         check-arch help
@@ -403,6 +404,10 @@ build/.deps-bench: tools/deps.sh
 
 bench: build/.deps-bench $(BIN) $(LOADGEN)
 	python3 tests/bench/bench.py --bin $(BIN) --loadgen $(LOADGEN) --out build/bench
+
+# S10 alone (make bench runs it too): bridged throughput, docs/MQTT.md "Cost".
+bench-mqtt: build/.deps-bench $(BIN) $(LOADGEN)
+	python3 tests/bench/bench.py --bin $(BIN) --loadgen $(LOADGEN) --only S10 --out build/bench/mqtt
 
 bench-instr: build/.deps-bench $(BIN) $(LOADGEN)
 	python3 tests/bench/instr.py --bin $(BIN) --loadgen $(LOADGEN) --out build/bench/instr.json

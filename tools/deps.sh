@@ -7,7 +7,8 @@
 #   package  make and check Debian packages and bundles (make package|bundle)
 #   cross    cross-compile for the boards (cross/*.mk), run them under
 #            qemu-user, and package them
-#   bench    make bench and bench-instr: wrk, perf (fsync counts), valgrind
+#   bench    make bench and bench-instr: wrk, perf (fsync counts), valgrind,
+#            mosquitto (S10)
 # Prints one line per phase ("deps: downloading N packages for GROUP: ...",
 # "deps: done in N s") and nothing when all is there; apt's and npm's own
 # output only when they fail.
@@ -31,7 +32,7 @@ command -v npm >/dev/null 2>&1 || e2e="$e2e npm"
 # not used.
 test="$test mosquitto mosquitto-clients"
 package="binutils file dpkg-dev lintian systemd"
-bench="wrk linux-perf valgrind python3 sqlite3"
+bench="wrk linux-perf valgrind python3 sqlite3 mosquitto"
 # Compilers, their C libraries and qemu are named by cross/*.mk (*_PACKAGE);
 # the target's other libraries are not installed here but unpacked per
 # architecture by tools/sysroot.sh from Debian's archive.

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""make bench: the delivery scenarios of docs/PERFORMANCE.md, S1 to S9.
+"""make bench: the delivery scenarios of docs/PERFORMANCE.md, S1 to S10.
 
 Each run of a scenario starts the real binary on 127.0.0.1 with a fresh
 temporary database (through the integration harness) and drives it with the C
 load generator (build/loadgen), wrk (history pages) or a stalled WebSocket
-client; every scenario runs --runs times and the median is reported. Results
+client; S10 runs two servers and a mosquitto (tests/bench/bridged.py), and is
+skipped for a binary without the feature mqtt. Every scenario runs --runs times and the median is reported. Results
 go to build/bench/results.json (every run) and build/bench/results.md (the
 table). Every load is bounded in count and time.
 
@@ -31,6 +32,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 import harness  # noqa: E402
 from harness import Server, run_loadgen, uname  # noqa: E402
+from bridged import s10  # noqa: E402
 
 
 def status(pid, field):
@@ -317,6 +319,9 @@ SCENARIOS = [
      "stalled one is cut within the documented bound; RSS bounded", s8, "p99_ms"),
     ("S9", "burst: 300 clients each send 3 messages at the same moment", "0 cut, 0 lost, every "
      "ack received", s9, "cut"),
+    ("S10", "two appliances (--node a, b) and one mosquitto: 10 senders x 2,000 msgs to A, "
+     "window 16, until all are stored on B", "every message mirrored once; messages/s; CPU "
+     "per mirrored message", s10, "mirrored_per_s"),
 ]
 
 
@@ -365,6 +370,9 @@ def main():
                "date": time.strftime("%Y-%m-%d %H:%M:%S"), "scenarios": {}}
     for sid, name, target, fn, headline in SCENARIOS:
         if only and sid not in only:
+            continue
+        if getattr(fn, "needs", None) and not harness.has(fn.needs):
+            print("%s skipped: %s has no feature %s" % (sid, args.bin, fn.needs), flush=True)
             continue
         runs = []
         for i in range(args.runs):
