@@ -26,11 +26,16 @@ POLL_S = 0.05
 MIRROR_TIMEOUT_S = 300
 
 
-def cpu_seconds(pid):
-    """utime + stime of a process, in seconds (/proc/PID/stat)."""
+def cpu_times(pid):
+    """(utime, stime) of a process, in seconds (/proc/PID/stat)."""
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid):
+    return sum(cpu_times(pid))
 
 
 def rss_kib(pid):
@@ -144,21 +149,23 @@ def s10(args):
         a.send(token, "general", "warm-up")
         wait_metric(b, "lanchat_mqtt_received_total", 1, 30)
         base = metric(b, "lanchat_mqtt_received_total")
-        cpu0 = {k: cpu_seconds(p.pid) for k, p in (("a", a.proc), ("b", b.proc),
-                                                  ("broker", broker.proc))}
+        procs = (("a", a.proc), ("b", b.proc), ("broker", broker.proc))
+        cpu0 = {k: cpu_times(p.pid) for k, p in procs}
         t0 = time.perf_counter()
         r = load(a)
         local_s = time.perf_counter() - t0
         assert r["acks_received"] == n, r
         t1, got = wait_metric(b, "lanchat_mqtt_received_total", base + n, MIRROR_TIMEOUT_S)
         wait_metric_zero(a, "lanchat_mqtt_outbox", 30)
-        cpu = {k: cpu_seconds(p.pid) - cpu0[k] for k, p in (("a", a.proc), ("b", b.proc),
-                                                            ("broker", broker.proc))}
+        cpu = {k: [t - t0 for t, t0 in zip(cpu_times(p.pid), cpu0[k])] for k, p in procs}
         stored_b = got - base
     return {"mirrored_per_s": n / (t1 - t0), "mirrored": stored_b,
             "local_acked_per_s": n / local_s,
-            "cpu_us_per_msg_a": cpu["a"] * 1e6 / n, "cpu_us_per_msg_b": cpu["b"] * 1e6 / n,
-            "cpu_us_per_msg_broker": cpu["broker"] * 1e6 / n,
+            "cpu_us_per_msg_a": sum(cpu["a"]) * 1e6 / n,
+            "sys_us_per_msg_a": cpu["a"][1] * 1e6 / n,
+            "cpu_us_per_msg_b": sum(cpu["b"]) * 1e6 / n,
+            "sys_us_per_msg_b": cpu["b"][1] * 1e6 / n,
+            "cpu_us_per_msg_broker": sum(cpu["broker"]) * 1e6 / n,
             "cpu_us_per_msg_plain": plain_cpu * 1e6 / n,
             "idle_rss_kib_mqtt": rss_mqtt, "idle_rss_kib_plain": rss_plain}
 
