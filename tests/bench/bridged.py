@@ -6,7 +6,8 @@ config and persistence in a temp dir, two lanchat with --mqtt and --node a /
 not joined: no fan-out on A); the clock runs until B has stored all N
 (lanchat_mqtt_received_total on B's /metrics, polled every 50 ms). CPU of each
 process (utime + stime from /proc/PID/stat) per mirrored message, and the same
-load on a server without --mqtt for comparison. Idle RSS of an appliance with
+load on a server without --mqtt for comparison; the commits of A and B
+(lanchat_commit_seconds_count). Idle RSS of an appliance with
 --mqtt (connected) and without. Every wait is bounded.
 """
 import os
@@ -151,6 +152,7 @@ def s10(args):
         base = metric(b, "lanchat_mqtt_received_total")
         procs = (("a", a.proc), ("b", b.proc), ("broker", broker.proc))
         cpu0 = {k: cpu_times(p.pid) for k, p in procs}
+        commits0 = {k: metric(s, "lanchat_commit_seconds_count") for k, s in (("a", a), ("b", b))}
         t0 = time.perf_counter()
         r = load(a)
         local_s = time.perf_counter() - t0
@@ -159,6 +161,8 @@ def s10(args):
         wait_metric_zero(a, "lanchat_mqtt_outbox", 30)
         cpu = {k: [t - t0 for t, t0 in zip(cpu_times(p.pid), cpu0[k])] for k, p in procs}
         stored_b = got - base
+        commits = {k: metric(s, "lanchat_commit_seconds_count") - commits0[k]
+                   for k, s in (("a", a), ("b", b))}
     return {"mirrored_per_s": n / (t1 - t0), "mirrored": stored_b,
             "local_acked_per_s": n / local_s,
             "cpu_us_per_msg_a": sum(cpu["a"]) * 1e6 / n,
@@ -167,6 +171,7 @@ def s10(args):
             "sys_us_per_msg_b": cpu["b"][1] * 1e6 / n,
             "cpu_us_per_msg_broker": sum(cpu["broker"]) * 1e6 / n,
             "cpu_us_per_msg_plain": plain_cpu * 1e6 / n,
+            "commits_a": commits["a"], "commits_b": commits["b"],
             "idle_rss_kib_mqtt": rss_mqtt, "idle_rss_kib_plain": rss_plain}
 
 
