@@ -74,6 +74,17 @@ class Broker:
                 assert time.monotonic() < deadline, "mosquitto did not listen within 10 s"
                 time.sleep(0.01)  # a port that is not open yet: bounded by 10 s
 
+    def check(self):
+        assert self.proc.poll() is None, "mosquitto (pid %d) ended with %s: %s" % (
+            self.proc.pid, self.proc.returncode, self.log_tail())
+
+    def log_tail(self):
+        try:
+            with open(os.path.join(self.dir, "mosquitto.log")) as f:
+                return "".join(f.readlines()[-3:])
+        except OSError:
+            return ""
+
     @property
     def url(self):
         return "mqtt://127.0.0.1:%d" % self.port
@@ -99,11 +110,14 @@ def metric(srv, name):
     return srv.metrics().get(name, 0)
 
 
-def wait_metric(srv, name, at_least, timeout):
+def wait_metric(srv, name, at_least, timeout, broker=None):
     """Polls srv's /metrics every POLL_S until name >= at_least; returns the
-    time it was first seen so, or raises after timeout."""
+    time it was first seen so, or raises after timeout (at once if the
+    broker is gone)."""
     deadline = time.monotonic() + timeout
     while True:
+        if broker:
+            broker.check()
         value = metric(srv, name)
         if value >= at_least:
             return time.perf_counter(), value
@@ -143,12 +157,12 @@ def s10(args):
             Server(["--mqtt", broker.url, "--node", "a"], label="S10 a") as a, \
             Server(["--mqtt", broker.url, "--node", "b"], label="S10 b") as b:
         for srv in (a, b):
-            wait_metric(srv, "lanchat_mqtt_connected", 1, 30)
+            wait_metric(srv, "lanchat_mqtt_connected", 1, 30, broker)
         rss_mqtt = idle_rss(a)
         # One message end to end first: B's subscription is in place.
         token = a.session(uname("s10"))
         a.send(token, "general", "warm-up")
-        wait_metric(b, "lanchat_mqtt_received_total", 1, 30)
+        wait_metric(b, "lanchat_mqtt_received_total", 1, 30, broker)
         base = metric(b, "lanchat_mqtt_received_total")
         procs = (("a", a.proc), ("b", b.proc), ("broker", broker.proc))
         cpu0 = {k: cpu_times(p.pid) for k, p in procs}
@@ -157,7 +171,8 @@ def s10(args):
         r = load(a)
         local_s = time.perf_counter() - t0
         assert r["acks_received"] == n, r
-        t1, got = wait_metric(b, "lanchat_mqtt_received_total", base + n, MIRROR_TIMEOUT_S)
+        t1, got = wait_metric(b, "lanchat_mqtt_received_total", base + n, MIRROR_TIMEOUT_S,
+                              broker)
         wait_metric_zero(a, "lanchat_mqtt_outbox", 30)
         cpu = {k: [t - t0 for t, t0 in zip(cpu_times(p.pid), cpu0[k])] for k, p in procs}
         stored_b = got - base
