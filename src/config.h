@@ -20,7 +20,7 @@
  * against the one with that switch alone off (`make cost-table`, gcc 12 -Os,
  * x86-64, 2026-12; armel, `make BOARD=rpi-zero cost-table`: accounts 1,124,
  * rooms 716, metrics 2,152, embedded web 33,317, TLS 14,909, MQTT 14,154
- * bytes of text).
+ * bytes of text; MQTT at its first commit, before the receive batch).
  * FLAGS=minimal turns every switch off. */
 
 /* Registered accounts with argon2id passwords (POST /api/v1/users).
@@ -72,15 +72,16 @@
 #define CHAT_WITH_TLS 1
 #endif
 /* Appliances that share rooms through an MQTT broker, and devices that post
- * into rooms (--mqtt URL; docs/MQTT.md): a libmosquitto client (its network
- * thread and one thread of ours), the outbox table, the mirrored messages'
- * columns. Needs libmosquitto1. Without --mqtt at run time nothing of it
- * runs. Measured (2026-12-02, size(1) against FLAGS=no-mqtt): 14,030 bytes
- * of text, 1,808 of data, 54,048 of bss (the thread's JSON arena and
- * payload buffers, untouched without --mqtt); armel (rpi-zero): 14,154,
- * 1,692 and 54,008. Idle RSS (VmRSS 2 s after start, 3 runs each): 7.05 MB
- * without the feature, 7.15 MB with it built in, 7.31 MB with --mqtt
- * connected. On for every board, rpi-zero included: 0.3 MB of its 512 MiB. */
+ * into rooms (--mqtt URL; docs/MQTT.md): a libmosquitto client driven by one
+ * thread of ours (lanchat-mqtt, two broker connections), the outbox table,
+ * the mirrored messages' columns. Needs libmosquitto1. Without --mqtt at run
+ * time nothing of it runs. Measured on 5672fb2 (size(1) against
+ * FLAGS=no-mqtt, docs/MQTT.md "Cost"): 16,102 bytes of text, 1,936 of data,
+ * 122,624 of bss (the thread's JSON arena, payload buffers and
+ * CHAT_MQTT_RECEIVE_BATCH jobs, untouched without --mqtt); stripped binary
+ * +13,920 B (x86-64), +18,008 B (armel, rpi-zero). Idle RSS: 7,144 KiB
+ * without the feature, 7,280 KiB built in, 7,388 KiB with --mqtt connected.
+ * On for every board, rpi-zero included: a quarter MB of its 512 MiB. */
 #ifndef CHAT_WITH_MQTT
 #define CHAT_WITH_MQTT 1
 #endif
