@@ -112,6 +112,10 @@ def test_ws_beyond_client_pool_capacity_gets_handshake_then_close_1013():
             # free one slot; once the server has noticed, a new connection is served
             conns.pop().close()
             _wait_metric(srv, "lanchat_ws_connections", lambda v: v <= cap - 1)
+            # the gauge drops when the close is seen, the slot returns a little
+            # later (its I/O thread frees it): wait for the slot itself
+            _wait_metric(srv, 'lanchat_pool_in_use{pool="conn"}', lambda v: v <= cap - 1,
+                         timeout=30.0)
             again = srv.ws(token)
             conns.append(again)
             assert again.hello["user"] == name, again.hello
