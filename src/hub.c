@@ -423,11 +423,9 @@ struct chat_error hub_post_prepare(const char *user, const char *room, const cha
     if (!body)
         return CHAT_ERROR(BAD_REQUEST, "\"body\" must be a string");
     size_t len = strlen(body);
-    enum text_body_verdict verdict = text_check_body(body, len);
-    if (verdict == TEXT_BODY_TOO_LONG)
-        return CHAT_ERROR(TOO_LARGE, text_body_problem(verdict));
-    if (verdict != TEXT_BODY_OK)
-        return CHAT_ERROR(BAD_REQUEST, text_body_problem(verdict));
+    struct chat_error verdict = text_body_error(body, len);
+    if (verdict.kind)
+        return verdict;
     if (cid && !text_valid_cid(cid))
         return CHAT_ERROR(BAD_REQUEST, "\"cid\" must be 1-64 characters of A-Z a-z 0-9 . _ : -");
     if (!hub_rate_allow(user))

@@ -192,11 +192,9 @@ struct chat_error mirror_parse_message(const char *payload, size_t len, struct j
     if (!body)
         return CHAT_ERROR(BAD_REQUEST, "\"body\" must be a string");
     size_t blen = strlen(body);
-    enum text_body_verdict verdict = text_check_body(body, blen);
-    if (verdict == TEXT_BODY_TOO_LONG)
-        return CHAT_ERROR(TOO_LARGE, text_body_problem(verdict));
-    if (verdict != TEXT_BODY_OK)
-        return CHAT_ERROR(BAD_REQUEST, text_body_problem(verdict));
+    e = text_body_error(body, blen);
+    if (e.kind)
+        return e;
     memcpy(out->body, body, blen + 1);
     return CHAT_OK;
 }

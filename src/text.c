@@ -187,3 +187,13 @@ size_t text_utf8_span(const char *s, size_t len, bool *invalid)
     }
     return i;
 }
+
+struct chat_error text_body_error(const char *body, size_t len)
+{
+    enum text_body_verdict verdict = text_check_body(body, len);
+    if (verdict == TEXT_BODY_TOO_LONG)
+        return CHAT_ERROR(TOO_LARGE, text_body_problem(verdict));
+    if (verdict != TEXT_BODY_OK)
+        return CHAT_ERROR(BAD_REQUEST, text_body_problem(verdict));
+    return CHAT_OK;
+}

@@ -5,6 +5,8 @@
 #ifndef LANCHAT_TEXT_H
 #define LANCHAT_TEXT_H
 
+#include "chat_error.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -22,6 +24,8 @@ enum text_body_verdict {
 };
 enum text_body_verdict text_check_body(const char *body, size_t len);
 const char *text_body_problem(enum text_body_verdict verdict);
+/* The body's verdict as the chat's error: TOO_LARGE, BAD_REQUEST or OK. */
+struct chat_error text_body_error(const char *body, size_t len);
 /* How many bytes at the start of s are whole, valid UTF-8 sequences (RFC
  * 3629: no overlongs, surrogates or code points past U+10FFFF). It stops
  * at the first sequence that is invalid (*invalid set) or that the end of s
