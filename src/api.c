@@ -403,13 +403,20 @@ struct page {
     const char *room;
     char *buf;
     size_t cap, len;
-    int64_t sent, last;
-    bool full;
+    int64_t sent, last, limit;
+    bool full, more;
 };
 
+/* The page asks for one row beyond its limit: that row, read by the same
+ * statement, is what tells an after= page it has more, so a message committed
+ * between two reads cannot make a page say "more" while it holds nothing. */
 static bool page_row(void *ctx, const struct store_message *m)
 {
     struct page *p = ctx;
+    if (p->sent == p->limit) {
+        p->more = true;
+        return false;
+    }
     struct jw w;
     jw_init(&w, p->buf + p->len, p->cap - p->len);
     if (p->sent)
@@ -422,13 +429,6 @@ static bool page_row(void *ctx, const struct store_message *m)
     p->len += w.len;
     p->sent++;
     p->last = m->id;
-    return true;
-}
-
-static bool row_exists(void *ctx, const struct store_message *m)
-{
-    (void)m;
-    *(bool *)ctx = true;
     return true;
 }
 
@@ -469,18 +469,18 @@ static void messages_list(struct api_request *r)
     hub_room_name(room, name);
     http_start_chunked(r->conn, 200, "application/json");
     send_chunk_text(r->conn, "{\"messages\":[");
-    struct page p = {.room = name, .buf = r->body, .cap = sizeof r->body};
+    struct page p = {.room = name, .buf = r->body, .cap = sizeof r->body, .limit = limit};
     do {
         p.len = 0;
         p.full = false;
-        if (store_history(room_id, start, below, limit - p.sent, page_row, &p) != STORE_OK ||
+        if (store_history(room_id, start, below, limit - p.sent + 1, page_row, &p) != STORE_OK ||
             p.len == 0)
             break;
         mg_send_chunk(r->conn, p.buf, (unsigned)p.len);
         start = p.last;
     } while (p.full && p.sent < limit);
     if (has_after)
-        store_history(room_id, start, INT64_MAX, 1, row_exists, &has_more);
+        has_more = p.more;
     send_chunk_text(r->conn, has_more ? "],\"has_more\":true}" : "],\"has_more\":false}");
     mg_send_chunk(r->conn, "", 0);
 }
