@@ -47,10 +47,13 @@ static void messages_list(struct api_request *r);
 static void messages_post(struct api_request *r);
 static void message_get(struct api_request *r);
 static void message_delete(struct api_request *r);
+#if CHAT_WITH_SEARCH
+static void search_get(struct api_request *r);
+#endif
 static void presence_get(struct api_request *r);
 static void health_get(struct api_request *r);
 static void server_get(struct api_request *r);
-#if !CHAT_WITH_ACCOUNTS || !CHAT_WITH_ROOMS
+#if !CHAT_WITH_ACCOUNTS || !CHAT_WITH_ROOMS || !CHAT_WITH_SEARCH
 static void feature_absent(struct api_request *r);
 #endif
 #if CHAT_WITH_METRICS
@@ -85,6 +88,11 @@ static const struct route {
     {"POST", "/api/v1/rooms/*/messages", AUTHENTICATED, messages_post},
     {"GET", "/api/v1/messages/*", AUTHENTICATED, message_get},
     {"DELETE", "/api/v1/messages/*", AUTHENTICATED, message_delete},
+#if CHAT_WITH_SEARCH
+    {"GET", "/api/v1/search", AUTHENTICATED, search_get},
+#else
+    {"GET", "/api/v1/search", PUBLIC, feature_absent},
+#endif
     {"GET", "/api/v1/presence", AUTHENTICATED, presence_get},
     {"GET", "/api/v1/server", PUBLIC, server_get},
     {"GET", "/healthz", PUBLIC, health_get},
@@ -485,6 +493,83 @@ static void messages_list(struct api_request *r)
     mg_send_chunk(r->conn, "", 0);
 }
 
+#if CHAT_WITH_SEARCH
+/* Each hit names its own room. */
+static bool search_row(void *ctx, const struct store_message *m, const char *room)
+{
+    struct page *p = ctx;
+    p->room = room;
+    return page_row(p, m);
+}
+
+/* Newest first, paged back with before=; has_more from one row beyond the
+ * limit, as history's after= pages. The page is built in the request
+ * block's body buffer, so the query's text lives on the stack. */
+static void search_get(struct api_request *r)
+{
+    const char *query = mg_get_request_info(r->conn)->query_string;
+    char q[CHAT_SEARCH_QUERY_MAX + 1];
+    int n = query ? mg_get_var(query, strlen(query), "q", q, sizeof q) : -1;
+    if (n == -2 || n == -3) {
+        fail(r, CHAT_E_BAD_REQUEST,
+             "\"q\" is longer than " SPELLED_VALUE(CHAT_SEARCH_QUERY_MAX) " bytes");
+        return;
+    }
+    if (n < 0 || strspn(q, " \t\r\n") == (size_t)n) {
+        fail(r, CHAT_E_BAD_REQUEST, "\"q\" (the search) is required");
+        return;
+    }
+    int64_t limit = CHAT_HISTORY_DEFAULT, before = INT64_MAX;
+    int has_limit = query_id(query, "limit", &limit);
+    int has_before = query_id(query, "before", &before);
+    if (has_limit < 0 || (has_limit && limit < 1) || has_before < 0) {
+        fail(r, CHAT_E_BAD_REQUEST, "limit and before must be positive integers");
+        return;
+    }
+    if (limit > CHAT_HISTORY_MAX)
+        limit = CHAT_HISTORY_MAX;
+    int64_t room_id = 0;
+    char room[CHAT_NAME_MAX + 2];
+    int has_room = mg_get_var(query, strlen(query), "room", room, sizeof room);
+    if (has_room == -2 || has_room == -3 ||
+        (has_room > 0 && (room_id = hub_room_id(hub_room_find(room))) < 0)) {
+        fail(r, CHAT_E_NOT_FOUND, "no such room");
+        return;
+    }
+
+    /* The first page is read before the reply starts: a query SQLite
+     * refuses is still a 400. */
+    struct page p = {.buf = r->body, .cap = sizeof r->body, .limit = limit};
+    char why[128];
+    enum store_result found =
+        store_search(q, room_id, before, limit + 1, search_row, &p, why, sizeof why);
+    if (found == STORE_INVALID) {
+        char message[sizeof why + 64];
+        snprintf(message, sizeof message, "\"q\" is not a valid search (%s)", why);
+        fail(r, CHAT_E_BAD_REQUEST, message);
+        return;
+    }
+    if (found != STORE_OK) {
+        http_error(r->conn, hub_storage_error(found));
+        return;
+    }
+    http_start_chunked(r->conn, 200, "application/json");
+    send_chunk_text(r->conn, "{\"messages\":[");
+    while (p.len) {
+        mg_send_chunk(r->conn, p.buf, (unsigned)p.len);
+        p.len = 0;
+        if (!p.full || p.sent == limit)
+            break;
+        p.full = false;
+        if (store_search(q, room_id, p.last, limit - p.sent + 1, search_row, &p, why, sizeof why) !=
+            STORE_OK)
+            break;
+    }
+    send_chunk_text(r->conn, p.more ? "],\"has_more\":true}" : "],\"has_more\":false}");
+    mg_send_chunk(r->conn, "", 0);
+}
+#endif
+
 static void messages_post(struct api_request *r)
 {
     const cJSON *doc = read_object(r);
@@ -541,7 +626,7 @@ static void message_delete(struct api_request *r)
     }
 }
 
-#if !CHAT_WITH_ACCOUNTS || !CHAT_WITH_ROOMS
+#if !CHAT_WITH_ACCOUNTS || !CHAT_WITH_ROOMS || !CHAT_WITH_SEARCH
 /* A route of a feature this build left out: as if it did not exist. */
 static void feature_absent(struct api_request *r)
 {
@@ -580,13 +665,14 @@ static void server_get(struct api_request *r)
     char json[384];
     snprintf(json, sizeof json,
              "{\"name\":\"lanchat\",\"version\":\"%s\","
-             "\"features\":{\"accounts\":%s,\"rooms\":%s},"
+             "\"features\":{\"accounts\":%s,\"rooms\":%s,\"search\":%s},"
              "\"limits\":{\"body_bytes\":%d,\"name_chars\":%d,"
              "\"name_pattern\":\"^[A-Za-z0-9_.-]{1,%d}$\",\"password_min_bytes\":%d,"
              "\"page_messages\":%d,\"page_messages_max\":%d}}",
              CHAT_VERSION, CHAT_WITH_ACCOUNTS ? "true" : "false",
-             CHAT_WITH_ROOMS ? "true" : "false", CHAT_MAX_BODY, CHAT_NAME_MAX, CHAT_NAME_MAX,
-             CHAT_PASSWORD_MIN, CHAT_HISTORY_DEFAULT, CHAT_HISTORY_MAX);
+             CHAT_WITH_ROOMS ? "true" : "false", CHAT_WITH_SEARCH ? "true" : "false", CHAT_MAX_BODY,
+             CHAT_NAME_MAX, CHAT_NAME_MAX, CHAT_PASSWORD_MIN, CHAT_HISTORY_DEFAULT,
+             CHAT_HISTORY_MAX);
     http_json(r->conn, 200, json);
 }
 

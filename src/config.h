@@ -108,6 +108,22 @@
 #ifndef CHAT_MQTT_RECONNECT_MAX_S
 #define CHAT_MQTT_RECONNECT_MAX_S 30
 #endif
+/* Full-text search of message bodies (GET /api/v1/search; docs/API.md,
+ * "Search"): SQLite FTS5 queries of the messages_fts index. The index itself
+ * is schema (a migration builds it, triggers keep it), kept whether or not
+ * the switch is on, so a database moves between builds unharmed; off, only
+ * the route and its reader statement are removed. Needs an SQLite with FTS5
+ * (Debian's has it). Costs 1,844 bytes of text, no data (size(1) of
+ * build/desktop/lanchat against `make FLAGS=no-search`); no RAM: the query
+ * is on the request's stack, its page in the request's block. */
+#ifndef CHAT_WITH_SEARCH
+#define CHAT_WITH_SEARCH 1
+#endif
+/* Longest search query in bytes (its q= parameter, decoded): a longer one
+ * is a 400. */
+#ifndef CHAT_SEARCH_QUERY_MAX
+#define CHAT_SEARCH_QUERY_MAX 256
+#endif
 
 /* Default of --tls-port (the package sets 443 in /etc/lanchat.conf). */
 #ifndef CHAT_TLS_PORT
@@ -490,8 +506,12 @@
     (CHAT_WITH_ROOMS != 0 && CHAT_WITH_ROOMS != 1) ||                                              \
     (CHAT_WITH_METRICS != 0 && CHAT_WITH_METRICS != 1) ||                                          \
     (CHAT_WITH_EMBEDDED_WEB != 0 && CHAT_WITH_EMBEDDED_WEB != 1) ||                                \
-    (CHAT_WITH_TLS != 0 && CHAT_WITH_TLS != 1) || (CHAT_WITH_MQTT != 0 && CHAT_WITH_MQTT != 1)
+    (CHAT_WITH_TLS != 0 && CHAT_WITH_TLS != 1) || (CHAT_WITH_MQTT != 0 && CHAT_WITH_MQTT != 1) ||  \
+    (CHAT_WITH_SEARCH != 0 && CHAT_WITH_SEARCH != 1)
 #error "a CHAT_WITH_* switch is 0 or 1"
+#endif
+#if CHAT_SEARCH_QUERY_MAX < 16 || CHAT_SEARCH_QUERY_MAX > 4096
+#error "CHAT_SEARCH_QUERY_MAX must be 16..4096"
 #endif
 #if CHAT_MQTT_INFLIGHT < 1 || CHAT_MQTT_INFLIGHT > 1000 || CHAT_MQTT_KEEPALIVE_S < 5 ||            \
     CHAT_MQTT_RECEIVE_BATCH < 1 || CHAT_MQTT_RECONNECT_MIN_S < 1 ||                                \

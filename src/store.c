@@ -44,6 +44,22 @@ static const char *const migrations[] = {
     "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL,"
     "  room TEXT NOT NULL, origin_id INTEGER NOT NULL, author TEXT NOT NULL, body TEXT NOT NULL,"
     "  ts INTEGER NOT NULL, cid TEXT);",
+    /* 4: full-text search (CHAT_WITH_SEARCH): an FTS5 index of the bodies
+     * over messages itself (external content, rowid = messages.id), built
+     * from the rows there are and kept in step by triggers, so an insert, a
+     * deletion and a retention trim change it in their own transaction and
+     * a deleted message cannot be found. Made in every build: a database
+     * moves between builds, and an index left behind would go stale. */
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(body, content='messages', content_rowid='id');"
+    "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');"
+    "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN"
+    "  INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body); END;"
+    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN"
+    "  INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.id, old.body);"
+    "  END;"
+    "CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN"
+    "  INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.id, old.body);"
+    "  INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body); END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -150,6 +166,9 @@ enum reader_statement {
     RD_PASSWORD_HASH,
     RD_ACCOUNT,
     RD_OUTBOX,
+#if CHAT_WITH_SEARCH
+    RD_SEARCH,
+#endif
     RD_COUNT
 };
 
@@ -165,6 +184,14 @@ static const char *const reader_sql[RD_COUNT] = {
     [RD_ACCOUNT] = "SELECT name FROM users WHERE name = ?1",
     [RD_OUTBOX] = "SELECT seq, kind, room, origin_id, author, body, ts, cid FROM outbox"
                   " WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+#if CHAT_WITH_SEARCH
+    /* The index drives: its rowid order and range, the room checked per hit. */
+    [RD_SEARCH] = "SELECT m.id, m.room_id, m.ts, m.author, m.cid, m.body, m.origin_node,"
+                  " m.origin_id, r.name FROM messages_fts f JOIN messages m ON m.id = f.rowid"
+                  " JOIN rooms r ON r.id = m.room_id WHERE messages_fts MATCH ?1"
+                  " AND f.rowid < ?2 AND (?3 = 0 OR m.room_id = ?3)"
+                  " ORDER BY f.rowid DESC LIMIT ?4",
+#endif
 };
 
 static struct {
@@ -1091,6 +1118,40 @@ enum store_result store_history(int64_t room_id, int64_t after, int64_t below, i
     }
     return reader_done(st, rc == SQLITE_DONE ? SQLITE_ROW : rc);
 }
+
+#if CHAT_WITH_SEARCH
+enum store_result store_search(const char *query, int64_t room_id, int64_t below, int64_t limit,
+                               store_search_fn *fn, void *ctx, char *why, size_t why_cap)
+{
+    sqlite3_stmt *st = reader_statement(RD_SEARCH);
+    if (!st)
+        return STORE_ERROR;
+    sqlite3_bind_text(st, 1, query, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, below);
+    sqlite3_bind_int64(st, 3, room_id);
+    sqlite3_bind_int64(st, 4, limit);
+    int rc;
+    struct store_message m;
+    char room[CHAT_NAME_MAX + 1];
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_message_row(st, &m);
+        copy_text(room, sizeof room, sqlite3_column_text(st, 8));
+        if (!fn(ctx, &m, room)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc == SQLITE_ERROR) { /* the query's own fault: FTS5 syntax, an unknown column */
+        snprintf(why, why_cap, "%s", sqlite3_errmsg(S.reader_db));
+        sqlite3_reset(st);
+        pthread_mutex_unlock(&S.reader_lock);
+        return STORE_INVALID;
+    }
+    if (rc != SQLITE_DONE)
+        log_error("search failed: %s", sqlite3_errmsg(S.reader_db));
+    return reader_done(st, rc == SQLITE_DONE ? SQLITE_ROW : rc);
+}
+#endif
 
 enum store_result store_outbox_read(int64_t after_seq, int64_t limit, store_outbox_fn *fn,
                                     void *ctx)

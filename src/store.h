@@ -28,6 +28,7 @@ enum store_result {
     STORE_FORBIDDEN, /* delete of someone else's message */
     STORE_BUSY,      /* write queue full */
     STORE_ERROR,     /* SQLite failed; logged */
+    STORE_INVALID,   /* a search query SQLite refuses (not logged: the caller's) */
 };
 
 struct store_message {
@@ -140,6 +141,16 @@ enum store_result store_history(int64_t room_id, int64_t after, int64_t below, i
                                 store_row_fn *fn, void *ctx);
 /* Id of the (skip+1)-th newest message of the room with id < below. */
 enum store_result store_newest_id(int64_t room_id, int64_t below, int64_t skip, int64_t *id);
+#if CHAT_WITH_SEARCH
+/* Full-text search (FTS5 query syntax): calls fn for each message matching
+ * query with id < below, in room_id (0: every room), newest first, at most
+ * limit, while fn returns true; room is the message's room name. A query
+ * SQLite refuses is STORE_INVALID with SQLite's reason in why. One
+ * statement; fn runs under the reader lock. */
+typedef bool store_search_fn(void *ctx, const struct store_message *message, const char *room);
+enum store_result store_search(const char *query, int64_t room_id, int64_t below, int64_t limit,
+                               store_search_fn *fn, void *ctx, char *why, size_t why_cap);
+#endif
 /* Calls fn for each outbox row with seq > after_seq, in order, at most limit,
  * while fn returns true; fn runs under the reader lock. */
 typedef bool store_outbox_fn(void *ctx, const struct store_outbox_entry *entry);

@@ -34,15 +34,17 @@ check full_build_has_room_creation has_symbol "$full" rooms_create
 check full_build_has_metrics_exporter has_symbol "$full" metrics_export
 check full_build_has_embedded_web has_symbol "$full" web_assets
 check full_build_has_tls has_symbol "$full" tls_setup
+check full_build_has_search has_symbol "$full" search_get
 check minimal_build_lacks_account_registration lacks_symbol "$minimal" users_create
 check minimal_build_lacks_password_hashing lacks_symbol "$minimal" crypto_pwhash_str
 check minimal_build_lacks_room_creation lacks_symbol "$minimal" rooms_create
 check minimal_build_lacks_metrics_exporter lacks_symbol "$minimal" metrics_export
 check minimal_build_lacks_embedded_web lacks_symbol "$minimal" web_assets
 check minimal_build_lacks_tls lacks_symbol "$minimal" tls_setup
+check minimal_build_lacks_search lacks_symbol "$minimal" search_get
 check minimal_build_needs_no_openssl sh -c "! readelf -d '$minimal' | grep -q 'libssl'"
 check minimal_binary_is_smaller smaller "$full" "$minimal"
-check full_version_lists_features features_line "$full" "accounts rooms metrics embedded-web tls mqtt"
+check full_version_lists_features features_line "$full" "accounts rooms metrics embedded-web tls mqtt search"
 check minimal_version_lists_no_features features_line "$minimal" "none"
 check config_h_defaults_compile config_compiles
 check config_batch_larger_than_queue_fails_to_compile config_rejects CHAT_WRITE_BATCH \
@@ -58,6 +60,8 @@ check config_feed_smaller_than_four_frames_fails_to_compile config_rejects CHAT_
 check config_history_default_over_max_fails_to_compile config_rejects CHAT_HISTORY_DEFAULT \
     -DCHAT_HISTORY_DEFAULT=300
 check config_no_replay_fails_to_compile config_rejects CHAT_REPLAY_MAX -DCHAT_REPLAY_MAX=0
+check config_search_query_under_16_bytes_fails_to_compile config_rejects CHAT_SEARCH_QUERY_MAX \
+    -DCHAT_SEARCH_QUERY_MAX=8
 check config_more_nickname_sessions_than_sessions_fails_to_compile config_rejects \
     CHAT_NICK_SESSIONS -DCHAT_MAX_SESSIONS=16 -DCHAT_NICK_SESSIONS=17
 check config_no_io_thread_fails_to_compile config_rejects CHAT_IO_THREADS -DCHAT_IO_THREADS=0

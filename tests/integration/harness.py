@@ -756,6 +756,7 @@ FEATURE_ROUTES = {
     "metrics": ("GET", "/metrics", None, False),
     "embedded-web": ("GET", "/", None, False),
     "tls": ("GET", "/api/v1/trust", None, False),
+    "search": ("GET", "/api/v1/search?q=probe", None, False),
 }
 
 

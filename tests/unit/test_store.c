@@ -1,7 +1,7 @@
 /*
  * test_store - the SQLite store against a real database file in a fresh
  * temporary directory: schema, messages (append, idempotent cid, reads,
- * delete, retention), rooms, users, sessions, hooks, statistics, reopening.
+ * delete, retention, search), rooms, users, sessions, hooks, statistics, reopening.
  * Every test gets its own directory and database, removed afterwards.
  */
 #include "store.h"
@@ -616,6 +616,113 @@ static void test_zero_retention_keeps_every_message(void **state)
     assert_int_equal(store_get_message(first, &out), STORE_OK);
 }
 
+/* ---- search ------------------------------------------------------------------ */
+
+#if CHAT_WITH_SEARCH
+struct hits {
+    int64_t ids[16];
+    char rooms[16][CHAT_NAME_MAX + 1];
+    int count;
+};
+
+static bool collect_hit(void *ctx, const struct store_message *m, const char *room)
+{
+    struct hits *h = ctx;
+    if (h->count >= 16)
+        return false;
+    h->ids[h->count] = m->id;
+    snprintf(h->rooms[h->count], sizeof h->rooms[0], "%s", room);
+    h->count++;
+    return true;
+}
+
+static struct hits search(const char *q, int64_t room, int64_t below, int64_t limit)
+{
+    struct hits h = {.count = 0};
+    char why[128];
+    assert_int_equal(store_search(q, room, below, limit, collect_hit, &h, why, sizeof why),
+                     STORE_OK);
+    return h;
+}
+
+static void test_search_gives_matches_newest_first_with_their_room(void **state)
+{
+    (void)state;
+    int64_t other = 0;
+    assert_int_equal(store_add_room("other", true, &other), STORE_OK);
+    int64_t a = post(GENERAL, "a", "the quick brown fox");
+    post(GENERAL, "a", "a lazy dog");
+    int64_t b = post(other, "a", "Quick thinking");
+    int64_t c = post(GENERAL, "a", "quickly now");
+    struct hits h = search("quick", 0, INT64_MAX, 10);
+    assert_int_equal(h.count, 2);
+    assert_int_equal(h.ids[0], b);
+    assert_string_equal(h.rooms[0], "other");
+    assert_int_equal(h.ids[1], a);
+    assert_string_equal(h.rooms[1], "general");
+    h = search("quick*", 0, INT64_MAX, 10);
+    assert_int_equal(h.count, 3);
+    assert_int_equal(h.ids[0], c);
+    h = search("quick*", GENERAL, INT64_MAX, 10);
+    assert_int_equal(h.count, 2);
+    assert_int_equal(h.ids[0], c);
+    assert_int_equal(h.ids[1], a);
+    h = search("quick*", 0, c, 1);
+    assert_int_equal(h.count, 1);
+    assert_int_equal(h.ids[0], b);
+}
+
+static void test_search_never_finds_deleted_or_trimmed_messages(void **state)
+{
+    int64_t gone = post(GENERAL, "a", "needle one");
+    int64_t kept = post(GENERAL, "a", "needle two");
+    assert_int_equal(store_delete_message(gone, "a", NULL), STORE_OK);
+    struct hits h = search("needle", 0, INT64_MAX, 10);
+    assert_int_equal(h.count, 1);
+    assert_int_equal(h.ids[0], kept);
+
+    reopen(*state, 2);
+    int64_t last[2];
+    last[0] = post(GENERAL, "a", "needle three");
+    last[1] = post(GENERAL, "a", "needle four");
+    h = search("needle", 0, INT64_MAX, 10);
+    assert_int_equal(h.count, 2);
+    assert_int_equal(h.ids[0], last[1]);
+    assert_int_equal(h.ids[1], last[0]);
+}
+
+static void test_search_finds_mirrored_messages_until_their_origin_deletes_them(void **state)
+{
+    (void)state;
+    struct store_message m = draft(GENERAL, "bob", "", "mirrored hello");
+    snprintf(m.node, sizeof m.node, "%s", "kitchen");
+    m.origin_id = 42;
+    assert_int_equal(store_append_message(&m), STORE_OK);
+    struct hits h = search("mirrored", 0, INT64_MAX, 10);
+    assert_int_equal(h.count, 1);
+    assert_int_equal(h.ids[0], m.id);
+    int64_t room = 0, id = 0;
+    assert_int_equal(store_delete_mirrored("kitchen", 42, &room, &id), STORE_OK);
+    h = search("mirrored", 0, INT64_MAX, 10);
+    assert_int_equal(h.count, 0);
+}
+
+static void test_search_with_a_query_sqlite_refuses_is_invalid_with_a_reason(void **state)
+{
+    (void)state;
+    post(GENERAL, "a", "text");
+    const char *bad[] = {"\"", "AND", "(text", "nosuchcolumn: text"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct hits h = {.count = 0};
+        char why[128] = "";
+        assert_int_equal(store_search(bad[i], 0, INT64_MAX, 10, collect_hit, &h, why, sizeof why),
+                         STORE_INVALID);
+        assert_true(why[0] != '\0');
+    }
+    assert_int_equal(search("text", 0, INT64_MAX, 10).count, 1);
+}
+#endif
+
 /* ---- users ------------------------------------------------------------------ */
 
 static void test_user_password_hash_is_found_by_name_in_any_case(void **state)
@@ -937,6 +1044,12 @@ int main(void)
         T(test_writer_without_hooks_still_commits),
         T(test_retention_keeps_the_newest_messages_of_each_room),
         T(test_zero_retention_keeps_every_message),
+#if CHAT_WITH_SEARCH
+        T(test_search_gives_matches_newest_first_with_their_room),
+        T(test_search_never_finds_deleted_or_trimmed_messages),
+        T(test_search_finds_mirrored_messages_until_their_origin_deletes_them),
+        T(test_search_with_a_query_sqlite_refuses_is_invalid_with_a_reason),
+#endif
         T(test_user_password_hash_is_found_by_name_in_any_case),
         T(test_adding_a_user_twice_in_any_case_is_a_duplicate),
         T(test_password_hash_of_an_unknown_user_is_not_found),
