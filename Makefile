@@ -16,6 +16,7 @@
 #   make config | cost-table              a build's config.h values; each feature switch's code
 #   make bench | bench-instr              the delivery scenarios; instructions per message
 #   make bench-mqtt                       S10 alone: two appliances mirrored through mosquitto
+#   make bench-search                     search on 1,000,000 messages: index, migration, queries
 #   make clean                            remove build/
 #   make help                             this list
 
@@ -180,7 +181,7 @@ LOADGEN := build/loadgen
 # binary, it makes SQLite's default VFS lose every write not yet synced.
 POWERLOSS := build/powerloss.so
 
-.PHONY: all run test unit integration e2e format lint clean bench bench-mqtt cross-all test-desktop board-info \
+.PHONY: all run test unit integration e2e format lint clean bench bench-mqtt bench-search cross-all test-desktop board-info \
         ram-budget test-emulated unit-emulated integration-emulated package bundle test-package FORCE \
         bench-instr config cost-table test-asan test-tsan test-sanitizers fuzz fuzz-replay fuzz-targets \
         check-arch help
@@ -406,6 +407,10 @@ build/.deps-bench: tools/deps.sh
 
 bench: build/.deps-bench $(BIN) $(LOADGEN)
 	python3 tests/bench/bench.py --bin $(BIN) --loadgen $(LOADGEN) --out build/bench
+
+# Search on a database of 1,000,000 messages (docs/PERFORMANCE.md, "Search").
+bench-search: build/.deps-bench $(BIN)
+	python3 tests/bench/search.py --bin $(BIN)
 
 # S10 alone (make bench runs it too): bridged throughput, docs/MQTT.md "Cost".
 bench-mqtt: build/.deps-bench $(BIN) $(LOADGEN)

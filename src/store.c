@@ -1141,8 +1141,15 @@ enum store_result store_search(const char *query, int64_t room_id, int64_t below
             break;
         }
     }
-    if (rc == SQLITE_ERROR) { /* the query's own fault: FTS5 syntax, an unknown column */
-        snprintf(why, why_cap, "%s", sqlite3_errmsg(S.reader_db));
+    /* The query's own fault: FTS5 syntax, an unknown column; or so broad (a
+     * short prefix of a big index) that its doclists outgrow SQLite's heap. */
+    if (rc == SQLITE_ERROR || rc == SQLITE_NOMEM) {
+        if (rc == SQLITE_NOMEM)
+            log_warn("a search needed more than SQLite's heap limit (refused)");
+        snprintf(why, why_cap, "%s",
+                 rc == SQLITE_NOMEM ? "too broad for this server's memory; use longer words"
+                                      " or fewer prefixes*"
+                                    : sqlite3_errmsg(S.reader_db));
         sqlite3_reset(st);
         pthread_mutex_unlock(&S.reader_lock);
         return STORE_INVALID;

@@ -28,7 +28,7 @@ enum store_result {
     STORE_FORBIDDEN, /* delete of someone else's message */
     STORE_BUSY,      /* write queue full */
     STORE_ERROR,     /* SQLite failed; logged */
-    STORE_INVALID,   /* a search query SQLite refuses (not logged: the caller's) */
+    STORE_INVALID,   /* a search query SQLite refuses, or too broad for its heap */
 };
 
 struct store_message {
@@ -145,7 +145,8 @@ enum store_result store_newest_id(int64_t room_id, int64_t below, int64_t skip, 
 /* Full-text search (FTS5 query syntax): calls fn for each message matching
  * query with id < below, in room_id (0: every room), newest first, at most
  * limit, while fn returns true; room is the message's room name. A query
- * SQLite refuses is STORE_INVALID with SQLite's reason in why. One
+ * SQLite refuses, or one that outgrows SQLite's heap limit (logged), is
+ * STORE_INVALID with the reason in why. One
  * statement; fn runs under the reader lock. */
 typedef bool store_search_fn(void *ctx, const struct store_message *message, const char *room);
 enum store_result store_search(const char *query, int64_t room_id, int64_t below, int64_t limit,
