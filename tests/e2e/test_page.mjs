@@ -70,6 +70,7 @@ export async function test_minimal_build_from_disk_hides_what_it_lacks(t) {
   assertEqual(info.body.features, { accounts: false, rooms: false, search: false }, 'features of the minimal build');
   const { page, watcher } = await joinAs(t, server, 'alice', { viewport: PHONE });
   assert(await page.locator('#room-form').isHidden(), 'room form shown without rooms');
+  assert(await page.locator('#search-form').isHidden(), 'search shown without search');
   await page.locator('#logout').click();
   await page.locator('#login').waitFor();
   assert(await page.locator('#login-password').isHidden(), 'password field shown without accounts');

@@ -40,6 +40,23 @@ const test = (name, fn) => tests.push({ name, fn });
 const links = (s) => text.linkParts(s).filter((p) => p.href).map((p) => p.url);
 const joined = (parts) => parts.map((p) => p.text ?? p.url).join('');
 
+const marks = (body, q) => text.markParts(body, q).filter((p) => p.mark).map((p) => p.text);
+
+test('search_marks_whole_words_without_case_or_accents_and_keeps_the_text_whole', () => {
+  const body = 'Cafe, café and CAFÉS; cafeteria';
+  assert.deepEqual(marks(body, 'café'), ['Cafe', 'café']);
+  assert.equal(text.markParts(body, 'café').map((p) => p.text).join(''), body);
+  assert.deepEqual(marks(body, 'caf*'), ['Cafe', 'café', 'CAFÉS', 'cafeteria']);
+  assert.deepEqual(marks('nothing here', 'café'), []);
+});
+
+test('search_marks_no_operators_quotes_or_markup_of_the_query', () => {
+  assert.deepEqual(marks('fox AND dog or not', 'fox AND "dog"'), ['fox', 'dog']);
+  assert.deepEqual(marks('<b>x</b> b', '<b>'), ['b', 'b', 'b']);
+  assert.deepEqual(text.markParts('<b>', 'b'), [{ text: '<', mark: false }, { text: 'b', mark: true },
+    { text: '>', mark: false }]);
+});
+
 test('plain_text_is_one_text_part', () => {
   assert.deepEqual(text.linkParts('no links here'), [{ text: 'no links here' }]);
 });

@@ -6,12 +6,14 @@
 //   session.js  join screen, logout       render.js   drawing the chat from the state
 //   rules.js    the server's limits       room.js, outbox.js, text.js  pure logic
 //   view.js     DOM building              api.js, link.js, local.js  REST, WebSocket, storage
+//   search.js   the sidebar's search
 
 import { api } from './api.js';
 import { link, loadOlder, queue, refreshRooms, setRooms } from './chat.js';
 import { local } from './local.js';
 import { TOP_SLACK_PX, atBottom, autogrow, pickRoom, render, saveRooms, schedule, toggleSidebar } from './render.js';
 import { bodyProblem, nameProblem } from './rules.js';
+import { wireSearch } from './search.js';
 import { OFFLINE_TEXT, applyServer, enterChat, loginError, logout, showLogin, submitLogin } from './session.js';
 import { S, room } from './state.js';
 
@@ -72,6 +74,7 @@ function wire() {
   $('menu-button').addEventListener('click', () => toggleSidebar(!$('chat').classList.contains('sidebar-open')));
   $('conn-now').addEventListener('click', () => link.retryNow());
   $('room-form').addEventListener('submit', createRoom);
+  wireSearch();
   $('new-pill').addEventListener('click', () => {
     S.stickOnce = true;
     render();

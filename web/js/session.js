@@ -9,6 +9,7 @@ import { local } from './local.js';
 import { render, saveRooms, toast } from './render.js';
 import { limitsFrom, nameProblem, passwordProblem } from './rules.js';
 import { S, settled, ui } from './state.js';
+import { clearSearch } from './search.js';
 import { plural } from './text.js';
 
 const $ = (id) => document.getElementById(id);
@@ -22,6 +23,7 @@ export function applyServer(info) {
   $('password-field').hidden = !S.features.accounts;
   $('register-submit').hidden = !S.features.accounts;
   $('room-form').hidden = !S.features.rooms;
+  $('search-form').hidden = !S.features.search;
   const chars = String(S.limits.name_chars);
   $('login-name').maxLength = S.limits.name_chars;
   $('room-name').maxLength = S.limits.name_chars;
@@ -62,6 +64,7 @@ function leaveChat() {
   saveRooms();
   S.me = null;
   S.up = false;
+  clearSearch();
   $('chat').hidden = true;
 }
 

@@ -12,7 +12,7 @@ import { sameName } from './text.js';
 
 export const S = {
   me: null,
-  features: { accounts: false, rooms: false },
+  features: { accounts: false, rooms: false, search: false },
   limits: limitsFrom(null, DEFAULT_LIMITS),
   rooms: new Map(), // name → room (room.js)
   order: ['general'],

@@ -1,6 +1,6 @@
-// text - words of the page that need no DOM: URLs found in a message, day
-// labels, plurals, name comparison. Pure functions (tests/web/test_logic.mjs
-// runs them in node).
+// text - words of the page that need no DOM: URLs found in a message, the
+// words a search marks in one, day labels, plurals, name comparison. Pure
+// functions (tests/web/test_logic.mjs runs them in node).
 
 const URL_RE = /\bhttps?:\/\/[^\s<>"']+/g;
 const TRAILING = /[.,;:!?'"]+$/;
@@ -46,6 +46,43 @@ export function dayLabel(date, now = new Date()) {
 }
 
 export const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+// A word as FTS5's unicode61 tokenizer compares it: without case or accents.
+const folded = (word) => word.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+const WORD_RE = /[\p{L}\p{N}]+/gu;
+const OPERATORS = new Set(['AND', 'OR', 'NOT', 'NEAR']);
+
+// The text as parts {text, mark}: mark for each word the search asked for
+// (a word of the query, or one it starts with where the query's word ends
+// in *). Operators and punctuation of the query are not words to mark.
+export function markParts(text, query) {
+  const terms = [];
+  for (const match of query.matchAll(/[\p{L}\p{N}]+\*?/gu)) {
+    const word = match[0];
+    if (OPERATORS.has(word)) continue;
+    const prefix = word.endsWith('*');
+    terms.push({ word: folded(prefix ? word.slice(0, -1) : word), prefix });
+  }
+  const marked = (word) => {
+    const f = folded(word);
+    return terms.some((t) => (t.prefix ? f.startsWith(t.word) : f === t.word));
+  };
+  const parts = [];
+  const push = (piece, mark) => {
+    if (!piece) return;
+    const last = parts[parts.length - 1];
+    if (last && last.mark === mark) last.text += piece;
+    else parts.push({ text: piece, mark });
+  };
+  let at = 0;
+  for (const match of text.matchAll(WORD_RE)) {
+    push(text.slice(at, match.index), false);
+    push(match[0], marked(match[0]));
+    at = match.index + match[0].length;
+  }
+  push(text.slice(at), false);
+  return parts;
+}
 
 // Names compare without case, as the server compares them.
 export const sameName = (a, b) => a.toLowerCase() === b.toLowerCase();
