@@ -1,7 +1,9 @@
 // Search in the page (feature search): the sidebar's box finds messages of
 // every room, newest first, with their room and time; the words are marked
 // as text (a body's markup stays text); a result opens its room; a search
-// the server refuses says why; without the feature the box is not there.
+// the server refuses says why; older results on demand; on a phone the
+// drawer closes on the room. Without the feature the box is not there
+// (test_page.mjs, the minimal build).
 
 import { PHONE, assert, assertEqual, joinAs, seeMessage } from './client.mjs';
 

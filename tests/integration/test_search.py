@@ -5,7 +5,7 @@ import sqlite3
 import urllib.parse
 
 from harness import (Server, bulk_post, check_message, expect, expect_error, has, isolated_room,
-                     requires, shared, uname)
+                     requires, shared, shared_bridge, uname, wait_until)
 
 
 def word():
@@ -183,3 +183,22 @@ def test_search_index_is_built_by_migration_for_an_older_database():
         assert _ids(search(srv, token, w)) == old[::-1]
         new = srv.send(token, "general", "%s new" % w)["id"]
         assert _ids(search(srv, token, w)) == [new] + old[::-1]
+
+
+@requires("search")
+def test_search_finds_mirrored_messages_until_their_origin_deletes_them():
+    if not has("mqtt"):
+        return  # test_mqtt.py checks that --mqtt is refused
+    bridge = shared_bridge()
+    a, b = bridge.a, bridge.b
+    ta, tb = a.session(uname("smqa")), b.session(uname("smqb"))
+    w = word()
+    doomed = a.send(ta, "general", "%s doomed" % w)
+    kept = a.send(ta, "general", "%s kept" % w)
+    wait_until("both copies found on b", lambda: len(search(b, tb, w)["messages"]) == 2)
+    hits = search(b, tb, w)["messages"]
+    assert [m["body"] for m in hits] == [kept["body"], doomed["body"]], hits
+    assert all(m.get("node") == "a" and m["room"] == "general" for m in hits), hits
+    assert a.delete("/api/v1/messages/%d" % doomed["id"], token=ta).status == 204
+    wait_until("the deleted copy no longer found on b",
+               lambda: [m["body"] for m in search(b, tb, w)["messages"]] == [kept["body"]])
