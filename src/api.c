@@ -549,8 +549,8 @@ static void search_get(struct api_request *r)
         fail(r, CHAT_E_BAD_REQUEST, message);
         return;
     }
-    if (found != STORE_OK) {
-        http_error(r->conn, hub_storage_error(found));
+    if (found != STORE_OK) { /* logged by the store */
+        fail(r, CHAT_E_UNAVAILABLE, "the search could not be read; try again");
         return;
     }
     http_start_chunked(r->conn, 200, "application/json");
