@@ -56,6 +56,9 @@ static void feature_absent(struct api_request *r);
 #if CHAT_WITH_METRICS
 static void metrics_export(struct api_request *r);
 #endif
+#if CHAT_WITH_MODERATION
+static void audit_list(struct api_request *r);
+#endif
 #if CHAT_WITH_TLS
 static void trust_get(struct api_request *r);
 static void ca_get(struct api_request *r);
@@ -86,6 +89,9 @@ static const struct route {
     {"GET", "/api/v1/messages/*", AUTHENTICATED, message_get},
     {"DELETE", "/api/v1/messages/*", AUTHENTICATED, message_delete},
     {"GET", "/api/v1/presence", AUTHENTICATED, presence_get},
+#if CHAT_WITH_MODERATION
+    {"GET", "/api/v1/admin/audit", AUTHENTICATED, audit_list},
+#endif
     {"GET", "/api/v1/server", PUBLIC, server_get},
     {"GET", "/healthz", PUBLIC, health_get},
 #if CHAT_WITH_METRICS
@@ -151,14 +157,34 @@ static void reply_message(struct api_request *r, int status, const struct store_
     http_json(r->conn, status, jw_finish(&w) ? json : "{}");
 }
 
+/* Whether the account is an admin now: the flag is read from the database at
+ * each check, so `lanchat admin add|remove` takes effect at once. */
+static bool admin_now(bool registered, const char *name)
+{
+#if CHAT_WITH_MODERATION
+    return registered && store_is_admin(name);
+#else
+    (void)registered;
+    (void)name;
+    return false;
+#endif
+}
+
+/* with_admin: the session's answers (login, GET) say whether it is an admin. */
 static void reply_user(struct api_request *r, int status, const char *name, const char *token,
-                       bool registered)
+                       bool registered, bool with_admin)
 {
     char json[256], cookie[160];
     struct jw w;
     jw_init(&w, json, sizeof json);
     jw_raw(&w, "{\"user\":{\"name\":");
     jw_str(&w, name);
+#if CHAT_WITH_MODERATION
+    if (with_admin)
+        jw_raw(&w, admin_now(registered, name) ? ",\"admin\":true" : ",\"admin\":false");
+#else
+    (void)with_admin;
+#endif
     jw_raw(&w, "}");
     if (token) {
         jw_raw(&w, ",\"token\":");
@@ -259,7 +285,7 @@ static void session_create(struct api_request *r)
         deliver_close_session(from.evicted_hash[i], FRAME_CLOSE_NORMAL);
     switch (result) {
     case AUTH_OK:
-        reply_user(r, 201, who.name, token, who.registered);
+        reply_user(r, 201, who.name, token, who.registered, true);
         return;
     case AUTH_THROTTLED:
         refuse_throttled(r, &from);
@@ -282,7 +308,7 @@ static void session_create(struct api_request *r)
 
 static void session_get(struct api_request *r)
 {
-    reply_user(r, 200, r->who.name, NULL, false);
+    reply_user(r, 200, r->who.name, NULL, r->who.registered, true);
 }
 
 /* Answered 204 only once the session's row is deleted: otherwise a restart
@@ -319,7 +345,7 @@ static void users_create(struct api_request *r)
     struct auth_attempt from = attempt_of(r);
     switch (auth_register(&from, name, password)) {
     case AUTH_OK:
-        reply_user(r, 201, name, NULL, true);
+        reply_user(r, 201, name, NULL, true, false);
         return;
     case AUTH_THROTTLED:
         refuse_throttled(r, &from);
@@ -524,7 +550,8 @@ static void message_delete(struct api_request *r)
         fail(r, CHAT_E_NOT_FOUND, "no such message");
         return;
     }
-    enum store_result deleted = store_delete_message(id, r->who.name, NULL);
+    bool moderator = admin_now(r->who.registered, r->who.name);
+    enum store_result deleted = store_delete_message(id, r->who.name, moderator, NULL);
     switch (deleted) {
     case STORE_OK:
         http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
@@ -533,13 +560,85 @@ static void message_delete(struct api_request *r)
         fail(r, CHAT_E_NOT_FOUND, "no such message");
         return;
     case STORE_FORBIDDEN:
-        fail(r, CHAT_E_FORBIDDEN, "only the author may delete a message");
+        fail(r, CHAT_E_FORBIDDEN,
+             moderator ? "a mirrored message is deleted on its origin only"
+                       : "only the author may delete a message");
         return;
     default:
         http_error(r->conn, hub_storage_error(deleted));
         return;
     }
+    if (moderator)
+        log_info("%s deleted message %lld", r->who.name, (long long)id);
 }
+
+#if CHAT_WITH_MODERATION
+/* ---- moderation --------------------------------------------------------------------- */
+
+/* An audit page is written into the request block's body buffer (a GET has
+ * no body); one row beyond the limit says has_more. */
+struct audit_page {
+    struct jw w;
+    int64_t sent, limit;
+    bool more;
+};
+
+static bool audit_row(void *ctx, const struct store_audit *a)
+{
+    struct audit_page *p = ctx;
+    if (p->sent == p->limit) {
+        p->more = true;
+        return false;
+    }
+    struct jw *w = &p->w;
+    jw_raw(w, p->sent++ ? ",{\"id\":" : "{\"id\":");
+    jw_int(w, a->id);
+    jw_raw(w, ",\"ts\":");
+    jw_int(w, a->ts);
+    jw_raw(w, ",\"actor\":");
+    jw_str(w, a->actor);
+    jw_raw(w, ",\"action\":");
+    jw_str(w, a->action);
+    jw_raw(w, ",\"target\":");
+    jw_str(w, a->target);
+    jw_raw(w, ",\"detail\":");
+    jw_str(w, a->detail);
+    jw_raw(w, "}");
+    return true;
+}
+
+static void audit_list(struct api_request *r)
+{
+    if (!admin_now(r->who.registered, r->who.name)) {
+        fail(r, CHAT_E_FORBIDDEN, "only an admin may read the audit log");
+        return;
+    }
+    const char *query = mg_get_request_info(r->conn)->query_string;
+    int64_t limit = CHAT_AUDIT_PAGE_MAX, before = 0;
+    int has_limit = query_id(query, "limit", &limit);
+    int has_before = query_id(query, "before", &before);
+    if (has_limit < 0 || (has_limit && limit < 1) || has_before < 0) {
+        fail(r, CHAT_E_BAD_REQUEST, "limit and before must be positive integers");
+        return;
+    }
+    if (limit > CHAT_AUDIT_PAGE_MAX)
+        limit = CHAT_AUDIT_PAGE_MAX;
+    struct audit_page p = {.limit = limit};
+    jw_init(&p.w, r->body, sizeof r->body);
+    jw_raw(&p.w, "{\"entries\":[");
+    if (store_audit_read(before, limit + 1, audit_row, &p) != STORE_OK) {
+        fail(r, CHAT_E_UNAVAILABLE, "the audit log could not be read; try again later");
+        return;
+    }
+    jw_raw(&p.w, p.more ? "],\"has_more\":true}" : "],\"has_more\":false}");
+    if (!jw_finish(&p.w)) {
+        log_error("an audit page of %lld rows does not fit the request block", (long long)limit);
+        fail(r, CHAT_E_INTERNAL, "the audit page is too large");
+        return;
+    }
+    http_json(r->conn, 200, r->body);
+}
+#endif
 
 #if !CHAT_WITH_ACCOUNTS || !CHAT_WITH_ROOMS
 /* A route of a feature this build left out: as if it did not exist. */
@@ -580,13 +679,14 @@ static void server_get(struct api_request *r)
     char json[384];
     snprintf(json, sizeof json,
              "{\"name\":\"lanchat\",\"version\":\"%s\","
-             "\"features\":{\"accounts\":%s,\"rooms\":%s},"
+             "\"features\":{\"accounts\":%s,\"rooms\":%s,\"moderation\":%s},"
              "\"limits\":{\"body_bytes\":%d,\"name_chars\":%d,"
              "\"name_pattern\":\"^[A-Za-z0-9_.-]{1,%d}$\",\"password_min_bytes\":%d,"
              "\"page_messages\":%d,\"page_messages_max\":%d}}",
              CHAT_VERSION, CHAT_WITH_ACCOUNTS ? "true" : "false",
-             CHAT_WITH_ROOMS ? "true" : "false", CHAT_MAX_BODY, CHAT_NAME_MAX, CHAT_NAME_MAX,
-             CHAT_PASSWORD_MIN, CHAT_HISTORY_DEFAULT, CHAT_HISTORY_MAX);
+             CHAT_WITH_ROOMS ? "true" : "false", CHAT_WITH_MODERATION ? "true" : "false",
+             CHAT_MAX_BODY, CHAT_NAME_MAX, CHAT_NAME_MAX, CHAT_PASSWORD_MIN, CHAT_HISTORY_DEFAULT,
+             CHAT_HISTORY_MAX);
     http_json(r->conn, 200, json);
 }
 

@@ -85,6 +85,15 @@
 #ifndef CHAT_WITH_MQTT
 #define CHAT_WITH_MQTT 1
 #endif
+/* Moderation (docs/API.md "Moderation"): accounts marked admin from the box
+ * (`lanchat admin add|remove|list`), who may delete anyone's message and
+ * read the audit log (GET /api/v1/admin/audit). Needs CHAT_WITH_ACCOUNTS
+ * (an admin is a registered account). Off: no admin routes, no "admin" in
+ * the session, no `lanchat admin`; the schema (users.admin, audit) is the
+ * same either way. Cost not measured yet. */
+#ifndef CHAT_WITH_MODERATION
+#define CHAT_WITH_MODERATION CHAT_WITH_ACCOUNTS
+#endif
 /* QoS 1 publishes of the outbox in flight at once (unacknowledged): more
  * keeps a distant broker busy, each is a payload libmosquitto keeps until
  * its PUBACK (at most MIRROR_PAYLOAD_MAX bytes; 12,5 KB). */
@@ -490,8 +499,17 @@
     (CHAT_WITH_ROOMS != 0 && CHAT_WITH_ROOMS != 1) ||                                              \
     (CHAT_WITH_METRICS != 0 && CHAT_WITH_METRICS != 1) ||                                          \
     (CHAT_WITH_EMBEDDED_WEB != 0 && CHAT_WITH_EMBEDDED_WEB != 1) ||                                \
-    (CHAT_WITH_TLS != 0 && CHAT_WITH_TLS != 1) || (CHAT_WITH_MQTT != 0 && CHAT_WITH_MQTT != 1)
+    (CHAT_WITH_TLS != 0 && CHAT_WITH_TLS != 1) || (CHAT_WITH_MQTT != 0 && CHAT_WITH_MQTT != 1) ||  \
+    (CHAT_WITH_MODERATION != 0 && CHAT_WITH_MODERATION != 1)
 #error "a CHAT_WITH_* switch is 0 or 1"
+#endif
+#if CHAT_WITH_MODERATION && !CHAT_WITH_ACCOUNTS
+#error "CHAT_WITH_MODERATION needs CHAT_WITH_ACCOUNTS: an admin is a registered account"
+#endif
+/* Rows of the audit log per GET /api/v1/admin/audit page at most: each is
+ * at most ~260 bytes of JSON, written into the request block (CHAT_MAX_REQUEST). */
+#ifndef CHAT_AUDIT_PAGE_MAX
+#define CHAT_AUDIT_PAGE_MAX 50
 #endif
 #if CHAT_MQTT_INFLIGHT < 1 || CHAT_MQTT_INFLIGHT > 1000 || CHAT_MQTT_KEEPALIVE_S < 5 ||            \
     CHAT_MQTT_RECEIVE_BATCH < 1 || CHAT_MQTT_RECONNECT_MIN_S < 1 ||                                \

@@ -80,7 +80,7 @@ size_t frame_message(char *buf, size_t cap, const struct store_message *m, const
     return wrap(&w, buf, FRAME_TEXT);
 }
 
-size_t frame_deleted(char *buf, size_t cap, const char *room, int64_t id)
+size_t frame_deleted(char *buf, size_t cap, const char *room, int64_t id, const char *by)
 {
     struct jw w;
     begin(&w, buf, cap);
@@ -88,6 +88,10 @@ size_t frame_deleted(char *buf, size_t cap, const char *room, int64_t id)
     jw_str(&w, room);
     jw_raw(&w, ",\"id\":");
     jw_int(&w, id);
+    if (by && by[0]) {
+        jw_raw(&w, ",\"by\":");
+        jw_str(&w, by);
+    }
     jw_raw(&w, "}");
     return wrap(&w, buf, FRAME_TEXT);
 }

@@ -135,8 +135,11 @@ static void test_an_error_frame_names_its_kind_by_the_wire_name(void **state)
 
 static void test_a_deleted_frame_names_room_and_id(void **state)
 {
-    size_t n = frame_deleted(buf, sizeof buf, "general", 31);
+    size_t n = frame_deleted(buf, sizeof buf, "general", 31, NULL);
     assert_string_equal(text_payload(n), "{\"type\":\"deleted\",\"room\":\"general\",\"id\":31}");
+    n = frame_deleted(buf, sizeof buf, "general", 31, "ada");
+    assert_string_equal(text_payload(n),
+                        "{\"type\":\"deleted\",\"room\":\"general\",\"id\":31,\"by\":\"ada\"}");
 }
 
 static void test_a_pong_echoes_the_ping_payload(void **state)
