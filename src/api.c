@@ -58,6 +58,8 @@ static void metrics_export(struct api_request *r);
 #endif
 #if CHAT_WITH_MODERATION
 static void audit_list(struct api_request *r);
+static void mutes_create(struct api_request *r);
+static void kicks_create(struct api_request *r);
 #endif
 #if CHAT_WITH_TLS
 static void trust_get(struct api_request *r);
@@ -91,6 +93,8 @@ static const struct route {
     {"GET", "/api/v1/presence", AUTHENTICATED, presence_get},
 #if CHAT_WITH_MODERATION
     {"GET", "/api/v1/admin/audit", AUTHENTICATED, audit_list},
+    {"POST", "/api/v1/admin/mutes", AUTHENTICATED, mutes_create},
+    {"POST", "/api/v1/admin/kicks", AUTHENTICATED, kicks_create},
 #endif
     {"GET", "/api/v1/server", PUBLIC, server_get},
     {"GET", "/healthz", PUBLIC, health_get},
@@ -605,6 +609,97 @@ static bool audit_row(void *ctx, const struct store_audit *a)
     jw_str(w, a->detail);
     jw_raw(w, "}");
     return true;
+}
+
+/* An admin's act on another user: the target's name from the body, or NULL
+ * with the refusal sent. */
+static const char *moderation_target(struct api_request *r, const cJSON **doc)
+{
+    if (!admin_now(r->who.registered, r->who.name)) {
+        fail(r, CHAT_E_FORBIDDEN, "only an admin may do that");
+        return NULL;
+    }
+    *doc = read_object(r);
+    if (!*doc)
+        return NULL;
+    const char *name = json_get_string(*doc, "name");
+    if (!text_valid_name(name)) {
+        fail(r, CHAT_E_BAD_REQUEST, NAME_RULE);
+        return NULL;
+    }
+    if (text_same_name(name, r->who.name)) {
+        fail(r, CHAT_E_BAD_REQUEST, "an admin cannot do that to themselves");
+        return NULL;
+    }
+    return name;
+}
+
+/* Audited first: an act that cannot be recorded is not done. */
+static bool audited(struct api_request *r, const char *action, const char *target,
+                    const char *detail)
+{
+    if (store_audit_add(r->who.name, action, target, detail) == STORE_OK)
+        return true;
+    fail(r, CHAT_E_UNAVAILABLE, "the audit log could not be written; try again later");
+    return false;
+}
+
+static void mutes_create(struct api_request *r)
+{
+    const cJSON *doc;
+    const char *name = moderation_target(r, &doc);
+    if (!name)
+        return;
+    int64_t seconds;
+    if (json_get_int(doc, "seconds", &seconds) != 1 || seconds < 0 || seconds > CHAT_MUTE_MAX_S) {
+        fail(
+            r, CHAT_E_BAD_REQUEST,
+            "\"seconds\" must be an integer 0-" SPELLED_VALUE(CHAT_MUTE_MAX_S) " (0 lifts a mute)");
+        return;
+    }
+    char detail[32];
+    snprintf(detail, sizeof detail, "%lld s", (long long)seconds);
+    if (!audited(r, seconds ? "mute" : "unmute", name, detail))
+        return;
+    if (!hub_mute(name, seconds)) {
+        fail(r, CHAT_E_UNAVAILABLE, "too many users are muted already");
+        return;
+    }
+    log_info("%s muted %s for %lld s", r->who.name, name, (long long)seconds);
+    deliver_moderation(seconds ? "mute" : "unmute", name, r->who.name, seconds);
+    http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
+}
+
+/* Ends every session of the user, as their own logouts would, and closes
+ * their WebSockets (1000). */
+static void kicks_create(struct api_request *r)
+{
+    const cJSON *doc;
+    const char *name = moderation_target(r, &doc);
+    if (!name)
+        return;
+    unsigned char hashes[CHAT_SESSIONS_PER_USER][CHAT_TOKEN_HASH_SIZE];
+    size_t n = auth_user_sessions(name, hashes, CHAT_SESSIONS_PER_USER);
+    if (n == 0) {
+        fail(r, CHAT_E_NOT_FOUND, "that user has no session");
+        return;
+    }
+    char target[CHAT_NAME_MAX + 1];
+    text_copy(target, sizeof target, name);
+    char detail[32];
+    snprintf(detail, sizeof detail, "%zu session(s)", n);
+    if (!audited(r, "kick", target, detail))
+        return;
+    deliver_moderation("kick", target, r->who.name, -1);
+    for (size_t i = 0; i < n; i++) {
+        if (auth_logout(hashes[i]) != AUTH_OK) {
+            fail(r, CHAT_E_UNAVAILABLE, "a session could not be ended; try again later");
+            return;
+        }
+        deliver_close_session(hashes[i], FRAME_CLOSE_NORMAL);
+    }
+    log_info("%s kicked %s (%zu session(s))", r->who.name, target, n);
+    http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
 }
 
 static void audit_list(struct api_request *r)

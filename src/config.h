@@ -506,6 +506,15 @@
 #if CHAT_WITH_MODERATION && !CHAT_WITH_ACCOUNTS
 #error "CHAT_WITH_MODERATION needs CHAT_WITH_ACCOUNTS: an admin is a registered account"
 #endif
+/* Users muted at once (POST /api/v1/admin/mutes); each entry is
+ * CHAT_NAME_MAX + 9 bytes of the hub's bss (64 entries: ~2.6 KB). */
+#ifndef CHAT_MAX_MUTES
+#define CHAT_MAX_MUTES 64
+#endif
+/* Longest mute, seconds (a day). */
+#ifndef CHAT_MUTE_MAX_S
+#define CHAT_MUTE_MAX_S 86400
+#endif
 /* Rows of the audit log per GET /api/v1/admin/audit page at most: each is
  * at most ~260 bytes of JSON, written into the request block (CHAT_MAX_REQUEST). */
 #ifndef CHAT_AUDIT_PAGE_MAX

@@ -929,6 +929,19 @@ void deliver_message_deleted(int64_t room_id, int64_t id, const char *by)
     hook_leave();
 }
 
+void deliver_moderation(const char *action, const char *user, const char *by, int64_t seconds)
+{
+    if (!hook_enter())
+        return;
+    char frame[4 * CHAT_NAME_MAX + 96];
+    size_t n = frame_moderation(frame, sizeof frame, action, user, by, seconds);
+    if (n && feed_append(&D.feeds[LOBBY], frame, n, 0, 0)) {
+        feed_changed(LOBBY);
+        wake_all();
+    }
+    hook_leave();
+}
+
 void deliver_batch_done(void)
 {
     if (!hook_enter())

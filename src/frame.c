@@ -106,6 +106,25 @@ size_t frame_presence(char *buf, size_t cap, const char *user, bool online)
     return wrap(&w, buf, FRAME_TEXT);
 }
 
+size_t frame_moderation(char *buf, size_t cap, const char *action, const char *user, const char *by,
+                        int64_t seconds)
+{
+    struct jw w;
+    begin(&w, buf, cap);
+    jw_raw(&w, "{\"type\":\"moderation\",\"action\":");
+    jw_str(&w, action);
+    jw_raw(&w, ",\"user\":");
+    jw_str(&w, user);
+    jw_raw(&w, ",\"by\":");
+    jw_str(&w, by);
+    if (seconds >= 0) {
+        jw_raw(&w, ",\"seconds\":");
+        jw_int(&w, seconds);
+    }
+    jw_raw(&w, "}");
+    return wrap(&w, buf, FRAME_TEXT);
+}
+
 struct list {
     struct jw *w;
     bool first;

@@ -53,6 +53,10 @@ size_t frame_message(char *buf, size_t cap, const struct store_message *m, const
 /* by: who deleted it (the author or an admin); NULL or "" leaves it out
  * (a deletion mirrored from another appliance). */
 size_t frame_deleted(char *buf, size_t cap, const char *room, int64_t id, const char *by);
+/* An admin's act, told to every client: action "mute" (with seconds) or
+ * "kick" (seconds < 0 leaves it out). */
+size_t frame_moderation(char *buf, size_t cap, const char *action, const char *user, const char *by,
+                        int64_t seconds);
 size_t frame_presence(char *buf, size_t cap, const char *user, bool online);
 size_t frame_hello(char *buf, size_t cap, const char *user); /* rooms, users online */
 size_t frame_joined(char *buf, size_t cap, const char *room);

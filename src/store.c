@@ -64,6 +64,7 @@ enum job_kind {
     JOB_TOUCH_SESSION,
     JOB_CHECK,
     JOB_OUTBOX_REMOVE,
+    JOB_AUDIT,
 };
 
 /* What a blocking caller waits on, on its own stack. */
@@ -591,6 +592,8 @@ static enum store_result run_job(struct job *job)
         sqlite3_bind_blob(st, 1, job->token_hash, CHAT_TOKEN_HASH_SIZE, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, job->value);
         return step_change(st, true);
+    case JOB_AUDIT: /* name: actor, text: action, session->name: target, message->body: detail */
+        return add_audit(job->name, job->text, job->session->name, job->message->body);
     case JOB_CHECK:
         st = writer_statement(ST_HEALTH);
         sqlite3_bind_int64(st, 1, now_ms());
@@ -1325,6 +1328,20 @@ enum store_result store_audit_read(int64_t before, int64_t limit, store_audit_fn
     enum store_result r = rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
     reader_done(st, SQLITE_ROW);
     return r;
+}
+
+enum store_result store_audit_add(const char *actor, const char *action, const char *target,
+                                  const char *detail)
+{
+    struct store_session who = {0};
+    struct store_message what = {0};
+    snprintf(who.name, sizeof who.name, "%s", target);
+    snprintf(what.body, sizeof what.body, "%s", detail ? detail : "");
+    struct waiter w;
+    return submit_and_wait(
+        (struct job){
+            .kind = JOB_AUDIT, .name = actor, .text = action, .session = &who, .message = &what},
+        &w);
 }
 
 /* ---- the console (lanchat admin): its own connection, beside a running server */

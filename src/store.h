@@ -170,6 +170,9 @@ struct store_audit {
     char target[CHAT_NAME_MAX + 1];
     char detail[64];
 };
+/* Appends a row to the audit log (blocks until committed). */
+enum store_result store_audit_add(const char *actor, const char *action, const char *target,
+                                  const char *detail);
 /* Whether the account is marked admin now (read at each check: the console
  * may change it while the server runs). */
 bool store_is_admin(const char *name);

@@ -1,7 +1,9 @@
 """Moderation (feature "moderation", issue 13): accounts marked admin from the
 box with `lanchat admin add|remove|list` (run here as a subprocess on the
 running server's database), "admin" in the session, an admin's delete of
-anyone's message (its "deleted" frame names who), the audit log. Refusals:
+anyone's message (its "deleted" frame names who), the audit log, mutes (posts
+refused over REST and WebSocket) and kicks (sessions ended, WebSockets
+closed), each told to every client in a "moderation" frame. Refusals:
 403 for members who are not admins and for nickname users. Without the
 feature the audit route is 404 and `lanchat admin` is no subcommand."""
 
@@ -162,3 +164,78 @@ def test_moderation_absent_build_has_no_admin_subcommand():
     srv = shared()
     rc, _, _ = admin_cli(srv, "list")
     assert rc == 2, rc  # taken as an unknown argument of the server
+
+
+MUTES = "/api/v1/admin/mutes"
+KICKS = "/api/v1/admin/kicks"
+
+
+@requires("moderation")
+def test_moderation_mute_refuses_posts_over_rest_and_websocket_until_lifted():
+    srv = shared()
+    admin, admin_token = make_admin(srv, "mu")
+    target = uname("mut")
+    target_token = srv.session(target)
+    watcher = srv.ws(admin_token)
+    ws = srv.ws(target_token)
+
+    # not for a member who is not an admin, nor for a nickname
+    member = uname("mm")
+    srv.register(member, PW)
+    for token in (srv.session(member, PW), target_token):
+        expect_error(srv.post(MUTES, {"name": admin, "seconds": 60}, token=token), 403,
+                     "forbidden")
+    expect_error(srv.post(MUTES, {"name": target, "seconds": -1}, token=admin_token), 400,
+                 "bad_request")
+    expect_error(srv.post(MUTES, {"name": target}, token=admin_token), 400, "bad_request")
+    expect_error(srv.post(MUTES, {"name": admin, "seconds": 5}, token=admin_token), 400,
+                 "bad_request")
+
+    assert srv.post(MUTES, {"name": target, "seconds": 600}, token=admin_token).status == 204
+    f = wait_frame(watcher, type="moderation")
+    assert f == {"type": "moderation", "action": "mute", "user": target, "by": admin,
+                 "seconds": 600}, f
+    wait_frame(ws, type="moderation", user=target)
+
+    r = srv.post("/api/v1/rooms/general/messages", {"body": "hear me"}, token=target_token)
+    expect_error(r, 403, "forbidden")
+    assert "muted" in r.json()["error"]["message"], r
+    ws.send_json({"type": "send", "room": "general", "body": "hear me", "cid": "m-1"})
+    f = wait_frame(ws, type="error")
+    assert f["code"] == "forbidden" and "muted" in f["message"] and f["cid"] == "m-1", f
+
+    assert srv.post(MUTES, {"name": target, "seconds": 0}, token=admin_token).status == 204
+    f = wait_frame(watcher, type="moderation", action="unmute")
+    assert f["user"] == target and f["seconds"] == 0, f
+    srv.send(target_token, "general", "free again")
+
+    entries = expect(srv.get(AUDIT, token=admin_token), 200)["entries"]
+    acts = [(e["action"], e["target"], e["detail"]) for e in entries if e["actor"] == admin]
+    assert acts[:2] == [("unmute", target, "0 s"), ("mute", target, "600 s")], acts
+
+
+@requires("moderation")
+def test_moderation_kick_ends_every_session_and_closes_websockets():
+    srv = shared()
+    admin, admin_token = make_admin(srv, "kk")
+    target = uname("kt")
+    srv.register(target, PW)
+    t1, t2 = srv.session(target, PW), srv.session(target, PW)
+    w1, w2 = srv.ws(t1), srv.ws(t2)
+    watcher = srv.ws(admin_token)
+
+    expect_error(srv.post(KICKS, {"name": admin}, token=t1), 403, "forbidden")
+    expect_error(srv.post(KICKS, {"name": uname("nobody")}, token=admin_token), 404, "not_found")
+
+    assert srv.post(KICKS, {"name": target}, token=admin_token).status == 204
+    f = wait_frame(watcher, type="moderation")
+    assert f == {"type": "moderation", "action": "kick", "user": target, "by": admin}, f
+    for w in (w1, w2):
+        assert w.read_until_closed(timeout=10) == ("close", 1000)
+    for t in (t1, t2):
+        expect_error(srv.get("/api/v1/session", token=t), 401, "unauthorized")
+    # they may log in again: a kick is no ban
+    srv.session(target, PW)
+    entries = expect(srv.get(AUDIT, token=admin_token), 200)["entries"]
+    assert (entries[0]["action"], entries[0]["target"], entries[0]["detail"]) == \
+        ("kick", target, "2 session(s)"), entries
