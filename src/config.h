@@ -90,7 +90,9 @@
  * read the audit log (GET /api/v1/admin/audit). Needs CHAT_WITH_ACCOUNTS
  * (an admin is a registered account). Off: no admin routes, no "admin" in
  * the session, no `lanchat admin`; the schema (users.admin, audit) is the
- * same either way. Cost not measured yet. */
+ * same either way. Costs 8,136 bytes of text, 96 of data and 3,072 of bss
+ * (the mutes table, CHAT_MAX_MUTES) on 3d50293 (`size` of build/desktop/lanchat
+ * against `make FLAGS=no-moderation`, gcc 12 -Os, x86-64). */
 #ifndef CHAT_WITH_MODERATION
 #define CHAT_WITH_MODERATION CHAT_WITH_ACCOUNTS
 #endif
