@@ -59,6 +59,11 @@ static void feature_absent(struct api_request *r);
 #if CHAT_WITH_METRICS
 static void metrics_export(struct api_request *r);
 #endif
+#if CHAT_WITH_MODERATION
+static void audit_list(struct api_request *r);
+static void mutes_create(struct api_request *r);
+static void kicks_create(struct api_request *r);
+#endif
 #if CHAT_WITH_TLS
 static void trust_get(struct api_request *r);
 static void ca_get(struct api_request *r);
@@ -94,6 +99,11 @@ static const struct route {
     {"GET", "/api/v1/search", PUBLIC, feature_absent},
 #endif
     {"GET", "/api/v1/presence", AUTHENTICATED, presence_get},
+#if CHAT_WITH_MODERATION
+    {"GET", "/api/v1/admin/audit", AUTHENTICATED, audit_list},
+    {"POST", "/api/v1/admin/mutes", AUTHENTICATED, mutes_create},
+    {"POST", "/api/v1/admin/kicks", AUTHENTICATED, kicks_create},
+#endif
     {"GET", "/api/v1/server", PUBLIC, server_get},
     {"GET", "/healthz", PUBLIC, health_get},
 #if CHAT_WITH_METRICS
@@ -159,14 +169,34 @@ static void reply_message(struct api_request *r, int status, const struct store_
     http_json(r->conn, status, jw_finish(&w) ? json : "{}");
 }
 
+/* Whether the account is an admin now: the flag is read from the database at
+ * each check, so `lanchat admin add|remove` takes effect at once. */
+static bool admin_now(bool registered, const char *name)
+{
+#if CHAT_WITH_MODERATION
+    return registered && store_is_admin(name);
+#else
+    (void)registered;
+    (void)name;
+    return false;
+#endif
+}
+
+/* with_admin: the session's answers (login, GET) say whether it is an admin. */
 static void reply_user(struct api_request *r, int status, const char *name, const char *token,
-                       bool registered)
+                       bool registered, bool with_admin)
 {
     char json[256], cookie[160];
     struct jw w;
     jw_init(&w, json, sizeof json);
     jw_raw(&w, "{\"user\":{\"name\":");
     jw_str(&w, name);
+#if CHAT_WITH_MODERATION
+    if (with_admin)
+        jw_raw(&w, admin_now(registered, name) ? ",\"admin\":true" : ",\"admin\":false");
+#else
+    (void)with_admin;
+#endif
     jw_raw(&w, "}");
     if (token) {
         jw_raw(&w, ",\"token\":");
@@ -267,7 +297,7 @@ static void session_create(struct api_request *r)
         deliver_close_session(from.evicted_hash[i], FRAME_CLOSE_NORMAL);
     switch (result) {
     case AUTH_OK:
-        reply_user(r, 201, who.name, token, who.registered);
+        reply_user(r, 201, who.name, token, who.registered, true);
         return;
     case AUTH_THROTTLED:
         refuse_throttled(r, &from);
@@ -290,7 +320,7 @@ static void session_create(struct api_request *r)
 
 static void session_get(struct api_request *r)
 {
-    reply_user(r, 200, r->who.name, NULL, false);
+    reply_user(r, 200, r->who.name, NULL, r->who.registered, true);
 }
 
 /* Answered 204 only once the session's row is deleted: otherwise a restart
@@ -327,7 +357,7 @@ static void users_create(struct api_request *r)
     struct auth_attempt from = attempt_of(r);
     switch (auth_register(&from, name, password)) {
     case AUTH_OK:
-        reply_user(r, 201, name, NULL, true);
+        reply_user(r, 201, name, NULL, true, false);
         return;
     case AUTH_THROTTLED:
         refuse_throttled(r, &from);
@@ -609,7 +639,8 @@ static void message_delete(struct api_request *r)
         fail(r, CHAT_E_NOT_FOUND, "no such message");
         return;
     }
-    enum store_result deleted = store_delete_message(id, r->who.name, NULL);
+    bool moderator = admin_now(r->who.registered, r->who.name);
+    enum store_result deleted = store_delete_message(id, r->who.name, moderator, NULL);
     switch (deleted) {
     case STORE_OK:
         http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
@@ -618,13 +649,176 @@ static void message_delete(struct api_request *r)
         fail(r, CHAT_E_NOT_FOUND, "no such message");
         return;
     case STORE_FORBIDDEN:
-        fail(r, CHAT_E_FORBIDDEN, "only the author may delete a message");
+        fail(r, CHAT_E_FORBIDDEN,
+             moderator ? "a mirrored message is deleted on its origin only"
+                       : "only the author may delete a message");
         return;
     default:
         http_error(r->conn, hub_storage_error(deleted));
         return;
     }
+    if (moderator)
+        log_info("%s deleted message %lld", r->who.name, (long long)id);
 }
+
+#if CHAT_WITH_MODERATION
+/* ---- moderation --------------------------------------------------------------------- */
+
+/* An audit page is written into the request block's body buffer (a GET has
+ * no body); one row beyond the limit says has_more. */
+struct audit_page {
+    struct jw w;
+    int64_t sent, limit;
+    bool more;
+};
+
+static bool audit_row(void *ctx, const struct store_audit *a)
+{
+    struct audit_page *p = ctx;
+    if (p->sent == p->limit) {
+        p->more = true;
+        return false;
+    }
+    struct jw *w = &p->w;
+    jw_raw(w, p->sent++ ? ",{\"id\":" : "{\"id\":");
+    jw_int(w, a->id);
+    jw_raw(w, ",\"ts\":");
+    jw_int(w, a->ts);
+    jw_raw(w, ",\"actor\":");
+    jw_str(w, a->actor);
+    jw_raw(w, ",\"action\":");
+    jw_str(w, a->action);
+    jw_raw(w, ",\"target\":");
+    jw_str(w, a->target);
+    jw_raw(w, ",\"detail\":");
+    jw_str(w, a->detail);
+    jw_raw(w, "}");
+    return true;
+}
+
+/* An admin's act on another user: the target's name from the body, or NULL
+ * with the refusal sent. */
+static const char *moderation_target(struct api_request *r, const cJSON **doc)
+{
+    if (!admin_now(r->who.registered, r->who.name)) {
+        fail(r, CHAT_E_FORBIDDEN, "only an admin may do that");
+        return NULL;
+    }
+    *doc = read_object(r);
+    if (!*doc)
+        return NULL;
+    const char *name = json_get_string(*doc, "name");
+    if (!text_valid_name(name)) {
+        fail(r, CHAT_E_BAD_REQUEST, NAME_RULE);
+        return NULL;
+    }
+    if (text_same_name(name, r->who.name)) {
+        fail(r, CHAT_E_BAD_REQUEST, "an admin cannot do that to themselves");
+        return NULL;
+    }
+    return name;
+}
+
+/* Audited first: an act that cannot be recorded is not done. */
+static bool audited(struct api_request *r, const char *action, const char *target,
+                    const char *detail)
+{
+    if (store_audit_add(r->who.name, action, target, detail) == STORE_OK)
+        return true;
+    fail(r, CHAT_E_UNAVAILABLE, "the audit log could not be written; try again later");
+    return false;
+}
+
+static void mutes_create(struct api_request *r)
+{
+    const cJSON *doc;
+    const char *name = moderation_target(r, &doc);
+    if (!name)
+        return;
+    int64_t seconds;
+    if (json_get_int(doc, "seconds", &seconds) != 1 || seconds < 0 || seconds > CHAT_MUTE_MAX_S) {
+        fail(
+            r, CHAT_E_BAD_REQUEST,
+            "\"seconds\" must be an integer 0-" SPELLED_VALUE(CHAT_MUTE_MAX_S) " (0 lifts a mute)");
+        return;
+    }
+    char detail[32];
+    snprintf(detail, sizeof detail, "%lld s", (long long)seconds);
+    if (!audited(r, seconds ? "mute" : "unmute", name, detail))
+        return;
+    if (!hub_mute(name, seconds)) {
+        fail(r, CHAT_E_UNAVAILABLE, "too many users are muted already");
+        return;
+    }
+    log_info("%s muted %s for %lld s", r->who.name, name, (long long)seconds);
+    deliver_moderation(seconds ? "mute" : "unmute", name, r->who.name, seconds);
+    http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
+}
+
+/* Ends every session of the user, as their own logouts would, and closes
+ * their WebSockets (1000). */
+static void kicks_create(struct api_request *r)
+{
+    const cJSON *doc;
+    const char *name = moderation_target(r, &doc);
+    if (!name)
+        return;
+    unsigned char hashes[CHAT_SESSIONS_PER_USER][CHAT_TOKEN_HASH_SIZE];
+    size_t n = auth_user_sessions(name, hashes, CHAT_SESSIONS_PER_USER);
+    if (n == 0) {
+        fail(r, CHAT_E_NOT_FOUND, "that user has no session");
+        return;
+    }
+    char target[CHAT_NAME_MAX + 1];
+    text_copy(target, sizeof target, name);
+    char detail[32];
+    snprintf(detail, sizeof detail, "%zu session(s)", n);
+    if (!audited(r, "kick", target, detail))
+        return;
+    deliver_moderation("kick", target, r->who.name, -1);
+    for (size_t i = 0; i < n; i++) {
+        if (auth_logout(hashes[i]) != AUTH_OK) {
+            fail(r, CHAT_E_UNAVAILABLE, "a session could not be ended; try again later");
+            return;
+        }
+        deliver_close_session(hashes[i], FRAME_CLOSE_NORMAL);
+    }
+    log_info("%s kicked %s (%zu session(s))", r->who.name, target, n);
+    http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
+}
+
+static void audit_list(struct api_request *r)
+{
+    if (!admin_now(r->who.registered, r->who.name)) {
+        fail(r, CHAT_E_FORBIDDEN, "only an admin may read the audit log");
+        return;
+    }
+    const char *query = mg_get_request_info(r->conn)->query_string;
+    int64_t limit = CHAT_AUDIT_PAGE_MAX, before = 0;
+    int has_limit = query_id(query, "limit", &limit);
+    int has_before = query_id(query, "before", &before);
+    if (has_limit < 0 || (has_limit && limit < 1) || has_before < 0) {
+        fail(r, CHAT_E_BAD_REQUEST, "limit and before must be positive integers");
+        return;
+    }
+    if (limit > CHAT_AUDIT_PAGE_MAX)
+        limit = CHAT_AUDIT_PAGE_MAX;
+    struct audit_page p = {.limit = limit};
+    jw_init(&p.w, r->body, sizeof r->body);
+    jw_raw(&p.w, "{\"entries\":[");
+    if (store_audit_read(before, limit + 1, audit_row, &p) != STORE_OK) {
+        fail(r, CHAT_E_UNAVAILABLE, "the audit log could not be read; try again later");
+        return;
+    }
+    jw_raw(&p.w, p.more ? "],\"has_more\":true}" : "],\"has_more\":false}");
+    if (!jw_finish(&p.w)) {
+        log_error("an audit page of %lld rows does not fit the request block", (long long)limit);
+        fail(r, CHAT_E_INTERNAL, "the audit page is too large");
+        return;
+    }
+    http_json(r->conn, 200, r->body);
+}
+#endif
 
 #if !CHAT_WITH_ACCOUNTS || !CHAT_WITH_ROOMS || !CHAT_WITH_SEARCH
 /* A route of a feature this build left out: as if it did not exist. */
@@ -665,14 +859,14 @@ static void server_get(struct api_request *r)
     char json[384];
     snprintf(json, sizeof json,
              "{\"name\":\"lanchat\",\"version\":\"%s\","
-             "\"features\":{\"accounts\":%s,\"rooms\":%s,\"search\":%s},"
+             "\"features\":{\"accounts\":%s,\"rooms\":%s,\"search\":%s,\"moderation\":%s},"
              "\"limits\":{\"body_bytes\":%d,\"name_chars\":%d,"
              "\"name_pattern\":\"^[A-Za-z0-9_.-]{1,%d}$\",\"password_min_bytes\":%d,"
              "\"page_messages\":%d,\"page_messages_max\":%d}}",
              CHAT_VERSION, CHAT_WITH_ACCOUNTS ? "true" : "false",
-             CHAT_WITH_ROOMS ? "true" : "false", CHAT_WITH_SEARCH ? "true" : "false", CHAT_MAX_BODY,
-             CHAT_NAME_MAX, CHAT_NAME_MAX, CHAT_PASSWORD_MIN, CHAT_HISTORY_DEFAULT,
-             CHAT_HISTORY_MAX);
+             CHAT_WITH_ROOMS ? "true" : "false", CHAT_WITH_SEARCH ? "true" : "false",
+             CHAT_WITH_MODERATION ? "true" : "false", CHAT_MAX_BODY, CHAT_NAME_MAX, CHAT_NAME_MAX,
+             CHAT_PASSWORD_MIN, CHAT_HISTORY_DEFAULT, CHAT_HISTORY_MAX);
     http_json(r->conn, 200, json);
 }
 

@@ -617,6 +617,20 @@ enum auth_result auth_logout(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE
     return AUTH_OK;
 }
 
+size_t auth_user_sessions(const char *name, unsigned char hashes[][CHAT_TOKEN_HASH_SIZE],
+                          size_t cap)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&A.lock);
+    for (size_t i = 0; i < CHAT_MAX_SESSIONS && n < cap; i++) {
+        struct auth_session *s = session_at(i);
+        if (usable(s) && text_same_name(s->name, name))
+            memcpy(hashes[n++], s->token_hash, CHAT_TOKEN_HASH_SIZE);
+    }
+    pthread_mutex_unlock(&A.lock);
+    return n;
+}
+
 static void count_websocket(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE], int delta)
 {
     pthread_mutex_lock(&A.lock);

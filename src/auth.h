@@ -78,6 +78,10 @@ bool auth_check(const char *token, struct auth_identity *who);
 /* Ends the session once its row is deleted: AUTH_OK, or AUTH_ERROR (the
  * database could not be written) with the session still valid. */
 enum auth_result auth_logout(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE]);
+/* The token hashes of the user's live sessions, at most cap; their count
+ * (a kick ends each with auth_logout). */
+size_t auth_user_sessions(const char *name, unsigned char hashes[][CHAT_TOKEN_HASH_SIZE],
+                          size_t cap);
 void auth_websocket_opened(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE]);
 void auth_websocket_closed(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE]);
 

@@ -85,6 +85,31 @@
 #ifndef CHAT_WITH_MQTT
 #define CHAT_WITH_MQTT 1
 #endif
+/* Moderation (docs/API.md "Moderation"): accounts marked admin from the box
+ * (`lanchat admin add|remove|list`), who may delete anyone's message and
+ * read the audit log (GET /api/v1/admin/audit). Needs CHAT_WITH_ACCOUNTS
+ * (an admin is a registered account). Off: no admin routes, no "admin" in
+ * the session, no `lanchat admin`; the schema (users.admin, audit) is the
+ * same either way. Costs 8,136 bytes of text, 96 of data and 3,072 of bss
+ * (the mutes table, CHAT_MAX_MUTES) on 3d50293 (`size` of build/desktop/lanchat
+ * against `make FLAGS=no-moderation`, gcc 12 -Os, x86-64). */
+#ifndef CHAT_WITH_MODERATION
+#define CHAT_WITH_MODERATION CHAT_WITH_ACCOUNTS
+#endif
+/* Users muted at once (POST /api/v1/admin/mutes); each entry is
+ * CHAT_NAME_MAX + 9 bytes of the hub's bss (64 entries: ~2.6 KB). */
+#ifndef CHAT_MAX_MUTES
+#define CHAT_MAX_MUTES 64
+#endif
+/* Longest mute, seconds (a day). */
+#ifndef CHAT_MUTE_MAX_S
+#define CHAT_MUTE_MAX_S 86400
+#endif
+/* Rows of the audit log per GET /api/v1/admin/audit page at most: each is
+ * at most ~260 bytes of JSON, written into the request block (CHAT_MAX_REQUEST). */
+#ifndef CHAT_AUDIT_PAGE_MAX
+#define CHAT_AUDIT_PAGE_MAX 50
+#endif
 /* QoS 1 publishes of the outbox in flight at once (unacknowledged): more
  * keeps a distant broker busy, each is a payload libmosquitto keeps until
  * its PUBACK (at most MIRROR_PAYLOAD_MAX bytes; 12,5 KB). */
@@ -507,11 +532,15 @@
     (CHAT_WITH_METRICS != 0 && CHAT_WITH_METRICS != 1) ||                                          \
     (CHAT_WITH_EMBEDDED_WEB != 0 && CHAT_WITH_EMBEDDED_WEB != 1) ||                                \
     (CHAT_WITH_TLS != 0 && CHAT_WITH_TLS != 1) || (CHAT_WITH_MQTT != 0 && CHAT_WITH_MQTT != 1) ||  \
-    (CHAT_WITH_SEARCH != 0 && CHAT_WITH_SEARCH != 1)
+    (CHAT_WITH_SEARCH != 0 && CHAT_WITH_SEARCH != 1) ||                                            \
+    (CHAT_WITH_MODERATION != 0 && CHAT_WITH_MODERATION != 1)
 #error "a CHAT_WITH_* switch is 0 or 1"
 #endif
 #if CHAT_SEARCH_QUERY_MAX < 16 || CHAT_SEARCH_QUERY_MAX > 4096
 #error "CHAT_SEARCH_QUERY_MAX must be 16..4096"
+#endif
+#if CHAT_WITH_MODERATION && !CHAT_WITH_ACCOUNTS
+#error "CHAT_WITH_MODERATION needs CHAT_WITH_ACCOUNTS: an admin is a registered account"
 #endif
 #if CHAT_MQTT_INFLIGHT < 1 || CHAT_MQTT_INFLIGHT > 1000 || CHAT_MQTT_KEEPALIVE_S < 5 ||            \
     CHAT_MQTT_RECEIVE_BATCH < 1 || CHAT_MQTT_RECONNECT_MIN_S < 1 ||                                \

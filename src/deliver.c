@@ -916,16 +916,29 @@ void deliver_message_added(const struct store_message *m)
     hook_leave();
 }
 
-void deliver_message_deleted(int64_t room_id, int64_t id)
+void deliver_message_deleted(int64_t room_id, int64_t id, const char *by)
 {
     int room = hub_room_index(room_id);
     if (room < 0 || !hook_enter())
         return;
     char name[CHAT_NAME_MAX + 1];
     hub_room_name(room, name);
-    size_t n = frame_deleted(D.writer_frame, sizeof D.writer_frame, name, id);
+    size_t n = frame_deleted(D.writer_frame, sizeof D.writer_frame, name, id, by);
     if (n && feed_append(&D.feeds[room], D.writer_frame, n, 0, 0))
         feed_changed(room);
+    hook_leave();
+}
+
+void deliver_moderation(const char *action, const char *user, const char *by, int64_t seconds)
+{
+    if (!hook_enter())
+        return;
+    char frame[4 * CHAT_NAME_MAX + 96];
+    size_t n = frame_moderation(frame, sizeof frame, action, user, by, seconds);
+    if (n && feed_append(&D.feeds[LOBBY], frame, n, 0, 0)) {
+        feed_changed(LOBBY);
+        wake_all();
+    }
     hook_leave();
 }
 

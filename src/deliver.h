@@ -185,7 +185,10 @@ bool deliver_owns_fd(int fd);
 
 /* The store writer (store_hooks). */
 void deliver_message_added(const struct store_message *m);
-void deliver_message_deleted(int64_t room_id, int64_t id);
+void deliver_message_deleted(int64_t room_id, int64_t id, const char *by);
+/* An admin's mute or kick, to every open WebSocket (presence's feed); any
+ * thread. */
+void deliver_moderation(const char *action, const char *user, const char *by, int64_t seconds);
 void deliver_batch_done(void);
 /* A send's job handed back (store_job.done). */
 void deliver_send_done(struct store_job *job);

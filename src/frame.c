@@ -80,7 +80,7 @@ size_t frame_message(char *buf, size_t cap, const struct store_message *m, const
     return wrap(&w, buf, FRAME_TEXT);
 }
 
-size_t frame_deleted(char *buf, size_t cap, const char *room, int64_t id)
+size_t frame_deleted(char *buf, size_t cap, const char *room, int64_t id, const char *by)
 {
     struct jw w;
     begin(&w, buf, cap);
@@ -88,6 +88,10 @@ size_t frame_deleted(char *buf, size_t cap, const char *room, int64_t id)
     jw_str(&w, room);
     jw_raw(&w, ",\"id\":");
     jw_int(&w, id);
+    if (by && by[0]) {
+        jw_raw(&w, ",\"by\":");
+        jw_str(&w, by);
+    }
     jw_raw(&w, "}");
     return wrap(&w, buf, FRAME_TEXT);
 }
@@ -99,6 +103,25 @@ size_t frame_presence(char *buf, size_t cap, const char *user, bool online)
     jw_raw(&w, "{\"type\":\"presence\",\"user\":");
     jw_str(&w, user);
     jw_raw(&w, online ? ",\"online\":true}" : ",\"online\":false}");
+    return wrap(&w, buf, FRAME_TEXT);
+}
+
+size_t frame_moderation(char *buf, size_t cap, const char *action, const char *user, const char *by,
+                        int64_t seconds)
+{
+    struct jw w;
+    begin(&w, buf, cap);
+    jw_raw(&w, "{\"type\":\"moderation\",\"action\":");
+    jw_str(&w, action);
+    jw_raw(&w, ",\"user\":");
+    jw_str(&w, user);
+    jw_raw(&w, ",\"by\":");
+    jw_str(&w, by);
+    if (seconds >= 0) {
+        jw_raw(&w, ",\"seconds\":");
+        jw_int(&w, seconds);
+    }
+    jw_raw(&w, "}");
     return wrap(&w, buf, FRAME_TEXT);
 }
 

@@ -50,7 +50,13 @@ void frame_online_json(struct jw *w); /* ["alice",...], sorted */
  * room for the longest header (10 bytes): cap must hold the payload and 11
  * bytes, whatever the frame's own header. */
 size_t frame_message(char *buf, size_t cap, const struct store_message *m, const char *room);
-size_t frame_deleted(char *buf, size_t cap, const char *room, int64_t id);
+/* by: who deleted it (the author or an admin); NULL or "" leaves it out
+ * (a deletion mirrored from another appliance). */
+size_t frame_deleted(char *buf, size_t cap, const char *room, int64_t id, const char *by);
+/* An admin's act, told to every client: action "mute" (with seconds) or
+ * "kick" (seconds < 0 leaves it out). */
+size_t frame_moderation(char *buf, size_t cap, const char *action, const char *user, const char *by,
+                        int64_t seconds);
 size_t frame_presence(char *buf, size_t cap, const char *user, bool online);
 size_t frame_hello(char *buf, size_t cap, const char *user); /* rooms, users online */
 size_t frame_joined(char *buf, size_t cap, const char *room);

@@ -37,9 +37,15 @@ static struct {
     struct online online[CHAT_MAX_CLIENTS];
     size_t online_count;
 
-    pthread_mutex_t rate_lock;
+    pthread_mutex_t rate_lock; /* and the mutes */
     double rate, burst;
     struct bucket buckets[BUCKETS];
+#if CHAT_WITH_MODERATION
+    struct mute {
+        char user[CHAT_NAME_MAX + 1]; /* "" = a free entry */
+        double until;                 /* monotonic seconds */
+    } mutes[CHAT_MAX_MUTES];
+#endif
 } H = {.lock = PTHREAD_MUTEX_INITIALIZER, .rate_lock = PTHREAD_MUTEX_INITIALIZER};
 
 static double monotonic_seconds(void)
@@ -398,6 +404,45 @@ bool hub_rate_allow(const char *user)
     return allowed;
 }
 
+#if CHAT_WITH_MODERATION
+/* ---- mutes ------------------------------------------------------------------------ */
+
+bool hub_mute(const char *user, int64_t seconds)
+{
+    pthread_mutex_lock(&H.rate_lock);
+    double now = monotonic_seconds();
+    struct mute *free_entry = NULL, *found = NULL;
+    for (size_t i = 0; i < CHAT_MAX_MUTES && !found; i++) {
+        struct mute *m = &H.mutes[i];
+        if (m->user[0] && text_same_name(m->user, user))
+            found = m;
+        else if (!free_entry && (!m->user[0] || m->until <= now))
+            free_entry = m;
+    }
+    struct mute *m = found ? found : free_entry;
+    if (m) {
+        text_copy(m->user, sizeof m->user, user);
+        m->until = now + (double)seconds;
+        if (seconds == 0)
+            m->user[0] = '\0'; /* unmuted */
+    }
+    pthread_mutex_unlock(&H.rate_lock);
+    return m != NULL || seconds == 0;
+}
+
+bool hub_muted(const char *user)
+{
+    pthread_mutex_lock(&H.rate_lock);
+    double now = monotonic_seconds();
+    bool muted = false;
+    for (size_t i = 0; i < CHAT_MAX_MUTES && !muted; i++)
+        muted =
+            H.mutes[i].user[0] && H.mutes[i].until > now && text_same_name(H.mutes[i].user, user);
+    pthread_mutex_unlock(&H.rate_lock);
+    return muted;
+}
+#endif
+
 /* ---- posting -------------------------------------------------------------------- */
 
 struct chat_error hub_storage_error(enum store_result r)
@@ -428,6 +473,10 @@ struct chat_error hub_post_prepare(const char *user, const char *room, const cha
         return verdict;
     if (cid && !text_valid_cid(cid))
         return CHAT_ERROR(BAD_REQUEST, "\"cid\" must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+#if CHAT_WITH_MODERATION
+    if (hub_muted(user))
+        return CHAT_ERROR(FORBIDDEN, "you are muted by an admin for a while; try again later");
+#endif
     if (!hub_rate_allow(user))
         return CHAT_ERROR(RATE_LIMITED, "too many messages; slow down");
     out->id = 0;

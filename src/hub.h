@@ -84,6 +84,15 @@ struct chat_error hub_post_message(const char *user, const char *room, const cha
  * queue; STORE_ERROR: disk full, read-only, I/O error): UNAVAILABLE both. */
 struct chat_error hub_storage_error(enum store_result r);
 
+#if CHAT_WITH_MODERATION
+/* Mutes (in memory: a restart lifts them): the user's posts are FORBIDDEN
+ * for seconds from now (0 lifts it); false when CHAT_MAX_MUTES users are
+ * muted already. Checked by hub_post_prepare, so REST, WebSocket and device
+ * posts alike. */
+bool hub_mute(const char *user, int64_t seconds);
+bool hub_muted(const char *user);
+#endif
+
 /* Per-user token bucket; rate <= 0 disables. */
 void hub_set_rate(double per_second, double burst);
 bool hub_rate_allow(const char *user);

@@ -6,6 +6,7 @@
  * Nothing else in main stops anything, so no path can disagree with another.
  * --debug logs each step started and stopped.
  */
+#include "admin.h"
 #include "api.h"
 #include "auth.h"
 #include "config.h"
@@ -217,6 +218,11 @@ static void descend(void)
 
 int main(int argc, char **argv)
 {
+#if CHAT_WITH_MODERATION
+    /* the console's subcommand: its own words, then the server's options */
+    if (argc > 1 && strcmp(argv[1], "admin") == 0)
+        return admin_main(argc - 1, argv + 1);
+#endif
     options_defaults(&opts);
     switch (options_parse(&opts, argc, argv)) {
     case OPTIONS_EXIT_OK:

@@ -36,7 +36,11 @@ static void usage(FILE *to)
             "               [--http-redirect on|off] [--mqtt URL] [--mqtt-user NAME]\n"
             "               [--mqtt-password-file FILE] [--mqtt-ca FILE] [--mqtt-prefix PREFIX]\n"
             "               [--node NAME]\n"
-            "               [--debug] [--version] [--help]\n");
+            "               [--debug] [--version] [--help]\n"
+#if CHAT_WITH_MODERATION
+            "       lanchat admin add|remove NAME | list [--db PATH | --config FILE]\n"
+#endif
+    );
 }
 
 static bool parse_count(const char *text, int64_t min, int64_t max, int64_t *out)
@@ -269,12 +273,13 @@ enum options_outcome options_parse(struct options *o, int argc, char **argv)
 void options_print_version(void)
 {
     printf("lanchat %s\n", CHAT_VERSION);
-    printf("features:%s%s%s%s%s%s%s%s\n", CHAT_WITH_ACCOUNTS ? " accounts" : "",
+    printf("features:%s%s%s%s%s%s%s%s%s\n", CHAT_WITH_ACCOUNTS ? " accounts" : "",
            CHAT_WITH_ROOMS ? " rooms" : "", CHAT_WITH_METRICS ? " metrics" : "",
            CHAT_WITH_EMBEDDED_WEB ? " embedded-web" : "", CHAT_WITH_TLS ? " tls" : "",
            CHAT_WITH_MQTT ? " mqtt" : "", CHAT_WITH_SEARCH ? " search" : "",
+           CHAT_WITH_MODERATION ? " moderation" : "",
            CHAT_WITH_ACCOUNTS || CHAT_WITH_ROOMS || CHAT_WITH_METRICS || CHAT_WITH_EMBEDDED_WEB ||
-                   CHAT_WITH_TLS || CHAT_WITH_MQTT || CHAT_WITH_SEARCH
+                   CHAT_WITH_TLS || CHAT_WITH_MQTT || CHAT_WITH_SEARCH || CHAT_WITH_MODERATION
                ? ""
                : " none");
     printf("limits: body=%d request=%d clients=%d feed=%d client-queue=%d stall-ms=%d "

@@ -60,6 +60,12 @@ static const char *const migrations[] = {
     "CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN"
     "  INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.id, old.body);"
     "  INSERT INTO messages_fts(rowid, body) VALUES (new.id, new.body); END;",
+    /* 5 (moderation): accounts marked admin from the box (lanchat admin),
+     * and the audit log of what admins and the console did */
+    "ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,"
+    "  detail TEXT NOT NULL DEFAULT '');",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -74,6 +80,7 @@ enum job_kind {
     JOB_TOUCH_SESSION,
     JOB_CHECK,
     JOB_OUTBOX_REMOVE,
+    JOB_AUDIT,
 };
 
 /* What a blocking caller waits on, on its own stack. */
@@ -101,6 +108,7 @@ struct job {
     enum store_result result; /* the writer's own, for the batch */
     bool added;               /* a new message row or a deletion to announce */
     bool announce;            /* ADD_ROOM: a room of ours, for the outbox */
+    bool moderator;           /* DELETE_MESSAGE: anyone's, audited when not the actor's */
     bool queued;              /* it added a row to the outbox */
 };
 
@@ -119,6 +127,7 @@ enum statement {
     ST_DELETE_SESSION,
     ST_TOUCH_SESSION,
     ST_HEALTH,
+    ST_INSERT_AUDIT,
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
@@ -149,6 +158,8 @@ static const char *const writer_sql[ST_WRITER_COUNT] = {
     [ST_DELETE_SESSION] = "DELETE FROM sessions WHERE token_hash = ?1",
     [ST_TOUCH_SESSION] = "UPDATE sessions SET last_seen = ?2 WHERE token_hash = ?1",
     [ST_HEALTH] = "INSERT OR REPLACE INTO meta (key, value) VALUES ('health_check', ?1)",
+    [ST_INSERT_AUDIT] = "INSERT INTO audit (ts, actor, action, target, detail)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
@@ -169,6 +180,8 @@ enum reader_statement {
 #if CHAT_WITH_SEARCH
     RD_SEARCH,
 #endif
+    RD_ADMIN,
+    RD_AUDIT,
     RD_COUNT
 };
 
@@ -192,6 +205,9 @@ static const char *const reader_sql[RD_COUNT] = {
                   " AND f.rowid < ?2 AND (?3 = 0 OR m.room_id = ?3)"
                   " ORDER BY f.rowid DESC LIMIT ?4",
 #endif
+    [RD_ADMIN] = "SELECT admin FROM users WHERE name = ?1",
+    [RD_AUDIT] = "SELECT id, ts, actor, action, target, detail FROM audit WHERE id < ?1"
+                 " ORDER BY id DESC LIMIT ?2",
 };
 
 static struct {
@@ -465,6 +481,19 @@ static enum store_result run_append(struct job *job)
 
 static enum store_result delete_row(struct job *job, bool to_outbox);
 
+/* One row of the audit log, in the job's transaction. */
+static enum store_result add_audit(const char *actor, const char *action, const char *target,
+                                   const char *detail)
+{
+    sqlite3_stmt *st = writer_statement(ST_INSERT_AUDIT);
+    sqlite3_bind_int64(st, 1, now_ms());
+    sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, target, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, detail ? detail : "", -1, SQLITE_STATIC);
+    return sqlite3_step(st) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
 static enum store_result run_delete(struct job *job)
 {
     sqlite3_stmt *st = writer_statement(ST_FIND_AUTHOR);
@@ -475,11 +504,21 @@ static enum store_result run_delete(struct job *job)
     if (rc != SQLITE_ROW)
         return STORE_ERROR;
     /* a mirrored message is deleted on its origin only, whoever its author */
-    if (sqlite3_column_type(st, 2) != SQLITE_NULL ||
-        !text_same_name((const char *)sqlite3_column_text(st, 0), job->name))
+    if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+        return STORE_FORBIDDEN;
+    char author[CHAT_NAME_MAX + 1];
+    copy_text(author, sizeof author, sqlite3_column_text(st, 0));
+    bool own = text_same_name(author, job->name);
+    if (!own && !job->moderator)
         return STORE_FORBIDDEN;
     job->value = sqlite3_column_int64(st, 1);
-    return delete_row(job, S.outbox);
+    enum store_result r = delete_row(job, S.outbox);
+    if (r == STORE_OK && !own) {
+        char detail[32];
+        snprintf(detail, sizeof detail, "message %lld", (long long)job->id);
+        r = add_audit(job->name, "delete", author, detail);
+    }
+    return r;
 }
 
 /* Deletes message job->id of room job->value; announced when it goes. */
@@ -580,6 +619,8 @@ static enum store_result run_job(struct job *job)
         sqlite3_bind_blob(st, 1, job->token_hash, CHAT_TOKEN_HASH_SIZE, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, job->value);
         return step_change(st, true);
+    case JOB_AUDIT: /* name: actor, text: action, session->name: target, message->body: detail */
+        return add_audit(job->name, job->text, job->session->name, job->message->body);
     case JOB_CHECK:
         st = writer_statement(ST_HEALTH);
         sqlite3_bind_int64(st, 1, now_ms());
@@ -623,6 +664,13 @@ static void finish_batch(struct job *batch, size_t n)
 /* Runs one of the prepared transaction statements; false on failure. */
 static bool step_control(enum statement which)
 {
+    /* A job's SELECT left on a row would keep the connection's read snapshot
+     * past its COMMIT; the next BEGIN IMMEDIATE from that stale snapshot is
+     * SQLITE_BUSY_SNAPSHOT for good once another process (lanchat admin)
+     * committed in between. Every statement ends with the transaction. */
+    if (which == ST_COMMIT || which == ST_ROLLBACK)
+        for (int i = 0; i < ST_BEGIN; i++)
+            sqlite3_reset(S.writer_stmt[i]);
     sqlite3_stmt *st = writer_statement(which);
     if (sqlite3_step(st) == SQLITE_DONE)
         return true;
@@ -640,8 +688,8 @@ static bool needs_savepoint(const struct job *job)
     switch (job->kind) {
     case JOB_APPEND: /* the insert, then the outbox or the trim */
         return S.max_per_room > 0 || (S.outbox && !job->message->node[0]);
-    case JOB_DELETE_MESSAGE: /* the delete, then the outbox */
-        return S.outbox;
+    case JOB_DELETE_MESSAGE: /* the delete, then the outbox or the audit row */
+        return S.outbox || job->moderator;
     case JOB_ADD_ROOM:
         return S.outbox && job->announce;
     default:
@@ -703,7 +751,8 @@ static void commit_batch(struct job *batch, size_t n)
                 S.hooks.message_added(job->message);
         } else if ((job->kind == JOB_DELETE_MESSAGE || job->kind == JOB_DELETE_MIRRORED) &&
                    S.hooks.message_deleted) {
-            S.hooks.message_deleted(job->value, job->id);
+            S.hooks.message_deleted(job->value, job->id,
+                                    job->kind == JOB_DELETE_MESSAGE ? job->name : "");
         }
     }
     pthread_mutex_lock(&S.lock);
@@ -929,11 +978,13 @@ bool store_write_queue_full(void)
     return full;
 }
 
-enum store_result store_delete_message(int64_t id, const char *author, int64_t *room_id)
+enum store_result store_delete_message(int64_t id, const char *actor, bool moderator,
+                                       int64_t *room_id)
 {
     struct waiter w;
-    enum store_result r =
-        submit_and_wait((struct job){.kind = JOB_DELETE_MESSAGE, .id = id, .name = author}, &w);
+    enum store_result r = submit_and_wait(
+        (struct job){.kind = JOB_DELETE_MESSAGE, .id = id, .name = actor, .moderator = moderator},
+        &w);
     if (r == STORE_OK && room_id)
         *room_id = w.value;
     return r;
@@ -1307,4 +1358,150 @@ enum store_result store_load_sessions(bool (*keep)(void *ctx, const struct store
     else if (refused)
         log_info("%zu session row(s) deleted at load", refused);
     return reader_finalize(st, rc);
+}
+
+/* ---- moderation --------------------------------------------------------------- */
+
+bool store_is_admin(const char *name)
+{
+    sqlite3_stmt *st = reader_statement(RD_ADMIN);
+    if (!st)
+        return false;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    bool admin = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+    reader_done(st, rc);
+    return admin;
+}
+
+enum store_result store_audit_read(int64_t before, int64_t limit, store_audit_fn *fn, void *ctx)
+{
+    sqlite3_stmt *st = reader_statement(RD_AUDIT);
+    if (!st)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, before > 0 ? before : INT64_MAX);
+    sqlite3_bind_int64(st, 2, limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_audit a;
+        a.id = sqlite3_column_int64(st, 0);
+        a.ts = sqlite3_column_int64(st, 1);
+        copy_text(a.actor, sizeof a.actor, sqlite3_column_text(st, 2));
+        copy_text(a.action, sizeof a.action, sqlite3_column_text(st, 3));
+        copy_text(a.target, sizeof a.target, sqlite3_column_text(st, 4));
+        copy_text(a.detail, sizeof a.detail, sqlite3_column_text(st, 5));
+        if (!fn(ctx, &a))
+            break;
+    }
+    enum store_result r = rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+    reader_done(st, SQLITE_ROW);
+    return r;
+}
+
+enum store_result store_audit_add(const char *actor, const char *action, const char *target,
+                                  const char *detail)
+{
+    struct store_session who = {0};
+    struct store_message what = {0};
+    snprintf(who.name, sizeof who.name, "%s", target);
+    snprintf(what.body, sizeof what.body, "%s", detail ? detail : "");
+    struct waiter w;
+    return submit_and_wait(
+        (struct job){
+            .kind = JOB_AUDIT, .name = actor, .text = action, .session = &who, .message = &what},
+        &w);
+}
+
+/* ---- the console (lanchat admin): its own connection, beside a running server */
+
+/* An existing database (never made here), migrated like store_open's. */
+static sqlite3 *console_open(const char *path)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        log_error("cannot open the database %s: %s", path,
+                  db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(db, 1);
+    if (exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;") != 0 || migrate(db) != 0) {
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+enum store_result store_console_set_admin(const char *path, const char *name, bool admin,
+                                          char spelled[CHAT_NAME_MAX + 1])
+{
+    sqlite3 *db = console_open(path);
+    if (!db)
+        return STORE_ERROR;
+    enum store_result r = STORE_ERROR;
+    sqlite3_stmt *find = NULL, *set = NULL, *audit = NULL;
+    if (exec(db, "BEGIN IMMEDIATE") != 0)
+        goto out;
+    if (sqlite3_prepare_v2(db, "SELECT name, admin FROM users WHERE name = ?1", -1, &find, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(db, "UPDATE users SET admin = ?2 WHERE name = ?1", -1, &set, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "INSERT INTO audit (ts, actor, action, target, detail)"
+                           " VALUES (?1, 'console', ?2, ?3, '')",
+                           -1, &audit, NULL) != SQLITE_OK) {
+        log_error("%s", sqlite3_errmsg(db));
+        goto rollback;
+    }
+    sqlite3_bind_text(find, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(find);
+    if (rc != SQLITE_ROW) {
+        r = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
+        goto rollback;
+    }
+    copy_text(spelled, CHAT_NAME_MAX + 1, sqlite3_column_text(find, 0));
+    if ((sqlite3_column_int(find, 1) != 0) == admin) {
+        r = STORE_DUPLICATE; /* already so: nothing written */
+        goto rollback;
+    }
+    sqlite3_bind_text(set, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(set, 2, admin);
+    sqlite3_bind_int64(audit, 1, now_ms());
+    sqlite3_bind_text(audit, 2, admin ? "admin_add" : "admin_remove", -1, SQLITE_STATIC);
+    sqlite3_bind_text(audit, 3, spelled, -1, SQLITE_STATIC);
+    if (sqlite3_step(set) != SQLITE_DONE || sqlite3_step(audit) != SQLITE_DONE ||
+        exec(db, "COMMIT") != 0) {
+        log_error("cannot store the change: %s", sqlite3_errmsg(db));
+        goto rollback;
+    }
+    r = STORE_OK;
+    goto out;
+rollback:
+    exec(db, "ROLLBACK");
+out:
+    sqlite3_finalize(find);
+    sqlite3_finalize(set);
+    sqlite3_finalize(audit);
+    sqlite3_close(db);
+    return r;
+}
+
+enum store_result store_console_each_admin(const char *path,
+                                           void (*fn)(void *ctx, const char *name), void *ctx)
+{
+    sqlite3 *db = console_open(path);
+    if (!db)
+        return STORE_ERROR;
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_ERROR;
+    if (sqlite3_prepare_v2(db, "SELECT name FROM users WHERE admin != 0 ORDER BY name", -1, &st,
+                           NULL) == SQLITE_OK)
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            fn(ctx, (const char *)sqlite3_column_text(st, 0));
+    if (rc != SQLITE_DONE)
+        log_error("cannot list the admins: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }

@@ -71,7 +71,8 @@ struct store_session {
  * job of it was handed back. */
 struct store_hooks {
     void (*message_added)(const struct store_message *message);
-    void (*message_deleted)(int64_t room_id, int64_t id);
+    /* by: who deleted it (its author or an admin); "" for a mirrored one */
+    void (*message_deleted)(int64_t room_id, int64_t id, const char *by);
     void (*batch_done)(void);
     void (*outbox_added)(void); /* a batch queued rows in the outbox */
 };
@@ -104,7 +105,10 @@ enum store_result store_append_message(struct store_message *message);
 enum store_result store_append_async(struct store_job *job);
 /* Whether the write queue is full now (a hint: it may change at once). */
 bool store_write_queue_full(void);
-enum store_result store_delete_message(int64_t id, const char *author, int64_t *room_id);
+/* The actor's own message; with moderator (an admin's delete), anyone's, and
+ * then an audit row in the same transaction. A mirrored one: STORE_FORBIDDEN. */
+enum store_result store_delete_message(int64_t id, const char *actor, bool moderator,
+                                       int64_t *room_id);
 /* announce: a room created here, queued in the outbox (store_set_outbox). */
 enum store_result store_add_room(const char *name, bool announce, int64_t *room_id);
 enum store_result store_add_user(const char *name, const char *password_hash);
@@ -168,6 +172,35 @@ enum store_result store_each_session(void (*fn)(void *ctx, const struct store_se
  * it refuses. */
 enum store_result store_load_sessions(bool (*keep)(void *ctx, const struct store_session *s),
                                       void *ctx);
+
+/* Moderation (CHAT_WITH_MODERATION). */
+struct store_audit {
+    int64_t id;
+    int64_t ts;                    /* ms since epoch, UTC */
+    char actor[CHAT_NAME_MAX + 1]; /* an admin's name, or "console" */
+    char action[24];
+    char target[CHAT_NAME_MAX + 1];
+    char detail[64];
+};
+/* Appends a row to the audit log (blocks until committed). */
+enum store_result store_audit_add(const char *actor, const char *action, const char *target,
+                                  const char *detail);
+/* Whether the account is marked admin now (read at each check: the console
+ * may change it while the server runs). */
+bool store_is_admin(const char *name);
+/* Calls fn for each audit row with id < before (0: no bound), newest first,
+ * at most limit, while fn returns true; fn runs under the reader lock. */
+typedef bool store_audit_fn(void *ctx, const struct store_audit *row);
+enum store_result store_audit_read(int64_t before, int64_t limit, store_audit_fn *fn, void *ctx);
+/* The console's (lanchat admin), from its own process beside a running
+ * server: a connection of their own on the database file at path, which
+ * must exist (WAL, the same busy timeout). Marks the account admin or not
+ * and writes an audit row (actor "console"): STORE_OK, STORE_NOT_FOUND (no
+ * such account), STORE_DUPLICATE (it already was so), STORE_ERROR (logged). */
+enum store_result store_console_set_admin(const char *path, const char *name, bool admin,
+                                          char spelled[CHAT_NAME_MAX + 1]);
+enum store_result store_console_each_admin(const char *path,
+                                           void (*fn)(void *ctx, const char *name), void *ctx);
 
 struct store_stats {
     uint64_t commits;

@@ -314,6 +314,15 @@ def expect_error(resp, status, code):
 MESSAGE_KEYS = {"id", "room", "author", "body", "ts", "cid"}
 
 
+def session_answer(name, admin=False):
+    """What GET /api/v1/session answers (and the login, with its token): the
+    user, and with feature "moderation" whether the account is an admin."""
+    user = {"name": name}
+    if has("moderation"):
+        user["admin"] = admin
+    return {"user": user}
+
+
 def check_message(m, room=None, author=None, body=None, cid=None, cid_given=True):
     """Assert the exact message shape (and the given values)."""
     assert isinstance(m, dict) and set(m) == MESSAGE_KEYS, "bad message shape: %r" % (m,)
@@ -654,7 +663,9 @@ class Server:
             body["password"] = password
         r = self.post("/api/v1/session", body)
         data = expect(r, 201)
-        assert data.get("user") == {"name": name}, data
+        assert data.get("user", {}).get("name") == name, data
+        assert data == dict(session_answer(name, data["user"].get("admin", False)),
+                            token=data["token"]), data
         return data["token"]
 
     def register(self, name, password):
@@ -757,6 +768,7 @@ FEATURE_ROUTES = {
     "embedded-web": ("GET", "/", None, False),
     "tls": ("GET", "/api/v1/trust", None, False),
     "search": ("GET", "/api/v1/search?q=probe", None, False),
+    "moderation": ("GET", "/api/v1/admin/audit", None, True),
 }
 
 

@@ -1,7 +1,7 @@
 """Registered accounts (feature "accounts"): POST /api/v1/users and password sessions.
 Without the feature every test here asserts POST /api/v1/users answers 404."""
 
-from harness import expect, expect_error, requires, shared, uname
+from harness import expect, expect_error, requires, session_answer, shared, uname
 
 USERS = "/api/v1/users"
 SESSION = "/api/v1/session"
@@ -40,9 +40,9 @@ def test_registered_name_with_right_password_gets_session():
     srv.register(name, PW)
     r = srv.post(SESSION, {"name": name, "password": PW})
     body = expect(r, 201)
-    assert set(body) == {"user", "token"} and body["user"] == {"name": name}, body
+    assert set(body) == {"user", "token"} and body["user"] == session_answer(name)["user"], body
     assert len(body["token"]) >= 43
-    assert expect(srv.get(SESSION, token=body["token"]), 200) == {"user": {"name": name}}
+    assert expect(srv.get(SESSION, token=body["token"]), 200) == session_answer(name)
 
 
 @requires("accounts")
@@ -64,7 +64,7 @@ def test_registered_user_may_hold_several_sessions():
     t3 = srv.session(name, PW)
     assert len({t1, t2, t3}) == 3
     for t in (t1, t2, t3):
-        assert expect(srv.get(SESSION, token=t), 200) == {"user": {"name": name}}
+        assert expect(srv.get(SESSION, token=t), 200) == session_answer(name)
 
 
 @requires("accounts")
@@ -76,7 +76,7 @@ def test_deleting_one_session_of_registered_user_keeps_the_others():
     t2 = srv.session(name, PW)
     assert srv.delete(SESSION, token=t1).status == 204
     expect_error(srv.get(SESSION, token=t1), 401, "unauthorized")
-    assert expect(srv.get(SESSION, token=t2), 200) == {"user": {"name": name}}
+    assert expect(srv.get(SESSION, token=t2), 200) == session_answer(name)
 
 
 @requires("accounts")

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 
-from harness import (ConnectionClosed, HandshakeError, Server, disk_limited_server,
+from harness import (ConnectionClosed, HandshakeError, Server, disk_limited_server, session_answer,
                      post_until_the_disk_is_full, expect, expect_error,
                      isolated_room, join, loopback_source, next_frame, requires, shared, uname,
                      wait_frame)
@@ -461,7 +461,7 @@ def test_http_keep_alive_serves_two_requests_on_one_connection():
                                  % (e,))
         raw2 = r2.read()
         assert r2.status == 200, (r2.status, raw2[:200])
-        assert json.loads(raw2.decode()) == {"user": {"name": name}}, raw2
+        assert json.loads(raw2.decode()) == session_answer(name), raw2
         assert conn.sock is None or conn.sock.getsockname() == local, \
             "http.client had to reconnect"
     finally:

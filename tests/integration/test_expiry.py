@@ -3,7 +3,7 @@ so this is the one place that sleeps)."""
 
 import time
 
-from harness import Server, expect, expect_error, has, uname
+from harness import Server, expect, expect_error, has, session_answer, uname
 
 IDLE = 2
 WAIT = 3.5  # comfortably past IDLE seconds
@@ -28,8 +28,7 @@ def test_only_idle_nickname_sessions_without_websocket_expire():
         end = time.monotonic() + WAIT
         while time.monotonic() < end:
             time.sleep(0.7)
-            assert expect(srv.get("/api/v1/session", token=busy), 200) == {
-                "user": {"name": busy_name}}
+            assert expect(srv.get("/api/v1/session", token=busy), 200) == session_answer(busy_name)
 
         # the idle nickname session is gone and its name is free again
         expect_error(srv.get("/api/v1/session", token=idle), 401, "unauthorized")
@@ -48,5 +47,5 @@ def test_only_idle_nickname_sessions_without_websocket_expire():
         assert f["type"] == "ack" and f["cid"] == "sh", f
         # registered users' sessions are not subject to the nickname idle limit
         if registered is not None:
-            assert expect(srv.get("/api/v1/session", token=registered), 200)["user"] == {
-                "name": reg_name}
+            assert expect(srv.get("/api/v1/session", token=registered), 200) == session_answer(
+                reg_name)

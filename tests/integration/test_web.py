@@ -500,7 +500,7 @@ def test_server_describes_version_features_and_limits_without_auth():
         "name": "lanchat",
         "version": version,
         "features": {"accounts": has("accounts"), "rooms": has("rooms"),
-                     "search": has("search")},
+                     "search": has("search"), "moderation": has("moderation")},
         "limits": {"body_bytes": body_bytes, "name_chars": 32,
                    "name_pattern": "^[A-Za-z0-9_.-]{1,32}$", "password_min_bytes": 8,
                    "page_messages": 50, "page_messages_max": 200},

@@ -318,7 +318,8 @@ def test_ws_deleted_event_is_sent_to_room_members_on_rest_delete():
         assert srv.delete("/api/v1/messages/%d" % m["id"], token=token).status == 204
         for w in (wa, wb):
             f = next_frame(w)
-            assert f == {"type": "deleted", "room": room, "id": m["id"]}, f
+            # "by": who deleted it, here its author
+            assert f == {"type": "deleted", "room": room, "id": m["id"], "by": m["author"]}, f
 
 
 # ------------------------------------------------------------------ errors

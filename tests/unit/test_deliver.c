@@ -796,7 +796,7 @@ static void test_store_hooks_after_deliver_stop_touch_nothing(void **state)
     snprintf(m.author, sizeof m.author, "late");
     snprintf(m.body, sizeof m.body, "committed after the stop");
     deliver_message_added(&m);
-    deliver_message_deleted(1, 99);
+    deliver_message_deleted(1, 99, "late");
     deliver_batch_done();
     assert_int_equal(deliver_start(0), 0); /* as stop_all expects */
 }

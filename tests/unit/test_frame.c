@@ -135,8 +135,21 @@ static void test_an_error_frame_names_its_kind_by_the_wire_name(void **state)
 
 static void test_a_deleted_frame_names_room_and_id(void **state)
 {
-    size_t n = frame_deleted(buf, sizeof buf, "general", 31);
+    size_t n = frame_deleted(buf, sizeof buf, "general", 31, NULL);
     assert_string_equal(text_payload(n), "{\"type\":\"deleted\",\"room\":\"general\",\"id\":31}");
+    n = frame_deleted(buf, sizeof buf, "general", 31, "ada");
+    assert_string_equal(text_payload(n),
+                        "{\"type\":\"deleted\",\"room\":\"general\",\"id\":31,\"by\":\"ada\"}");
+}
+
+static void test_a_moderation_frame_names_action_user_admin_and_seconds(void **state)
+{
+    size_t n = frame_moderation(buf, sizeof buf, "mute", "bob", "ada", 60);
+    assert_string_equal(text_payload(n), "{\"type\":\"moderation\",\"action\":\"mute\","
+                                         "\"user\":\"bob\",\"by\":\"ada\",\"seconds\":60}");
+    n = frame_moderation(buf, sizeof buf, "kick", "bob", "ada", -1);
+    assert_string_equal(text_payload(n), "{\"type\":\"moderation\",\"action\":\"kick\","
+                                         "\"user\":\"bob\",\"by\":\"ada\"}");
 }
 
 static void test_a_pong_echoes_the_ping_payload(void **state)
@@ -179,6 +192,7 @@ int main(void)
         cmocka_unit_test(test_an_ack_echoes_a_valid_cid_and_nulls_another),
         cmocka_unit_test(test_an_error_frame_names_its_kind_by_the_wire_name),
         cmocka_unit_test(test_a_deleted_frame_names_room_and_id),
+        cmocka_unit_test(test_a_moderation_frame_names_action_user_admin_and_seconds),
         cmocka_unit_test(test_a_pong_echoes_the_ping_payload),
         cmocka_unit_test(test_a_close_frame_has_its_code_big_endian_and_a_capped_reason),
     };

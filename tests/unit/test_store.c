@@ -38,6 +38,7 @@ static struct {
     int batches;
     int64_t deleted_room;
     int64_t deleted_id;
+    char deleted_by[CHAT_NAME_MAX + 1];
 } seen;
 
 static void on_added(const struct store_message *m)
@@ -48,8 +49,9 @@ static void on_added(const struct store_message *m)
     snprintf(seen.added_body, sizeof seen.added_body, "%s", m->body);
 }
 
-static void on_deleted(int64_t room_id, int64_t id)
+static void on_deleted(int64_t room_id, int64_t id, const char *by)
 {
+    snprintf(seen.deleted_by, sizeof seen.deleted_by, "%s", by);
     seen.deleted++;
     seen.deleted_room = room_id;
     seen.deleted_id = id;
@@ -494,21 +496,56 @@ static void test_author_deletes_own_message_and_learns_its_room(void **state)
     assert_int_equal(store_add_room("side", true, &room), STORE_OK);
     int64_t id = post(room, "alice", "oops");
     int64_t room_of_deleted = 0;
-    assert_int_equal(store_delete_message(id, "alice", &room_of_deleted), STORE_OK);
+    assert_int_equal(store_delete_message(id, "alice", false, &room_of_deleted), STORE_OK);
     assert_int_equal(room_of_deleted, room);
 
     struct store_message out;
     assert_int_equal(store_get_message(id, &out), STORE_NOT_FOUND);
-    assert_int_equal(store_delete_message(id, "alice", NULL), STORE_NOT_FOUND);
+    assert_int_equal(store_delete_message(id, "alice", false, NULL), STORE_NOT_FOUND);
 }
 
 static void test_delete_of_someone_elses_message_is_forbidden_and_keeps_it(void **state)
 {
     int64_t id = post(GENERAL, "alice", "mine");
-    assert_int_equal(store_delete_message(id, "mallory", NULL), STORE_FORBIDDEN);
+    assert_int_equal(store_delete_message(id, "mallory", false, NULL), STORE_FORBIDDEN);
     struct store_message out;
     assert_int_equal(store_get_message(id, &out), STORE_OK);
     assert_int_equal(seen.deleted, 0);
+}
+
+struct audit_seen {
+    int rows;
+    struct store_audit first;
+};
+
+static bool count_audit(void *ctx, const struct store_audit *row)
+{
+    struct audit_seen *a = ctx;
+    if (a->rows++ == 0)
+        a->first = *row;
+    return true;
+}
+
+static void test_a_moderators_delete_of_anyones_message_is_audited(void **state)
+{
+    int64_t id = post(GENERAL, "alice", "spam");
+    assert_int_equal(store_delete_message(id, "ada", true, NULL), STORE_OK);
+    struct store_message out;
+    assert_int_equal(store_get_message(id, &out), STORE_NOT_FOUND);
+    assert_int_equal(seen.deleted, 1);
+    assert_string_equal(seen.deleted_by, "ada");
+    struct audit_seen a = {0};
+    assert_int_equal(store_audit_read(0, 10, count_audit, &a), STORE_OK);
+    assert_int_equal(a.rows, 1);
+    assert_string_equal(a.first.actor, "ada");
+    assert_string_equal(a.first.action, "delete");
+    assert_string_equal(a.first.target, "alice");
+    /* a moderator's delete of their own message is no audit matter */
+    id = post(GENERAL, "ada", "mine");
+    assert_int_equal(store_delete_message(id, "ada", true, NULL), STORE_OK);
+    a.rows = 0;
+    assert_int_equal(store_audit_read(0, 10, count_audit, &a), STORE_OK);
+    assert_int_equal(a.rows, 1);
 }
 
 static void test_author_deletes_own_message_whatever_the_case_of_the_name(void **state)
@@ -516,21 +553,21 @@ static void test_author_deletes_own_message_whatever_the_case_of_the_name(void *
     /* docs/API.md: names compare without regard to case; only someone else
      * gets 403. "Alice" and "alice" are the same user. */
     int64_t id = post(GENERAL, "Alice", "mine");
-    assert_int_equal(store_delete_message(id, "alice", NULL), STORE_OK);
+    assert_int_equal(store_delete_message(id, "alice", false, NULL), STORE_OK);
     struct store_message out;
     assert_int_equal(store_get_message(id, &out), STORE_NOT_FOUND);
 }
 
 static void test_delete_of_an_unknown_message_is_not_found(void **state)
 {
-    assert_int_equal(store_delete_message(777, "alice", NULL), STORE_NOT_FOUND);
+    assert_int_equal(store_delete_message(777, "alice", false, NULL), STORE_NOT_FOUND);
 }
 
 static void test_deleting_frees_the_cid_of_the_message(void **state)
 {
     struct store_message m = draft(GENERAL, "alice", "k1", "first");
     assert_int_equal(store_append_message(&m), STORE_OK);
-    assert_int_equal(store_delete_message(m.id, "alice", NULL), STORE_OK);
+    assert_int_equal(store_delete_message(m.id, "alice", false, NULL), STORE_OK);
     struct store_message again = draft(GENERAL, "alice", "k1", "second");
     assert_int_equal(store_append_message(&again), STORE_OK);
     assert_int_equal(again.id, m.id + 1);
@@ -561,7 +598,7 @@ static void test_message_deleted_hook_gets_the_room_and_id(void **state)
     int64_t room = 0;
     assert_int_equal(store_add_room("side", true, &room), STORE_OK);
     int64_t id = post(room, "alice", "to delete");
-    assert_int_equal(store_delete_message(id, "alice", NULL), STORE_OK);
+    assert_int_equal(store_delete_message(id, "alice", false, NULL), STORE_OK);
     assert_int_equal(seen.deleted, 1);
     assert_int_equal(seen.deleted_room, room);
     assert_int_equal(seen.deleted_id, id);
@@ -676,7 +713,7 @@ static void test_search_never_finds_deleted_or_trimmed_messages(void **state)
 {
     int64_t gone = post(GENERAL, "a", "needle one");
     int64_t kept = post(GENERAL, "a", "needle two");
-    assert_int_equal(store_delete_message(gone, "a", NULL), STORE_OK);
+    assert_int_equal(store_delete_message(gone, "a", false, NULL), STORE_OK);
     struct hits h = search("needle", 0, INT64_MAX, 10);
     assert_int_equal(h.count, 1);
     assert_int_equal(h.ids[0], kept);
@@ -1041,6 +1078,7 @@ int main(void)
         T(test_message_added_hook_has_run_when_append_returns),
         T(test_hook_is_not_called_for_a_duplicate),
         T(test_message_deleted_hook_gets_the_room_and_id),
+        T(test_a_moderators_delete_of_anyones_message_is_audited),
         T(test_writer_without_hooks_still_commits),
         T(test_retention_keeps_the_newest_messages_of_each_room),
         T(test_zero_retention_keeps_every_message),

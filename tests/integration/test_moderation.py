@@ -1,0 +1,241 @@
+"""Moderation (feature "moderation", issue 13): accounts marked admin from the
+box with `lanchat admin add|remove|list` (run here as a subprocess on the
+running server's database), "admin" in the session, an admin's delete of
+anyone's message (its "deleted" frame names who), the audit log, mutes (posts
+refused over REST and WebSocket) and kicks (sessions ended, WebSockets
+closed), each told to every client in a "moderation" frame. Refusals:
+403 for members who are not admins and for nickname users. Without the
+feature the audit route is 404 and `lanchat admin` is no subcommand."""
+
+import subprocess
+
+from harness import (Server, binary, expect, expect_error, has, next_frame, requires,
+                     session_answer, shared, uname, wait_frame)
+
+PW = "correct horse"
+AUDIT = "/api/v1/admin/audit"
+
+
+def admin_cli(srv, *args, db=None):
+    """`lanchat admin ARGS --db <the server's db>`: (exit code, stdout, stderr)."""
+    p = subprocess.run([binary(), "admin", *args, "--db", db or srv.db],
+                       capture_output=True, text=True, timeout=30)
+    return p.returncode, p.stdout, p.stderr
+
+
+def make_admin(srv, prefix="adm"):
+    name = uname(prefix)
+    srv.register(name, PW)
+    rc, out, err = admin_cli(srv, "add", name)
+    assert rc == 0, (rc, out, err)
+    return name, srv.session(name, PW)
+
+
+@requires("moderation")
+def test_moderation_cli_add_list_remove_on_a_running_server():
+    srv = shared()
+    name = uname("cli")
+    srv.register(name, PW)
+    token = srv.session(name, PW)
+    assert expect(srv.get("/api/v1/session", token=token), 200) == session_answer(name, False)
+
+    rc, out, err = admin_cli(srv, "add", name)
+    assert rc == 0 and out == "%s is an admin now\n" % name, (rc, out, err)
+    # the running server reads the flag at each check: the same session is an admin now
+    assert expect(srv.get("/api/v1/session", token=token), 200) == session_answer(name, True)
+    rc, out, err = admin_cli(srv, "list")
+    assert rc == 0 and name in out.split("\n"), (rc, out, err)
+    rc, out, err = admin_cli(srv, "add", name)
+    assert rc == 0 and "already" in out, (rc, out, err)
+
+    rc, out, err = admin_cli(srv, "remove", name)
+    assert rc == 0 and out == "%s is no longer an admin\n" % name, (rc, out, err)
+    assert expect(srv.get("/api/v1/session", token=token), 200) == session_answer(name, False)
+    expect_error(srv.get(AUDIT, token=token), 403, "forbidden")
+    rc, out, err = admin_cli(srv, "list")
+    assert rc == 0 and name not in out.split("\n"), (rc, out, err)
+
+
+@requires("moderation")
+def test_moderation_cli_refuses_unknown_accounts_and_bad_usage():
+    srv = shared()
+    nick = uname("nick")
+    srv.session(nick)  # a nickname user is no account
+    for who in (nick, uname("ghost")):
+        rc, out, err = admin_cli(srv, "add", who)
+        assert rc == 1 and "is not a registered account" in err and out == "", (rc, out, err)
+    rc, _, err = admin_cli(srv, "promote", "x")
+    assert rc == 2 and "usage: lanchat admin" in err, (rc, err)
+    rc, _, err = admin_cli(srv, "add")
+    assert rc == 2 and "usage: lanchat admin" in err, (rc, err)
+    rc, _, err = admin_cli(srv, "list", db=srv.tmpdir + "/missing.db")
+    assert rc == 1 and "cannot open the database" in err, (rc, err)
+
+
+@requires("moderation")
+def test_moderation_login_answer_says_admin():
+    srv = shared()
+    name, _ = make_admin(srv, "lg")
+    r = srv.post("/api/v1/session", {"name": name, "password": PW})
+    data = expect(r, 201)
+    assert data["user"] == {"name": name, "admin": True}, data
+    nick = uname("lgn")
+    r = srv.post("/api/v1/session", {"name": nick})
+    assert expect(r, 201)["user"] == {"name": nick, "admin": False}
+
+
+@requires("moderation")
+def test_moderation_admin_deletes_anyones_message_and_members_see_by():
+    srv = shared()
+    admin, admin_token = make_admin(srv, "del")
+    author = uname("auth")
+    author_token = srv.session(author)
+    m = srv.send(author_token, "general", "spam spam")
+    watcher = srv.ws(author_token)
+    watcher.send_json({"type": "join", "room": "general"})
+    wait_frame(watcher, type="joined", room="general")
+
+    # another member who is not an admin keeps the 403
+    other = uname("oth")
+    srv.register(other, PW)
+    other_token = srv.session(other, PW)
+    expect_error(srv.delete("/api/v1/messages/%d" % m["id"], token=other_token), 403, "forbidden")
+
+    r = srv.delete("/api/v1/messages/%d" % m["id"], token=admin_token)
+    assert r.status == 204, r
+    f = wait_frame(watcher, type="deleted", id=m["id"])
+    assert f == {"type": "deleted", "room": "general", "id": m["id"], "by": admin}, f
+    expect_error(srv.get("/api/v1/messages/%d" % m["id"], token=author_token), 404, "not_found")
+
+    # a console change after the delete: the server's next writes still commit
+    # (a SELECT of the delete once kept a stale snapshot: SQLITE_BUSY_SNAPSHOT)
+    rc, out, err = admin_cli(srv, "add", other)
+    assert rc == 0, (rc, out, err)
+    srv.send(other_token, "general", "the writer still writes")
+
+    # the author's own delete names the author
+    m2 = srv.send(author_token, "general", "mine")
+    assert srv.delete("/api/v1/messages/%d" % m2["id"], token=author_token).status == 204
+    f = wait_frame(watcher, type="deleted", id=m2["id"])
+    assert f["by"] == author, f
+
+    entries = expect(srv.get(AUDIT, token=admin_token), 200)["entries"]
+    hit = [e for e in entries if e["action"] == "delete" and e["actor"] == admin]
+    assert hit and hit[0]["target"] == author and hit[0]["detail"] == "message %d" % m["id"], \
+        entries
+
+
+@requires("moderation")
+def test_moderation_audit_is_admins_only_newest_first_and_pages():
+    srv = Server()
+    try:
+        names = []
+        for i in range(3):
+            n = uname("pg%d" % i)
+            srv.register(n, PW)
+            assert admin_cli(srv, "add", n)[0] == 0
+            names.append(n)
+        token = srv.session(names[0], PW)
+        page = expect(srv.get(AUDIT + "?limit=2", token=token), 200)
+        assert set(page) == {"entries", "has_more"} and page["has_more"] is True, page
+        assert [e["target"] for e in page["entries"]] == [names[2], names[1]], page
+        e = page["entries"][0]
+        assert set(e) == {"id", "ts", "actor", "action", "target", "detail"}, e
+        assert e["actor"] == "console" and e["action"] == "admin_add", e
+        assert e["ts"] > 1.6e12, e  # ms since the epoch
+        rest = expect(srv.get(AUDIT + "?limit=2&before=%d" % page["entries"][-1]["id"],
+                              token=token), 200)
+        assert [e["target"] for e in rest["entries"]] == [names[0]], rest
+        assert rest["has_more"] is False, rest
+        expect_error(srv.get(AUDIT + "?limit=x", token=token), 400, "bad_request")
+
+        member = uname("mem")
+        srv.register(member, PW)
+        expect_error(srv.get(AUDIT, token=srv.session(member, PW)), 403, "forbidden")
+        expect_error(srv.get(AUDIT, token=srv.session(uname("nk"))), 403, "forbidden")
+        expect_error(srv.get(AUDIT), 401, "unauthorized")
+    finally:
+        srv.close()
+
+
+def test_moderation_absent_build_has_no_admin_subcommand():
+    if has("moderation"):
+        return
+    srv = shared()
+    rc, _, _ = admin_cli(srv, "list")
+    assert rc == 2, rc  # taken as an unknown argument of the server
+
+
+MUTES = "/api/v1/admin/mutes"
+KICKS = "/api/v1/admin/kicks"
+
+
+@requires("moderation")
+def test_moderation_mute_refuses_posts_over_rest_and_websocket_until_lifted():
+    srv = shared()
+    admin, admin_token = make_admin(srv, "mu")
+    target = uname("mut")
+    target_token = srv.session(target)
+    watcher = srv.ws(admin_token)
+    ws = srv.ws(target_token)
+
+    # not for a member who is not an admin, nor for a nickname
+    member = uname("mm")
+    srv.register(member, PW)
+    for token in (srv.session(member, PW), target_token):
+        expect_error(srv.post(MUTES, {"name": admin, "seconds": 60}, token=token), 403,
+                     "forbidden")
+    expect_error(srv.post(MUTES, {"name": target, "seconds": -1}, token=admin_token), 400,
+                 "bad_request")
+    expect_error(srv.post(MUTES, {"name": target}, token=admin_token), 400, "bad_request")
+    expect_error(srv.post(MUTES, {"name": admin, "seconds": 5}, token=admin_token), 400,
+                 "bad_request")
+
+    assert srv.post(MUTES, {"name": target, "seconds": 600}, token=admin_token).status == 204
+    f = wait_frame(watcher, type="moderation")
+    assert f == {"type": "moderation", "action": "mute", "user": target, "by": admin,
+                 "seconds": 600}, f
+    wait_frame(ws, type="moderation", user=target)
+
+    r = srv.post("/api/v1/rooms/general/messages", {"body": "hear me"}, token=target_token)
+    expect_error(r, 403, "forbidden")
+    assert "muted" in r.json()["error"]["message"], r
+    ws.send_json({"type": "send", "room": "general", "body": "hear me", "cid": "m-1"})
+    f = wait_frame(ws, type="error")
+    assert f["code"] == "forbidden" and "muted" in f["message"] and f["cid"] == "m-1", f
+
+    assert srv.post(MUTES, {"name": target, "seconds": 0}, token=admin_token).status == 204
+    f = wait_frame(watcher, type="moderation", action="unmute")
+    assert f["user"] == target and f["seconds"] == 0, f
+    srv.send(target_token, "general", "free again")
+
+    entries = expect(srv.get(AUDIT, token=admin_token), 200)["entries"]
+    acts = [(e["action"], e["target"], e["detail"]) for e in entries if e["actor"] == admin]
+    assert acts[:2] == [("unmute", target, "0 s"), ("mute", target, "600 s")], acts
+
+
+@requires("moderation")
+def test_moderation_kick_ends_every_session_and_closes_websockets():
+    srv = shared()
+    admin, admin_token = make_admin(srv, "kk")
+    target = uname("kt")
+    srv.register(target, PW)
+    t1, t2 = srv.session(target, PW), srv.session(target, PW)
+    w1, w2 = srv.ws(t1), srv.ws(t2)
+    watcher = srv.ws(admin_token)
+
+    expect_error(srv.post(KICKS, {"name": admin}, token=t1), 403, "forbidden")
+    expect_error(srv.post(KICKS, {"name": uname("nobody")}, token=admin_token), 404, "not_found")
+
+    assert srv.post(KICKS, {"name": target}, token=admin_token).status == 204
+    f = wait_frame(watcher, type="moderation")
+    assert f == {"type": "moderation", "action": "kick", "user": target, "by": admin}, f
+    for w in (w1, w2):
+        assert w.read_until_closed(timeout=10) == ("close", 1000)
+    for t in (t1, t2):
+        expect_error(srv.get("/api/v1/session", token=t), 401, "unauthorized")
+    # they may log in again: a kick is no ban
+    srv.session(target, PW)
+    entries = expect(srv.get(AUDIT, token=admin_token), 200)["entries"]
+    assert (entries[0]["action"], entries[0]["target"], entries[0]["detail"]) == \
+        ("kick", target, "2 session(s)"), entries
