@@ -36,7 +36,8 @@ static void usage(FILE *to)
             "               [--http-redirect on|off] [--mqtt URL] [--mqtt-user NAME]\n"
             "               [--mqtt-password-file FILE] [--mqtt-ca FILE] [--mqtt-prefix PREFIX]\n"
             "               [--node NAME]\n"
-            "               [--debug] [--version] [--help]\n");
+            "               [--debug] [--version] [--help]\n"
+            "       lanchat backup|restore FILE [--force] [--db PATH | --config FILE]\n");
 }
 
 static bool parse_count(const char *text, int64_t min, int64_t max, int64_t *out)
