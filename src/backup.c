@@ -224,6 +224,17 @@ int backup_restore_main(int argc, char **argv)
         log_error("%s: %s", c.file, strerror(ENOENT));
         return 1;
     }
+    char file_wal[PATH_CAP];
+    if (!suffixed(file_wal, c.file, "-wal"))
+        return 1;
+    if (exists(file_wal)) {
+        /* its newest commits may be in the -wal only, which a copy of the
+         * file alone would lose */
+        log_error("%s has a -wal beside it: a database in use, not a backup "
+                  "(take one with lanchat backup)",
+                  c.file);
+        return 1;
+    }
     if (!c.force && exists(before)) {
         log_error("%s exists (an earlier restore's); move it away, or --force replaces it", before);
         return 1;
