@@ -137,6 +137,14 @@ int backup_main(int argc, char **argv)
         log_error("cannot remove %s: %s", tmp, strerror(errno));
         return 1;
     }
+    /* Made here, empty (SQLite takes an empty file as an empty database), so
+     * that the copy of password and token hashes is the user's alone: SQLite
+     * would make it 0644. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 || close(fd) != 0) {
+        log_error("cannot create %s: %s", tmp, strerror(errno));
+        return 1;
+    }
     if (store_backup(c.opts.db, tmp) != 0 || commit_file(tmp, c.file) != 0) {
         unlink(tmp);
         log_error("backup failed: %s not written", c.file);

@@ -2,7 +2,9 @@
 the server writes, restored into a fresh state directory, and their refusals."""
 
 import os
+import shutil
 import sqlite3
+import stat
 import subprocess
 import tempfile
 import threading
@@ -59,25 +61,36 @@ def test_backup_under_load_restores_every_message_acknowledged_before_it():
         assert during, "no post ran during the backup"
         assert not os.path.exists(out + ".tmp"), os.listdir(srv.tmpdir)
         assert integrity(out) == [("ok",)]
+        # password and token hashes: for the user who took the backup alone
+        assert stat.S_IMODE(os.stat(out).st_mode) & 0o077 == 0, oct(os.stat(out).st_mode)
         # a single self-contained file: no WAL to carry along
         with sqlite3.connect(out) as db:
             assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
 
         fresh = tempfile.mkdtemp(prefix="lanchat-it-restore-")
         state = os.path.join(fresh, "state", "chat.db")
-        rc, log = lanchat("restore", out, "--db", state)
-        assert rc == 0, log
-        with Server(label="restored", extra_args=["--db", state]) as restored:
-            reader = restored.session(uname("rd"))
-            ids = {m["id"]: m for m in restored.all_history(reader, "general")}
-            for m in before:
+        try:
+            rc, log = lanchat("restore", out, "--db", state)
+            assert rc == 0, log
+            check_restored(state, before, during)
+        finally:
+            shutil.rmtree(fresh, ignore_errors=True)
+
+
+def check_restored(state, before, during):
+    """A server started on the restored database has every message acknowledged
+    before the backup began."""
+    with Server(label="restored", extra_args=["--db", state]) as restored:
+        reader = restored.session(uname("rd"))
+        ids = {m["id"]: m for m in restored.all_history(reader, "general")}
+        for m in before:
+            assert ids.get(m["id"]) == m, (m, ids.get(m["id"]))
+        # posts that ran alongside: the snapshot holds a prefix of the
+        # commits (ids are given in commit order), each message whole
+        newest = max(ids)
+        for m in during:
+            if m["id"] <= newest:
                 assert ids.get(m["id"]) == m, (m, ids.get(m["id"]))
-            # posts that ran alongside: the snapshot holds a prefix of the
-            # commits (ids are given in commit order), each message whole
-            newest = max(ids)
-            for m in during:
-                if m["id"] <= newest:
-                    assert ids.get(m["id"]) == m, (m, ids.get(m["id"]))
 
 
 def test_backup_refuses_an_existing_file_without_force():
@@ -105,6 +118,13 @@ def test_backup_usage_errors_exit_2():
 
 def test_a_failed_backup_leaves_no_file():
     d = tempfile.mkdtemp(prefix="lanchat-it-backup-")
+    try:
+        failed_backup_in(d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def failed_backup_in(d):
     junk = os.path.join(d, "junk.db")
     with open(junk, "w") as f:
         f.write("this is not a database, but long enough to look like a header " * 20)
@@ -118,9 +138,13 @@ def test_a_failed_backup_leaves_no_file():
 
 def test_restore_refuses_a_missing_file():
     d = tempfile.mkdtemp(prefix="lanchat-it-restore-")
-    rc, log = lanchat("restore", os.path.join(d, "nothing.db"), "--db", os.path.join(d, "c.db"))
-    assert rc == 1 and "nothing.db" in log, (rc, log)
-    assert os.listdir(d) == []
+    try:
+        rc, log = lanchat("restore", os.path.join(d, "nothing.db"), "--db",
+                          os.path.join(d, "c.db"))
+        assert rc == 1 and "nothing.db" in log, (rc, log)
+        assert os.listdir(d) == []
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_restore_refuses_while_the_server_runs():
