@@ -229,3 +229,22 @@ def test_restore_refuses_a_newer_schema_and_a_live_database():
         rc, log = lanchat("restore", srv.db, "--db", os.path.join(srv.tmpdir, "x", "c.db"))
         assert rc == 1 and "-wal" in log, (rc, log)
         assert srv.history(token, "general")["messages"][-1] == kept
+
+
+def test_backup_and_restore_take_the_database_from_config():
+    with Server(label="backup-config") as srv:
+        token = srv.session(uname("bc"))
+        kept = srv.send(token, "general", "by config")
+        conf = os.path.join(srv.tmpdir, "lanchat.conf")
+        with open(conf, "w") as f:
+            f.write("port = 80\ndb = %s\n" % srv.db)
+        out = os.path.join(srv.tmpdir, "b.db")
+        rc, log = lanchat("backup", out, "--config", conf)
+        assert rc == 0 and srv.db in log, (rc, log)
+        rc, log = lanchat("restore", out, "--config", conf)
+        assert rc == 1 and "stop the server" in log, (rc, log)
+        srv.stop()
+        rc, log = lanchat("restore", out, "--config", conf)
+        assert rc == 0, log
+        srv.start()
+        assert srv.history(token, "general")["messages"][-1] == kept
