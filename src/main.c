@@ -9,6 +9,7 @@
 #include "admin.h"
 #include "api.h"
 #include "auth.h"
+#include "backup.h"
 #include "config.h"
 #include "deliver.h"
 #include "gate.h"
@@ -223,6 +224,11 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "admin") == 0)
         return admin_main(argc - 1, argv + 1);
 #endif
+    /* Commands that run instead of the server, on its database. */
+    if (argc > 1 && strcmp(argv[1], "backup") == 0)
+        return backup_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "restore") == 0)
+        return backup_restore_main(argc - 1, argv + 1);
     options_defaults(&opts);
     switch (options_parse(&opts, argc, argv)) {
     case OPTIONS_EXIT_OK:

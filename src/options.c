@@ -37,6 +37,7 @@ static void usage(FILE *to)
             "               [--mqtt-password-file FILE] [--mqtt-ca FILE] [--mqtt-prefix PREFIX]\n"
             "               [--node NAME]\n"
             "               [--debug] [--version] [--help]\n"
+            "       lanchat backup|restore FILE [--force] [--db PATH | --config FILE]\n"
 #if CHAT_WITH_MODERATION
             "       lanchat admin add|remove NAME | list [--db PATH | --config FILE]\n"
 #endif

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -1504,4 +1505,165 @@ enum store_result store_console_each_admin(const char *path,
     sqlite3_finalize(st);
     sqlite3_close(db);
     return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+/* ---- copies of the file (lanchat backup / restore) ---------------------- */
+
+int store_schema_version(void)
+{
+    return SCHEMA_VERSION;
+}
+
+/* The single value of a one-row pragma, as text ("" when there is none). */
+static int pragma_text(sqlite3 *db, const char *sql, char *out, size_t cap)
+{
+    sqlite3_stmt *st;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        copy_text(out, cap, sqlite3_column_text(st, 0));
+    /* integrity_check answers one row per problem: a second one is not ok */
+    if (rc == SQLITE_ROW && sqlite3_step(st) == SQLITE_ROW)
+        copy_text(out, cap, (const unsigned char *)"more than one problem");
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* journal_mode=DELETE, then integrity_check: the copy is one file, and sound. */
+static int settle_and_check(sqlite3 *db, const char *path)
+{
+    char answer[128];
+    if (pragma_text(db, "PRAGMA journal_mode=DELETE", answer, sizeof answer) != 0 ||
+        strcmp(answer, "delete") != 0) {
+        log_error("%s: %s", path, answer[0] ? answer : sqlite3_errmsg(db));
+        return -1;
+    }
+    if (pragma_text(db, "PRAGMA integrity_check", answer, sizeof answer) != 0) {
+        log_error("%s: %s", path, sqlite3_errmsg(db));
+        return -1;
+    }
+    if (strcmp(answer, "ok") != 0) {
+        log_error("%s: integrity check failed: %s", path, answer);
+        return -1;
+    }
+    return 0;
+}
+
+static int close_copy(sqlite3 *db, const char *path)
+{
+    if (sqlite3_close(db) != SQLITE_OK) {
+        log_error("%s: cannot close: %s", path, sqlite3_errmsg(db));
+        return -1;
+    }
+    return 0;
+}
+
+/* Tries a busy or locked step again this many times (the source's busy
+ * timeout waits within each). */
+#define BACKUP_RETRIES 20
+
+int store_backup(const char *src, const char *dst)
+{
+    sqlite3 *from = NULL, *to = NULL;
+    /* READWRITE without CREATE: a missing database is an error, not a new one */
+    if (sqlite3_open_v2(src, &from, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        log_error("cannot open the database %s: %s", src,
+                  from ? sqlite3_errmsg(from) : "out of memory");
+        sqlite3_close(from);
+        return -1;
+    }
+    sqlite3_busy_timeout(from, BUSY_TIMEOUT_MS);
+    if (sqlite3_open_v2(dst, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        log_error("cannot create %s: %s", dst, to ? sqlite3_errmsg(to) : "out of memory");
+        sqlite3_close(to);
+        sqlite3_close(from);
+        return -1;
+    }
+    int rc = SQLITE_ERROR;
+    sqlite3_backup *b = sqlite3_backup_init(to, "main", from, "main");
+    if (b) {
+        /* every page in one step: one read transaction, one snapshot */
+        for (int tries = 0; tries <= BACKUP_RETRIES; tries++) {
+            rc = sqlite3_backup_step(b, -1);
+            if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+                break;
+        }
+        sqlite3_backup_finish(b);
+    }
+    int ok = rc == SQLITE_DONE;
+    if (!ok)
+        log_error("cannot copy %s: %s", src,
+                  sqlite3_errcode(to) != SQLITE_OK ? sqlite3_errmsg(to) : sqlite3_errstr(rc));
+    sqlite3_close(from);
+    if (ok && settle_and_check(to, dst) != 0)
+        ok = 0;
+    if (close_copy(to, dst) != 0)
+        ok = 0;
+    return ok ? 0 : -1;
+}
+
+int store_check_copy(const char *path, int *version)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        log_error("cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return -1;
+    }
+    char answer[128];
+    int ok = settle_and_check(db, path) == 0;
+    if (ok) {
+        pragma_text(db,
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                    "('rooms', 'messages', 'users', 'sessions', 'meta')",
+                    answer, sizeof answer);
+        if (strcmp(answer, "5") != 0) {
+            log_error("%s is not a lanchat database (it lacks lanchat's tables)", path);
+            ok = 0;
+        }
+    }
+    if (ok) {
+        pragma_text(db, "PRAGMA user_version", answer, sizeof answer);
+        *version = atoi(answer);
+        if (*version < 1 || *version > SCHEMA_VERSION) {
+            log_error("%s has schema %d; this lanchat knows 1 to %d", path, *version,
+                      SCHEMA_VERSION);
+            ok = 0;
+        }
+    }
+    if (close_copy(db, path) != 0)
+        ok = 0;
+    return ok ? 0 : -1;
+}
+
+enum store_result store_quiesce(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return errno == ENOENT ? STORE_NOT_FOUND : STORE_ERROR;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        log_error("cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return STORE_ERROR;
+    }
+    /* No busy timeout: a running server keeps a shared lock on the file as
+     * long as it runs (WAL), so the exclusive lock fails at once. */
+    char answer[32];
+    enum store_result result = STORE_OK;
+    if (pragma_text(db, "PRAGMA locking_mode=EXCLUSIVE", answer, sizeof answer) != 0 ||
+        pragma_text(db, "PRAGMA journal_mode=DELETE", answer, sizeof answer) != 0) {
+        int code = sqlite3_errcode(db);
+        result = code == SQLITE_BUSY || code == SQLITE_LOCKED ? STORE_BUSY : STORE_ERROR;
+        if (result == STORE_ERROR)
+            log_error("%s: %s", path, sqlite3_errmsg(db));
+    } else if (strcmp(answer, "delete") != 0) {
+        log_error("%s: cannot leave WAL mode (%s)", path, answer);
+        result = STORE_ERROR;
+    }
+    if (close_copy(db, path) != 0 && result == STORE_OK)
+        result = STORE_ERROR;
+    return result;
 }

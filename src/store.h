@@ -11,6 +11,8 @@
  * returns at once and hands the job back on the writer thread; read functions
  * from any thread (serialised on the one reader connection; a row callback
  * runs under that lock and must not block). store_open/store_close at boot.
+ * The copies (store_backup, store_check_copy, store_quiesce) open their own
+ * connections: for the backup and restore commands, which run no server.
  */
 #ifndef LANCHAT_STORE_H
 #define LANCHAT_STORE_H
@@ -201,6 +203,24 @@ enum store_result store_console_set_admin(const char *path, const char *name, bo
                                           char spelled[CHAT_NAME_MAX + 1]);
 enum store_result store_console_each_admin(const char *path,
                                            void (*fn)(void *ctx, const char *name), void *ctx);
+/* Copies of the database file, for `lanchat backup` and `lanchat restore`
+ * (backup.c): each opens its own connection and needs none of the above. */
+int store_schema_version(void); /* the newest schema this binary knows */
+/* Writes one consistent snapshot of the database at src (a server may be
+ * writing it) into the new file dst with SQLite's online backup, makes dst
+ * a single self-contained file (journal_mode=DELETE) and checks it
+ * (integrity_check). -1, logged, when any of it failed: dst is then the
+ * caller's to remove. */
+int store_backup(const char *src, const char *dst);
+/* Checks that path is a lanchat database this binary can open: SQLite's
+ * integrity_check, lanchat's tables, schema 1..store_schema_version() (set
+ * in *version); leaves it a single file (journal_mode=DELETE). -1 logged. */
+int store_check_copy(const char *path, int *version);
+/* Takes the database at path off-line: STORE_BUSY when another process
+ * holds it (a server is running on it), STORE_NOT_FOUND when there is none,
+ * otherwise folds its WAL into the file and leaves it a single file (no
+ * -wal). STORE_ERROR logged. */
+enum store_result store_quiesce(const char *path);
 
 struct store_stats {
     uint64_t commits;

@@ -1,7 +1,8 @@
 /*
  * test_store - the SQLite store against a real database file in a fresh
  * temporary directory: schema, messages (append, idempotent cid, reads,
- * delete, retention, search), rooms, users, sessions, hooks, statistics, reopening.
+ * delete, retention, search), rooms, users, sessions, hooks, statistics, reopening,
+ * copies of the file (backup, checks, taking it off-line).
  * Every test gets its own directory and database, removed afterwards.
  */
 #include "store.h"
@@ -1046,6 +1047,89 @@ static void test_concurrent_appends_all_commit_with_distinct_ids(void **state)
     assert_int_equal(count, WRITERS * EACH);
 }
 
+/* ---- copies of the file (backup, restore) ------------------------------- */
+
+static bool file_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+static void test_backup_of_an_open_store_is_a_checked_single_file_copy(void **state)
+{
+    struct fixture *f = *state;
+    int64_t id = post(GENERAL, "alice", "in the copy");
+    char copy[128], wal[136];
+    snprintf(copy, sizeof copy, "%s/copy.db", f->dir);
+    snprintf(wal, sizeof wal, "%s-wal", copy);
+    assert_int_equal(store_backup(f->path, copy), 0);
+    assert_false(file_exists(wal));
+    int version = 0;
+    assert_int_equal(store_check_copy(copy, &version), 0);
+    assert_int_equal(version, store_schema_version());
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(copy, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT body FROM messages WHERE id = ?", -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_int64(st, 1, id);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "in the copy");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    unlink(copy);
+}
+
+static void test_quiesce_is_busy_while_the_store_holds_the_database(void **state)
+{
+    struct fixture *f = *state;
+    post(GENERAL, "alice", "held");
+    assert_int_equal(store_quiesce(f->path), STORE_BUSY);
+    char missing[128];
+    snprintf(missing, sizeof missing, "%s/none.db", f->dir);
+    assert_int_equal(store_quiesce(missing), STORE_NOT_FOUND);
+    assert_false(file_exists(missing));
+}
+
+static void test_quiesce_of_a_closed_database_leaves_one_file_the_store_reopens(void **state)
+{
+    struct fixture *f = *state;
+    int64_t id = post(GENERAL, "alice", "folded");
+    store_close();
+    char wal[128];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    assert_int_equal(store_quiesce(f->path), STORE_OK);
+    assert_false(file_exists(wal));
+    int version = 0;
+    assert_int_equal(store_check_copy(f->path, &version), 0);
+    reopen(f, 0);
+    struct store_message m;
+    assert_int_equal(store_get_message(id, &m), STORE_OK);
+    assert_string_equal(m.body, "folded");
+}
+
+static void test_check_copy_refuses_a_database_that_is_not_lanchat_s(void **state)
+{
+    struct fixture *f = *state;
+    char other[128], junk[128];
+    snprintf(other, sizeof other, "%s/other.db", f->dir);
+    snprintf(junk, sizeof junk, "%s/junk.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(other, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE t (x)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    FILE *fp = fopen(junk, "w");
+    assert_non_null(fp);
+    for (int i = 0; i < 100; i++)
+        fputs("not a database at all ", fp);
+    fclose(fp);
+    int version = 0;
+    assert_int_equal(store_check_copy(other, &version), -1);
+    assert_int_equal(store_check_copy(junk, &version), -1);
+    unlink(other);
+    unlink(junk);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, open_fresh_store, close_and_remove_store)
@@ -1103,6 +1187,10 @@ int main(void)
         T(test_async_append_is_busy_without_the_writer_and_never_handed_back),
         T(test_stats_count_commits_and_committed_messages),
         T(test_concurrent_appends_all_commit_with_distinct_ids),
+        T(test_backup_of_an_open_store_is_a_checked_single_file_copy),
+        T(test_quiesce_is_busy_while_the_store_holds_the_database),
+        T(test_quiesce_of_a_closed_database_leaves_one_file_the_store_reopens),
+        T(test_check_copy_refuses_a_database_that_is_not_lanchat_s),
     };
 #undef T
     return cmocka_run_group_tests(store, NULL, NULL);
