@@ -52,6 +52,7 @@ void frame_online_json(struct jw *w); /* ["alice",...], sorted */
 size_t frame_message(char *buf, size_t cap, const struct store_message *m, const char *room);
 size_t frame_deleted(char *buf, size_t cap, const char *room, int64_t id);
 size_t frame_presence(char *buf, size_t cap, const char *user, bool online);
+size_t frame_typing(char *buf, size_t cap, const char *room, const char *user);
 size_t frame_hello(char *buf, size_t cap, const char *user); /* rooms, users online */
 size_t frame_joined(char *buf, size_t cap, const char *room);
 size_t frame_gap(char *buf, size_t cap, const char *room);
