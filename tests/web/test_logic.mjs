@@ -299,6 +299,14 @@ test('a_restored_outbox_sends_again_all_but_refused_entries', () => {
   assert.deepEqual(outbox.restoreOutbox(null), []);
 });
 
+// ------------------------------------------------------------ typing (text.js)
+test('typing_line_names_one_or_two_typists_else_says_several', () => {
+  assert.equal(text.typingText([]), '');
+  assert.equal(text.typingText(['alice']), 'alice is typing…');
+  assert.equal(text.typingText(['alice', 'bob']), 'alice and bob are typing…');
+  assert.equal(text.typingText(['alice', 'bob', 'carol']), 'several people are typing…');
+});
+
 // ------------------------------------------------------------ run
 const pattern = process.argv[2] === '-k' ? process.argv[3] || '' : '';
 let passed = 0;

@@ -8,7 +8,7 @@
 //   view.js     DOM building              api.js, link.js, local.js  REST, WebSocket, storage
 
 import { api } from './api.js';
-import { link, loadOlder, queue, refreshRooms, setRooms } from './chat.js';
+import { link, loadOlder, queue, refreshRooms, setRooms, typed } from './chat.js';
 import { local } from './local.js';
 import { TOP_SLACK_PX, atBottom, autogrow, pickRoom, render, saveRooms, schedule, toggleSidebar } from './render.js';
 import { bodyProblem, nameProblem } from './rules.js';
@@ -98,6 +98,7 @@ function wire() {
   });
   input.addEventListener('input', () => {
     autogrow();
+    if (input.value.trim()) typed();
     if ($('composer-error').textContent) composerError('');
   });
 

@@ -49,6 +49,14 @@ export const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
 // Names compare without case, as the server compares them.
 export const sameName = (a, b) => a.toLowerCase() === b.toLowerCase();
+
+// The line under the timeline for the names typing now (in the order given).
+export function typingText(names) {
+  if (!names.length) return '';
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+  return 'several people are typing…';
+}
 export const byName = (a, b) => a.localeCompare(b, undefined, { sensitivity: 'base' });
 
 // A message as a screen reader announces it: at most 140 characters.
