@@ -30,6 +30,27 @@ export function linkParts(text) {
   return parts;
 }
 
+// "@name" in a text: at the start or after a character that is not part of a
+// name (so "a@b.org" is no mention), the name's characters as the server's
+// names allow them; a final "." ends the sentence, not the name.
+const MENTION_RE = /(^|[^A-Za-z0-9_.@-])@([A-Za-z0-9_.-]+)/g;
+
+// The text as parts: {text} and {mention: name, text: "@name"}.
+export function mentionParts(text) {
+  const parts = [];
+  let last = 0;
+  for (const match of text.matchAll(MENTION_RE)) {
+    const name = match[2].replace(/\.+$/, '');
+    if (!name) continue;
+    const at = match.index + match[1].length;
+    if (at > last) parts.push({ text: text.slice(last, at) });
+    parts.push({ mention: name, text: `@${name}` });
+    last = at + 1 + name.length;
+  }
+  if (last < text.length || !parts.length) parts.push({ text: text.slice(last) });
+  return parts;
+}
+
 export const sameDay = (a, b) => a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth()
   && a.getDate() === b.getDate();
 
