@@ -464,8 +464,9 @@
  * relayed per connection and room in this many milliseconds; the rest are
  * dropped without an answer. A relayed one is a record of the room's feed
  * (its frame, under 40 bytes and the two names, and the record's 8) and is
- * never stored. Each connection slot keeps an int64_t per room for it
- * (8 * CHAT_MAX_ROOMS bytes; not measured). */
+ * never stored. Each connection slot keeps an int64_t per room for it:
+ * sizeof(struct deliver_conn) 1,456 -> 1,712 bytes at desktop's 32 rooms
+ * (gcc 12, x86-64; a slot's block is zeroed, so touched, when it is taken). */
 #ifndef CHAT_TYPING_INTERVAL_MS
 #define CHAT_TYPING_INTERVAL_MS 2000
 #endif
