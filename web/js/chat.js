@@ -86,10 +86,12 @@ export function queue(text) {
 let typingSent = { room: null, at: 0 };
 
 // The composer changed: the room's others learn that we type, at most every
-// TYPING_SEND_MS (the server drops more anyway).
+// TYPING_SEND_MS (the server drops more anyway); only in a room joined on
+// this link, so never in one the server does not have (an error toast).
 export function typed() {
   const now = Date.now();
-  if (!S.up || (typingSent.room === S.current && now - typingSent.at < TYPING_SEND_MS)) return;
+  if (!S.up || !S.rooms.get(S.current)?.joined) return;
+  if (typingSent.room === S.current && now - typingSent.at < TYPING_SEND_MS) return;
   if (link.send({ type: 'typing', room: S.current })) typingSent = { room: S.current, at: now };
 }
 
