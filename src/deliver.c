@@ -762,6 +762,31 @@ void deliver_join(struct deliver_conn *c, int room, int64_t since)
     mark_dirty(t, c);
 }
 
+/* ---- typing
+ * ------------------------------------------------------------------------------------------ */
+
+/* Ephemeral: a record of the room's feed like a deletion (id 0, so the feed's
+ * last_id and the replays do not see it), skipped by the sender's own
+ * connection. The interval bounds what it takes of the feed, and so of the
+ * readers' slow-consumer budget: one record per connection and room at most
+ * every CHAT_TYPING_INTERVAL_MS. No lock but the feed's. */
+bool deliver_typing(struct deliver_conn *c, int room)
+{
+    int64_t now = deliver_now(c);
+    if (c->typing_at[room] && now - c->typing_at[room] < CHAT_TYPING_INTERVAL_MS)
+        return false;
+    char name[CHAT_NAME_MAX + 1];
+    char frame[32 + 12 * CHAT_NAME_MAX]; /* two names, each escaped at worst as \uXXXX */
+    hub_room_name(room, name);
+    size_t n = frame_typing(frame, sizeof frame, name, c->user);
+    if (!n || !feed_append(&D.feeds[room], frame, n, c->handle, 0))
+        return false;
+    c->typing_at[room] = now;
+    feed_changed(room);
+    wake_all();
+    return true;
+}
+
 /* ---- sends
  * ---------------------------------------------------------------------------------------------- */
 

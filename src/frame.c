@@ -125,6 +125,18 @@ size_t frame_moderation(char *buf, size_t cap, const char *action, const char *u
     return wrap(&w, buf, FRAME_TEXT);
 }
 
+size_t frame_typing(char *buf, size_t cap, const char *room, const char *user)
+{
+    struct jw w;
+    begin(&w, buf, cap);
+    jw_raw(&w, "{\"type\":\"typing\",\"room\":");
+    jw_str(&w, room);
+    jw_raw(&w, ",\"user\":");
+    jw_str(&w, user);
+    jw_raw(&w, "}");
+    return wrap(&w, buf, FRAME_TEXT);
+}
+
 struct list {
     struct jw *w;
     bool first;

@@ -270,6 +270,18 @@ static void handle_join(struct deliver_conn *c, const cJSON *doc)
     deliver_join(c, index, has == 1 ? since : -1);
 }
 
+/* Relayed to the room's other readers, or silently dropped over the rate
+ * (docs/API.md, "typing"); an unknown room is an error frame. */
+static void handle_typing(struct deliver_conn *c, const cJSON *doc)
+{
+    int index;
+    struct chat_error e = hub_join(json_get_string(doc, "room"), &index);
+    if (e.kind)
+        send_error(c, e, NULL);
+    else
+        deliver_typing(c, index);
+}
+
 /* A whole message. text[len] must be writable: it is set to NUL for the
  * parser. A send that must wait is kept in the assembly buffer. */
 static void handle_text(struct deliver_conn *c, char *text, size_t len)
@@ -290,6 +302,8 @@ static void handle_text(struct deliver_conn *c, char *text, size_t len)
             done = handle_send(c, doc);
         else if (type && strcmp(type, "join") == 0)
             handle_join(c, doc);
+        else if (type && strcmp(type, "typing") == 0)
+            handle_typing(c, doc);
         else
             send_error(c, CHAT_ERROR(BAD_REQUEST, "unknown frame type"),
                        json_get_string(doc, "cid"));

@@ -356,6 +356,58 @@ static void test_a_send_is_acked_after_its_commit_and_reaches_every_member_once(
     assert_true(nothing_more(outsider)); /* not a member */
 }
 
+static bool count_row(void *ctx, const struct store_message *m)
+{
+    (void)m;
+    ++*(int64_t *)ctx;
+    return true;
+}
+
+static void test_typing_reaches_the_other_members_once_per_interval_and_is_not_stored(void **state)
+{
+    struct frame f;
+    struct peer *a = open_peer(0, "alice", 1), *b = open_peer(1, "bob", 2);
+    struct peer *outsider = open_peer(2, "carol", 3);
+    client_text(a, "{\"type\":\"join\",\"room\":\"general\"}");
+    client_text(b, "{\"type\":\"join\",\"room\":\"general\"}");
+    pump();
+    while (next_frame(a, &f))
+        ;
+    while (next_frame(b, &f))
+        ;
+    while (next_frame(outsider, &f))
+        ;
+    int64_t rows = 0;
+    assert_int_equal(store_history(hub_room_id(0), 0, INT64_MAX, 1000, count_row, &rows), STORE_OK);
+    client_text(a, "{\"type\":\"typing\",\"room\":\"general\"}");
+    pump();
+    expect_type(b, "typing", &f);
+    assert_string_equal(f.text, "{\"type\":\"typing\",\"room\":\"general\",\"user\":\"alice\"}");
+    assert_true(nothing_more(a));        /* not to the sender, and no answer */
+    assert_true(nothing_more(outsider)); /* not a member */
+
+    now += CHAT_TYPING_INTERVAL_MS - 1; /* within the interval: dropped, silently */
+    pump();                             /* the thread's time of the wake that reads it */
+    client_text(a, "{\"type\":\"typing\",\"room\":\"general\"}");
+    pump();
+    assert_true(nothing_more(a) && nothing_more(b));
+    now += 1; /* the interval is over */
+    pump();
+    client_text(a, "{\"type\":\"typing\",\"room\":\"general\"}");
+    pump();
+    expect_type(b, "typing", &f);
+    assert_true(nothing_more(a) && nothing_more(b));
+
+    int64_t rows_after = 0;
+    assert_int_equal(store_history(hub_room_id(0), 0, INT64_MAX, 1000, count_row, &rows_after),
+                     STORE_OK);
+    assert_int_equal(rows_after, rows); /* nothing stored */
+    client_text(a, "{\"type\":\"typing\",\"room\":\"nosuch\"}");
+    pump();
+    expect_type(a, "error", &f);
+    assert_non_null(strstr(f.text, "\"not_found\""));
+}
+
 static void test_frames_waiting_together_leave_in_one_write(void **state)
 {
     struct frame f;
@@ -820,6 +872,7 @@ int main(void)
         T(test_hello_first_and_presence_only_on_a_users_first_and_last_connection),
         T(test_a_user_leaving_with_the_last_connection_is_announced_once),
         T(test_a_send_is_acked_after_its_commit_and_reaches_every_member_once),
+        T(test_typing_reaches_the_other_members_once_per_interval_and_is_not_stored),
         T(test_frames_waiting_together_leave_in_one_write),
         T(test_join_replays_then_goes_live_without_gap_or_duplicate),
         T(test_a_join_missing_more_than_the_replay_limit_starts_with_a_gap),

@@ -53,6 +53,13 @@ static void test_a_presence_frame_is_one_text_frame_of_its_json(void **state)
                         "{\"type\":\"presence\",\"user\":\"bob\",\"online\":false}");
 }
 
+static void test_a_typing_frame_names_its_room_and_user(void **state)
+{
+    size_t n = frame_typing(buf, sizeof buf, "general", "alice");
+    assert_string_equal(text_payload(n),
+                        "{\"type\":\"typing\",\"room\":\"general\",\"user\":\"alice\"}");
+}
+
 static void test_a_message_frame_carries_every_field_escaped(void **state)
 {
     struct store_message m = {.id = 7, .ts = 1700000000123, .author = "carol", .cid = "c-1"};
@@ -185,6 +192,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_presence_frame_is_one_text_frame_of_its_json),
+        cmocka_unit_test(test_a_typing_frame_names_its_room_and_user),
         cmocka_unit_test(test_a_message_frame_carries_every_field_escaped),
         cmocka_unit_test(test_the_largest_message_fits_frame_message_max),
         cmocka_unit_test(test_the_header_takes_the_shortest_length_form),

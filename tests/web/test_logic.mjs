@@ -316,6 +316,31 @@ test('a_restored_outbox_sends_again_all_but_refused_entries', () => {
   assert.deepEqual(outbox.restoreOutbox(null), []);
 });
 
+// ------------------------------------------------------------ typing (text.js)
+test('typing_line_names_one_or_two_typists_else_says_several', () => {
+  assert.equal(text.typingText([]), '');
+  assert.equal(text.typingText(['alice']), 'alice is typing…');
+  assert.equal(text.typingText(['alice', 'bob']), 'alice and bob are typing…');
+  assert.equal(text.typingText(['alice', 'bob', 'carol']), 'several people are typing…');
+});
+
+// ------------------------------------------------------------ mentions (text.js)
+const mentions = (s) => text.mentionParts(s).filter((p) => p.mention).map((p) => p.mention);
+
+test('at_names_are_mentions_and_the_text_around_them_stays_whole', () => {
+  const s = '@alice see this, @bob.smith and @carol.';
+  assert.deepEqual(mentions(s), ['alice', 'bob.smith', 'carol']);
+  assert.equal(text.mentionParts(s).map((p) => p.text).join(''), s);
+  assert.deepEqual(text.mentionParts('hi (@dave)!'), [{ text: 'hi (' }, { mention: 'dave', text: '@dave' }, { text: ')!' }]);
+  assert.deepEqual(text.mentionParts('no names'), [{ text: 'no names' }]);
+  assert.deepEqual(text.mentionParts(''), [{ text: '' }]);
+});
+
+test('an_address_or_a_lone_at_is_no_mention', () => {
+  assert.deepEqual(mentions('mail bob@example.org or @ or @. or @@x'), []);
+  assert.deepEqual(mentions('<@eve>'), ['eve']); // markup stays text: only the name is marked
+});
+
 // ------------------------------------------------------------ run
 const pattern = process.argv[2] === '-k' ? process.argv[3] || '' : '';
 let passed = 0;

@@ -21,6 +21,8 @@ import { byName, sameName, spoken } from './text.js';
 const NOTICES_KEPT = 50;
 const BUSY_RETRY_MS = 1500; // a send refused as rate_limited or unavailable
 const LOAD_RETRY_MS = 3000; // a failed page of history
+const TYPING_SEND_MS = 2000; // a typing frame at most this often (the server's CHAT_TYPING_INTERVAL_MS)
+const TYPING_SHOW_MS = 5000; // "x is typing…" without a new frame from x
 
 // ---- rooms ----
 
@@ -79,6 +81,50 @@ export function queue(text) {
   ui.schedule();
 }
 
+// ---- typing ----
+
+let typingSent = { room: null, at: 0 };
+
+// The composer changed: the room's others learn that we type, at most every
+// TYPING_SEND_MS (the server drops more anyway); only in a room joined on
+// this link, so never in one the server does not have (an error toast).
+export function typed() {
+  const now = Date.now();
+  if (!S.up || !S.rooms.get(S.current)?.joined) return;
+  if (typingSent.room === S.current && now - typingSent.at < TYPING_SEND_MS) return;
+  if (link.send({ type: 'typing', room: S.current })) typingSent = { room: S.current, at: now };
+}
+
+function typingOf(roomName) {
+  let m = S.typing.get(roomName);
+  if (!m) S.typing.set(roomName, (m = new Map()));
+  return m;
+}
+
+let typingTimer = 0;
+// Forgets who stopped typing, and redraws then.
+function expireTyping() {
+  clearTimeout(typingTimer);
+  const now = Date.now();
+  let next = Infinity;
+  for (const m of S.typing.values()) {
+    for (const [user, until] of m) {
+      if (until <= now) m.delete(user);
+      else next = Math.min(next, until);
+    }
+  }
+  if (next !== Infinity) typingTimer = setTimeout(() => { expireTyping(); ui.schedule(); }, next - now);
+}
+
+function stoppedTyping(roomName, user) {
+  const m = S.typing.get(roomName);
+  if (!m) return;
+  for (const name of m.keys()) if (sameName(name, user)) m.delete(name);
+}
+
+// Who types in the room now, others only, in the order they began.
+export const typingNames = (roomName) => [...(S.typing.get(roomName)?.keys() ?? [])];
+
 // ---- the link ----
 
 export const link = new Link({
@@ -125,8 +171,15 @@ function onFrame(f) {
         dropFromOutbox(f.cid);
       }
       if (r && addMessage(r, f)) arrived(r, f);
+      if (typeof f.author === 'string' && !f.node) stoppedTyping(f.room, f.author);
       break;
     }
+    case 'typing':
+      if (typeof f.room !== 'string' || typeof f.user !== 'string' || isMe(f.user)) return; // mine: another tab
+      stoppedTyping(f.room, f.user);
+      typingOf(f.room).set(f.user, Date.now() + TYPING_SHOW_MS);
+      expireTyping();
+      break;
     case 'ack': {
       const entry = dropFromOutbox(f.cid);
       if (entry && S.rooms.has(entry.room)) {

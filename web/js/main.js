@@ -9,7 +9,7 @@
 //   search.js   the sidebar's search
 
 import { api } from './api.js';
-import { link, loadOlder, queue, refreshRooms, setRooms } from './chat.js';
+import { link, loadOlder, queue, refreshRooms, setRooms, typed } from './chat.js';
 import { local } from './local.js';
 import { TOP_SLACK_PX, atBottom, autogrow, pickRoom, render, saveRooms, schedule, toggleSidebar } from './render.js';
 import { bodyProblem, nameProblem } from './rules.js';
@@ -101,6 +101,7 @@ function wire() {
   });
   input.addEventListener('input', () => {
     autogrow();
+    if (input.value.trim()) typed();
     if ($('composer-error').textContent) composerError('');
   });
 

@@ -5,11 +5,11 @@
 // of each room's cache.
 
 import { api } from './api.js';
-import { dropFromOutbox, flush, loadOlder, saveOutbox } from './chat.js';
+import { dropFromOutbox, flush, loadOlder, saveOutbox, typingNames } from './chat.js';
 import { local } from './local.js';
 import { keepMessages, ownMessage, unreadCount } from './room.js';
 import { S, isMe, room, ui } from './state.js';
-import { plural } from './text.js';
+import { plural, typingText } from './text.js';
 import { el, renderOnline, renderRooms, renderTimeline } from './view.js';
 
 const $ = (id) => document.getElementById(id);
@@ -61,6 +61,7 @@ export function render() {
     markRead(r);
   }
   $('new-pill').hidden = !S.newBelow;
+  $('typing').textContent = typingText(typingNames(r.name));
   if (S.focusAfter) {
     box.querySelector(S.focusAfter)?.focus();
     S.focusAfter = null;

@@ -19,6 +19,7 @@ export const S = {
   current: 'general',
   online: [],
   notices: [], // {ts, text}: presence, kept for this page's life only
+  typing: new Map(), // room → Map(user → ms until which "user is typing" shows)
   outbox: [], // {cid, room, body, created, state: pending|sending|failed, error}
   up: false,
   everUp: false,

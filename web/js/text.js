@@ -30,6 +30,27 @@ export function linkParts(text) {
   return parts;
 }
 
+// "@name" in a text: at the start or after a character that is not part of a
+// name (so "a@b.org" is no mention), the name's characters as the server's
+// names allow them; a final "." ends the sentence, not the name.
+const MENTION_RE = /(^|[^A-Za-z0-9_.@-])@([A-Za-z0-9_.-]+)/g;
+
+// The text as parts: {text} and {mention: name, text: "@name"}.
+export function mentionParts(text) {
+  const parts = [];
+  let last = 0;
+  for (const match of text.matchAll(MENTION_RE)) {
+    const name = match[2].replace(/\.+$/, '');
+    if (!name) continue;
+    const at = match.index + match[1].length;
+    if (at > last) parts.push({ text: text.slice(last, at) });
+    parts.push({ mention: name, text: `@${name}` });
+    last = at + 1 + name.length;
+  }
+  if (last < text.length || !parts.length) parts.push({ text: text.slice(last) });
+  return parts;
+}
+
 export const sameDay = (a, b) => a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth()
   && a.getDate() === b.getDate();
 
@@ -86,6 +107,14 @@ export function markParts(text, query) {
 
 // Names compare without case, as the server compares them.
 export const sameName = (a, b) => a.toLowerCase() === b.toLowerCase();
+
+// The line under the timeline for the names typing now (in the order given).
+export function typingText(names) {
+  if (!names.length) return '';
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+  return 'several people are typing…';
+}
 export const byName = (a, b) => a.localeCompare(b, undefined, { sensitivity: 'base' });
 
 // A message as a screen reader announces it: at most 140 characters.

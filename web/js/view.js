@@ -1,9 +1,9 @@
 // view - builds the DOM of the chat from the page's state. Message text is
 // only ever set as text nodes (never HTML); http(s) URLs become links that
-// open in a new tab without referrer or opener.
+// open in a new tab without referrer or opener, and @names are marked.
 
 import { ownMessage } from './room.js';
-import { dayLabel, linkParts, sameDay, sameName } from './text.js';
+import { dayLabel, linkParts, mentionParts, sameDay, sameName } from './text.js';
 
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -18,12 +18,20 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-// Text with its URLs as links, as a fragment of text nodes and <a>s.
-export function linkify(text) {
+// Text with its URLs as links and its @names marked (class "mention", and
+// "me" too when it names `me`), as a fragment of text nodes, <a>s and <mark>s.
+export function linkify(text, me = null) {
   const out = document.createDocumentFragment();
   for (const part of linkParts(text)) {
-    out.append(part.href ? el('a', { href: part.href, target: '_blank', rel: 'noopener noreferrer', text: part.url })
-      : part.text);
+    if (part.href) {
+      out.append(el('a', { href: part.href, target: '_blank', rel: 'noopener noreferrer', text: part.url }));
+      continue;
+    }
+    for (const p of mentionParts(part.text)) {
+      const mine = p.mention && me !== null && sameName(p.mention, me);
+      out.append(p.mention ? el('mark', { class: mine ? 'mention me' : 'mention', 'data-mention': p.mention, text: p.text })
+        : p.text);
+    }
   }
   return out;
 }
@@ -39,7 +47,7 @@ const STATE_TEXT = {
 
 // One message: a stored one ({id, author, body, ts}) or an outbox entry
 // ({cid, body, created, state, error}). `own` picks the side and colour.
-function messageItem(m, own, actions) {
+function messageItem(m, own, actions, me) {
   const date = new Date(m.ts ?? m.created);
   const state = m.id ? 'sent' : m.state;
   const item = el('li', {
@@ -54,7 +62,7 @@ function messageItem(m, own, actions) {
     ' ',
     el('time', { dateTime: date.toISOString(), text: timeOf(date), title: date.toLocaleString() }));
   if (own) meta.append(' ', el('span', { class: 'state', text: STATE_TEXT[state] }));
-  const body = el('div', { class: 'body' }, linkify(m.body));
+  const body = el('div', { class: 'body' }, linkify(m.body, me));
   const bubble = el('div', { class: 'bubble' }, meta, body);
   if (own && state === 'failed') {
     bubble.append(el('p', { class: 'fail', text: m.error || 'The server refused this message.' }));
@@ -89,12 +97,12 @@ export function renderTimeline(list, { messages, notices, outbox, me, hasMore, l
   for (const m of messages) {
     while (n < notices.length && notices[n].ts <= m.ts) addNotice(notices[n++]);
     addDay(new Date(m.ts));
-    frag.append(messageItem(m, ownMessage(m, isMe), actions));
+    frag.append(messageItem(m, ownMessage(m, isMe), actions, me));
   }
   while (n < notices.length) addNotice(notices[n++]);
   for (const entry of outbox) {
     addDay(new Date(entry.created));
-    frag.append(messageItem({ ...entry, author: me }, true, actions));
+    frag.append(messageItem({ ...entry, author: me }, true, actions, me));
   }
   list.replaceChildren(frag);
 }
