@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 POOL_ELEMENT(request, struct api_request);
 
@@ -744,12 +745,23 @@ static void mutes_create(struct api_request *r)
     }
     char detail[32];
     snprintf(detail, sizeof detail, "%lld s", (long long)seconds);
-    if (!audited(r, seconds ? "mute" : "unmute", name, detail))
-        return;
-    if (!hub_mute(name, seconds)) {
+    if (seconds && !hub_mute_fits(name)) {
         fail(r, CHAT_E_UNAVAILABLE, "too many users are muted already");
         return;
     }
+    /* stored with its audit row before it is answered: it outlives a restart */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t until_ms =
+        seconds ? (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + seconds * 1000 : 0;
+    enum store_result stored =
+        store_mute(r->who.name, seconds ? "mute" : "unmute", name, until_ms, detail);
+    if (stored != STORE_OK) {
+        http_error(r->conn, hub_storage_error(stored));
+        return;
+    }
+    if (!hub_mute(name, seconds))
+        log_error("mute of %s stored but not in force: CHAT_MAX_MUTES filled meanwhile", name);
     log_info("%s muted %s for %lld s", r->who.name, name, (long long)seconds);
     deliver_moderation(seconds ? "mute" : "unmute", name, r->who.name, seconds);
     http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);

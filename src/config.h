@@ -89,14 +89,14 @@
  * (`lanchat admin add|remove|list`), who may delete anyone's message and
  * read the audit log (GET /api/v1/admin/audit). Needs CHAT_WITH_ACCOUNTS
  * (an admin is a registered account). Off: no admin routes, no "admin" in
- * the session, no `lanchat admin`; the schema (users.admin, audit) is the
+ * the session, no `lanchat admin`; the schema (users.admin, audit, mutes) is the
  * same either way. Costs 8,136 bytes of text, 96 of data and 3,072 of bss
  * (the mutes table, CHAT_MAX_MUTES) on 3d50293 (`size` of build/desktop/lanchat
  * against `make FLAGS=no-moderation`, gcc 12 -Os, x86-64). */
 #ifndef CHAT_WITH_MODERATION
 #define CHAT_WITH_MODERATION CHAT_WITH_ACCOUNTS
 #endif
-/* Users muted at once (POST /api/v1/admin/mutes); each entry is
+/* Users muted at once (POST /api/v1/admin/mutes, and those loaded at boot); each entry is
  * CHAT_NAME_MAX + 9 bytes of the hub's bss (64 entries: ~2.6 KB). */
 #ifndef CHAT_MAX_MUTES
 #define CHAT_MAX_MUTES 64

@@ -199,6 +199,25 @@ static void load_room(void *ctx, int64_t id, const char *name)
         log_warn("room %s not loaded: CHAT_MAX_ROOMS (%d) reached", name, CHAT_MAX_ROOMS);
 }
 
+#if CHAT_WITH_MODERATION
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A stored mute, again in force: its seconds left, rounded up. */
+static void load_mute(void *ctx, const char *name, int64_t until_ms)
+{
+    int64_t left = (until_ms - wall_ms() + 999) / 1000;
+    if (left > 0 && hub_mute(name, left))
+        ++*(int *)ctx;
+    else if (left > 0)
+        log_error("mute of %s not restored: CHAT_MAX_MUTES (%d) in force", name, CHAT_MAX_MUTES);
+}
+#endif
+
 int hub_start(void)
 {
     int loaded = 0;
@@ -208,6 +227,16 @@ int hub_start(void)
         log_error("room general is missing");
         return -1;
     }
+#if CHAT_WITH_MODERATION
+    int muted = 0;
+    enum store_result r = store_each_mute(wall_ms(), load_mute, &muted);
+    if (r != STORE_OK && r != STORE_NOT_FOUND) {
+        log_error("cannot read the mutes");
+        return -1;
+    }
+    if (muted)
+        log_info("%d mute(s) in force", muted);
+#endif
     log_info("%d room(s), %d client slots", loaded, CHAT_MAX_CLIENTS);
     return 0;
 }
@@ -428,6 +457,19 @@ bool hub_mute(const char *user, int64_t seconds)
     }
     pthread_mutex_unlock(&H.rate_lock);
     return m != NULL || seconds == 0;
+}
+
+bool hub_mute_fits(const char *user)
+{
+    pthread_mutex_lock(&H.rate_lock);
+    double now = monotonic_seconds();
+    bool fits = false;
+    for (size_t i = 0; i < CHAT_MAX_MUTES && !fits; i++) {
+        const struct mute *m = &H.mutes[i];
+        fits = !m->user[0] || m->until <= now || text_same_name(m->user, user);
+    }
+    pthread_mutex_unlock(&H.rate_lock);
+    return fits;
 }
 
 bool hub_muted(const char *user)

@@ -85,12 +85,15 @@ struct chat_error hub_post_message(const char *user, const char *room, const cha
 struct chat_error hub_storage_error(enum store_result r);
 
 #if CHAT_WITH_MODERATION
-/* Mutes (in memory: a restart lifts them): the user's posts are FORBIDDEN
- * for seconds from now (0 lifts it); false when CHAT_MAX_MUTES users are
- * muted already. Checked by hub_post_prepare, so REST, WebSocket and device
- * posts alike. */
+/* Mutes (held here; stored by the caller with store_mute first, and loaded from the store by
+ * hub_start): the user's posts are FORBIDDEN for seconds from now (0 lifts it); false when
+ * CHAT_MAX_MUTES users are muted already. Checked by hub_post_prepare, so REST, WebSocket and
+ * device posts alike. */
 bool hub_mute(const char *user, int64_t seconds);
 bool hub_muted(const char *user);
+/* Whether hub_mute(user, …) would find an entry now (checked before the
+ * mute is stored, so a stored mute is one the hub can hold). */
+bool hub_mute_fits(const char *user);
 #endif
 
 /* Per-user token bucket; rate <= 0 disables. */

@@ -67,6 +67,8 @@ static const char *const migrations[] = {
     "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL,"
     "  actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,"
     "  detail TEXT NOT NULL DEFAULT '');",
+    /* 6 (moderation): mutes outlive a restart; until in ms since the epoch */
+    "CREATE TABLE mutes (name TEXT PRIMARY KEY COLLATE NOCASE, until INTEGER NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -82,6 +84,7 @@ enum job_kind {
     JOB_CHECK,
     JOB_OUTBOX_REMOVE,
     JOB_AUDIT,
+    JOB_MUTE,
 };
 
 /* What a blocking caller waits on, on its own stack. */
@@ -129,6 +132,8 @@ enum statement {
     ST_TOUCH_SESSION,
     ST_HEALTH,
     ST_INSERT_AUDIT,
+    ST_SET_MUTE,
+    ST_LIFT_MUTE,
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
@@ -161,6 +166,9 @@ static const char *const writer_sql[ST_WRITER_COUNT] = {
     [ST_HEALTH] = "INSERT OR REPLACE INTO meta (key, value) VALUES ('health_check', ?1)",
     [ST_INSERT_AUDIT] = "INSERT INTO audit (ts, actor, action, target, detail)"
                         " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_SET_MUTE] = "INSERT INTO mutes (name, until) VALUES (?1, ?2)"
+                    " ON CONFLICT(name) DO UPDATE SET name = excluded.name, until = excluded.until",
+    [ST_LIFT_MUTE] = "DELETE FROM mutes WHERE name = ?1",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
@@ -183,6 +191,7 @@ enum reader_statement {
 #endif
     RD_ADMIN,
     RD_AUDIT,
+    RD_MUTES,
     RD_COUNT
 };
 
@@ -207,6 +216,7 @@ static const char *const reader_sql[RD_COUNT] = {
                   " ORDER BY f.rowid DESC LIMIT ?4",
 #endif
     [RD_ADMIN] = "SELECT admin FROM users WHERE name = ?1",
+    [RD_MUTES] = "SELECT name, until FROM mutes WHERE until > ?1",
     [RD_AUDIT] = "SELECT id, ts, actor, action, target, detail FROM audit WHERE id < ?1"
                  " ORDER BY id DESC LIMIT ?2",
 };
@@ -622,6 +632,15 @@ static enum store_result run_job(struct job *job)
         return step_change(st, true);
     case JOB_AUDIT: /* name: actor, text: action, session->name: target, message->body: detail */
         return add_audit(job->name, job->text, job->session->name, job->message->body);
+    case JOB_MUTE: /* as JOB_AUDIT, and value: until (ms), 0 lifts the mute */
+        st = writer_statement(job->value ? ST_SET_MUTE : ST_LIFT_MUTE);
+        sqlite3_bind_text(st, 1, job->session->name, -1, SQLITE_STATIC);
+        if (job->value)
+            sqlite3_bind_int64(st, 2, job->value);
+        r = step_change(st, false);
+        if (r == STORE_OK)
+            r = add_audit(job->name, job->text, job->session->name, job->message->body);
+        return r;
     case JOB_CHECK:
         st = writer_statement(ST_HEALTH);
         sqlite3_bind_int64(st, 1, now_ms());
@@ -693,6 +712,8 @@ static bool needs_savepoint(const struct job *job)
         return S.outbox || job->moderator;
     case JOB_ADD_ROOM:
         return S.outbox && job->announce;
+    case JOB_MUTE: /* the mute, then its audit row */
+        return true;
     default:
         return false;
     }
@@ -1411,6 +1432,35 @@ enum store_result store_audit_add(const char *actor, const char *action, const c
         (struct job){
             .kind = JOB_AUDIT, .name = actor, .text = action, .session = &who, .message = &what},
         &w);
+}
+
+enum store_result store_mute(const char *actor, const char *action, const char *target,
+                             int64_t until_ms, const char *detail)
+{
+    struct store_session who = {0};
+    struct store_message what = {0};
+    snprintf(who.name, sizeof who.name, "%s", target);
+    snprintf(what.body, sizeof what.body, "%s", detail ? detail : "");
+    struct waiter w;
+    return submit_and_wait((struct job){.kind = JOB_MUTE,
+                                        .name = actor,
+                                        .text = action,
+                                        .session = &who,
+                                        .message = &what,
+                                        .value = until_ms},
+                           &w);
+}
+
+enum store_result store_each_mute(int64_t now_ms_utc, store_mute_fn *fn, void *ctx)
+{
+    sqlite3_stmt *st = reader_statement(RD_MUTES);
+    if (!st)
+        return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, now_ms_utc);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+    return reader_done(st, rc == SQLITE_DONE ? SQLITE_ROW : rc);
 }
 
 /* ---- the console (lanchat admin): its own connection, beside a running server */

@@ -187,6 +187,14 @@ struct store_audit {
 /* Appends a row to the audit log (blocks until committed). */
 enum store_result store_audit_add(const char *actor, const char *action, const char *target,
                                   const char *detail);
+/* A mute (until_ms, ms since the epoch, UTC) or, with until_ms 0, its
+ * lifting, stored with its audit row in one transaction (blocks until
+ * committed), so it outlives a restart. */
+enum store_result store_mute(const char *actor, const char *action, const char *target,
+                             int64_t until_ms, const char *detail);
+/* Calls fn for each mute that ends after now_ms_utc (the hub loads them at boot). */
+typedef void store_mute_fn(void *ctx, const char *name, int64_t until_ms);
+enum store_result store_each_mute(int64_t now_ms_utc, store_mute_fn *fn, void *ctx);
 /* Whether the account is marked admin now (read at each check: the console
  * may change it while the server runs). */
 bool store_is_admin(const char *name);

@@ -215,6 +215,31 @@ def test_moderation_mute_refuses_posts_over_rest_and_websocket_until_lifted():
 
 
 @requires("moderation")
+def test_moderation_mute_is_stored_and_outlives_a_restart_as_does_its_lifting():
+    with Server(label="mute-restart") as srv:
+        admin, admin_token = make_admin(srv, "mr")
+        kept, lifted = uname("mrk"), uname("mrl")
+        srv.register(kept, PW)
+        srv.register(lifted, PW)
+        for name in (kept, lifted):
+            assert srv.post(MUTES, {"name": name, "seconds": 600},
+                            token=admin_token).status == 204
+        assert srv.post(MUTES, {"name": lifted, "seconds": 0}, token=admin_token).status == 204
+        srv.stop()
+        srv.start()
+        srv.wait_log(r"1 mute\(s\) in force")
+        r = srv.post("/api/v1/rooms/general/messages", {"body": "after restart"},
+                     token=srv.session(kept, PW))
+        expect_error(r, 403, "forbidden")
+        srv.send(srv.session(lifted, PW), "general", "not muted after restart")
+        admin_token = srv.session(admin, PW)
+        assert srv.post(MUTES, {"name": kept, "seconds": 0}, token=admin_token).status == 204
+        srv.stop()
+        srv.start()
+        srv.send(srv.session(kept, PW), "general", "lifted for good")
+
+
+@requires("moderation")
 def test_moderation_kick_ends_every_session_and_closes_websockets():
     srv = shared()
     admin, admin_token = make_admin(srv, "kk")
