@@ -76,7 +76,8 @@ assert r.status == 200, r.status
 req = urllib.request.Request(base + "/api/v1/session", data=json.dumps({"name": "pkgtest"}).encode(),
                              headers={"Content-Type": "application/json"})
 r = urllib.request.urlopen(req, timeout=20)
-assert r.status == 201 and json.load(r)["user"] == {"name": "pkgtest"}, r.status
+body = json.load(r)
+assert r.status == 201 and body["user"]["name"] == "pkgtest", (r.status, body)
 EOF
 }
 
