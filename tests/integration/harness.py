@@ -152,8 +152,15 @@ def server_env():
 # maps shadow memory for every pool at start, which took 20 s on the 2-core
 # machine under load (1 s for the plain build). Only these two bounds grow;
 # no test's own expectation changes.
+def emulated():
+    """Whether the binary is a board's build run under qemu-user (make
+    integration-emulated): its start-up, six schema steps each committed with
+    fsync included, is several times slower than a native one."""
+    return os.sep + "emulated" + os.sep in binary()
+
+
 def ready_timeout():
-    return READY_TIMEOUT * (6 if sanitizer() else 1)
+    return READY_TIMEOUT * (6 if sanitizer() else 3 if emulated() else 1)
 
 
 def stop_timeout():
