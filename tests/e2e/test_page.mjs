@@ -67,7 +67,7 @@ export async function test_minimal_build_from_disk_hides_what_it_lacks(t) {
     args: ['--web-root', join(t.repo, 'web')],
   });
   const info = await t.request(server.url, 'GET', '/api/v1/server');
-  assertEqual(info.body.features, { accounts: false, rooms: false, search: false }, 'features of the minimal build');
+  assertEqual(info.body.features, { accounts: false, rooms: false, search: false, moderation: false }, 'features of the minimal build');
   const { page, watcher } = await joinAs(t, server, 'alice', { viewport: PHONE });
   assert(await page.locator('#room-form').isHidden(), 'room form shown without rooms');
   assert(await page.locator('#search-form').isHidden(), 'search shown without search');
