@@ -78,6 +78,9 @@ def test_direct_members_post_and_read_over_rest_and_others_get_404():
             tadm = srv.session(admin, PW)
         m1 = srv.send(ta, room, "hello bob")
         m2 = srv.send(tb, room, "hello alice")
+        # the name may be percent-encoded in the path, as the page's encodeURIComponent does
+        enc = srv.get("/api/v1/rooms/%s/messages" % urllib.parse.quote(room, safe=""), token=tb)
+        assert [m["id"] for m in expect(enc, 200)["messages"]] == [m1["id"], m2["id"]], enc
         for t in (ta, tb):
             got = srv.history(t, room)["messages"]
             assert [m["id"] for m in got] == [m1["id"], m2["id"]], got
