@@ -191,3 +191,32 @@ def test_direct_messages_never_enter_the_mqtt_outbox():
         assert [r for r in rows if r[1] == room or r[1].startswith("@")] == [], rows
         assert any(r[1] == "general" and r[2] == pub["id"] for r in rows), rows
         assert srv.metrics().get("lanchat_mqtt_outbox") == len(rows), rows
+
+
+def test_direct_messages_stay_on_their_appliance_and_the_broker_cannot_write_into_them():
+    if not has("mqtt"):
+        return
+    from harness import Bridge, wait_metrics, wait_until
+    from test_mqtt import MESSAGES, POST, _foreign_payload
+    with Bridge(label="direct bridge") as bridge:
+        a = bridge.a
+        (x, tx), (y, ty), (z, tz), room = _trio(a)
+        tag = "w" + uname("t").replace("_", "")
+        dm = a.send(tx, room, tag + " secret")
+        mark = a.send(tx, "general", tag + " marker")
+        tb = bridge.b.session(uname("far"))
+        # the marker, published after the direct message, reached b: the other did not
+        wait_until("the marker on b", lambda: any(
+            m["body"] == mark["body"] for m in bridge.b.history(tb, "general")["messages"]))
+        assert all(not r["name"].startswith("@") for r in _rooms(bridge.b, tb))
+        assert all("secret" not in m["body"] for m in bridge.b.history(tb, "general")["messages"])
+        # what the broker sends for the direct room's name is refused
+        before = a.metrics()
+        bridge.broker.publish(MESSAGES % room, _foreign_payload(tag + " injected"))
+        bridge.broker.publish(POST % room, tag + " device")
+        # ("@" breaks the topic's name rules: both are refused as malformed input)
+        wait_metrics(a, "both refused", lambda m: (
+            m.get("lanchat_mqtt_refused_total", 0) + m.get("lanchat_mqtt_posts_refused_total", 0)
+            >= before.get("lanchat_mqtt_refused_total", 0)
+            + before.get("lanchat_mqtt_posts_refused_total", 0) + 2))
+        assert [m["id"] for m in a.history(ty, room)["messages"]] == [dm["id"]]
