@@ -258,7 +258,9 @@
  * rpi-zero's profiles, gcc 12 x86-64), and each direct room widens the
  * largest hello (CHAT_HELLO_SIZE, so each client's queue DELIVER_OUT_MAX) by
  * CHAT_NAME_MAX + 12 bytes of "direct": +1,408 bytes per client slot at
- * desktop's profile, +704 at rpi-zero's (computed from the macros). */
+ * desktop's profile, +704 at rpi-zero's (computed from the macros). Direct
+ * conversations, the page's part included, cost 4,514 bytes of text and 64
+ * of data, no bss (size(1) of build/desktop/lanchat against 2cad569's). */
 #ifndef CHAT_MAX_ROOMS
 #if CHAT_WITH_ROOMS
 #define CHAT_MAX_ROOMS 32
