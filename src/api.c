@@ -44,6 +44,7 @@ static void rooms_list(struct api_request *r);
 #if CHAT_WITH_ROOMS
 static void rooms_create(struct api_request *r);
 #endif
+static void direct_open(struct api_request *r);
 static void messages_list(struct api_request *r);
 static void messages_post(struct api_request *r);
 static void message_get(struct api_request *r);
@@ -90,6 +91,7 @@ static const struct route {
 #else
     {"POST", "/api/v1/rooms", PUBLIC, feature_absent},
 #endif
+    {"POST", "/api/v1/direct", AUTHENTICATED, direct_open},
     {"GET", "/api/v1/rooms/*/messages", AUTHENTICATED, messages_list},
     {"POST", "/api/v1/rooms/*/messages", AUTHENTICATED, messages_post},
     {"GET", "/api/v1/messages/*", AUTHENTICATED, message_get},
@@ -380,11 +382,11 @@ static void users_create(struct api_request *r)
 
 static void rooms_list(struct api_request *r)
 {
-    char json[64 + CHAT_MAX_ROOMS * (CHAT_NAME_MAX + 16)];
+    char json[64 + CHAT_MAX_ROOMS * (2 * CHAT_NAME_MAX + 28)];
     struct jw w;
     jw_init(&w, json, sizeof json);
     jw_raw(&w, "{\"rooms\":");
-    frame_rooms_json(&w);
+    frame_rooms_json(&w, r->who.name);
     jw_raw(&w, "}");
     http_json(r->conn, 200, json);
 }
@@ -416,6 +418,59 @@ static void rooms_create(struct api_request *r)
     http_json(r->conn, 201, json);
 }
 #endif
+
+/* ---- direct conversations ------------------------------------------------------- */
+
+/* Whether name is someone to talk to: a registered account (its spelling in
+ * spelled) or a nickname a live session holds now. */
+static bool someone(const char *name, char spelled[CHAT_NAME_MAX + 1])
+{
+    if (store_get_account(name, spelled) == STORE_OK)
+        return true;
+    unsigned char hash[1][CHAT_TOKEN_HASH_SIZE];
+    text_copy(spelled, CHAT_NAME_MAX + 1, name);
+    return auth_user_sessions(name, hash, 1) > 0;
+}
+
+static void direct_open(struct api_request *r)
+{
+    const cJSON *doc = read_object(r);
+    if (!doc)
+        return;
+    const char *name = json_get_string(doc, "name");
+    if (!text_valid_name(name)) {
+        fail(r, CHAT_E_BAD_REQUEST, NAME_RULE);
+        return;
+    }
+    char other[CHAT_NAME_MAX + 1];
+    if (text_same_name(name, r->who.name)) {
+        fail(r, CHAT_E_BAD_REQUEST, "a direct conversation needs someone else");
+        return;
+    }
+    if (!someone(name, other)) {
+        fail(r, CHAT_E_NOT_FOUND, "no such user (an account, or a nickname in use now)");
+        return;
+    }
+    int index;
+    bool created;
+    struct chat_error e = hub_direct_open(r->who.name, other, &index, &created);
+    if (e.kind) {
+        http_error(r->conn, e);
+        return;
+    }
+    char room[CHAT_NAME_MAX + 1], json[160];
+    hub_room_name(index, room);
+    if (created)
+        log_info("direct room %s made", room); /* not who talks to whom */
+    struct jw w;
+    jw_init(&w, json, sizeof json);
+    jw_raw(&w, "{\"name\":");
+    jw_str(&w, room);
+    jw_raw(&w, ",\"direct\":");
+    jw_str(&w, other);
+    jw_raw(&w, "}");
+    http_json(r->conn, created ? 201 : 200, json);
+}
 
 /* ---- messages --------------------------------------------------------------------- */
 
@@ -473,7 +528,7 @@ static bool page_row(void *ctx, const struct store_message *m)
 
 static void messages_list(struct api_request *r)
 {
-    int room = hub_room_find(r->param);
+    int room = hub_room_find_for(r->param, r->who.name);
     if (room < 0) {
         fail(r, CHAT_E_NOT_FOUND, "no such room");
         return;
@@ -563,7 +618,7 @@ static void search_get(struct api_request *r)
     char room[CHAT_NAME_MAX + 2];
     int has_room = mg_get_var(query, strlen(query), "room", room, sizeof room);
     if (has_room == -2 || has_room == -3 ||
-        (has_room > 0 && (room_id = hub_room_id(hub_room_find(room))) < 0)) {
+        (has_room > 0 && (room_id = hub_room_id(hub_room_find_for(room, r->who.name))) < 0)) {
         fail(r, CHAT_E_NOT_FOUND, "no such room");
         return;
     }
@@ -573,7 +628,7 @@ static void search_get(struct api_request *r)
     struct page p = {.buf = r->body, .cap = sizeof r->body, .limit = limit};
     char why[128];
     enum store_result found =
-        store_search(q, room_id, before, limit + 1, search_row, &p, why, sizeof why);
+        store_search(q, room_id, r->who.name, before, limit + 1, search_row, &p, why, sizeof why);
     if (found == STORE_INVALID) {
         char message[sizeof why + 64];
         snprintf(message, sizeof message, "\"q\" is not a valid search (%s)", why);
@@ -592,8 +647,8 @@ static void search_get(struct api_request *r)
         if (!p.full || p.sent == limit)
             break;
         p.full = false;
-        if (store_search(q, room_id, p.last, limit - p.sent + 1, search_row, &p, why, sizeof why) !=
-            STORE_OK)
+        if (store_search(q, room_id, r->who.name, p.last, limit - p.sent + 1, search_row, &p, why,
+                         sizeof why) != STORE_OK)
             break;
     }
     send_chunk_text(r->conn, p.more ? "],\"has_more\":true}" : "],\"has_more\":false}");
@@ -626,7 +681,8 @@ static void message_get(struct api_request *r)
 {
     int64_t id;
     struct store_message m;
-    if (!parse_id(r->param, &id) || store_get_message(id, &m) != STORE_OK) {
+    if (!parse_id(r->param, &id) || store_get_message(id, &m) != STORE_OK ||
+        !hub_room_visible(hub_room_index(m.room_id), r->who.name)) {
         fail(r, CHAT_E_NOT_FOUND, "no such message");
         return;
     }
@@ -636,7 +692,10 @@ static void message_get(struct api_request *r)
 static void message_delete(struct api_request *r)
 {
     int64_t id;
-    if (!parse_id(r->param, &id)) {
+    struct store_message m;
+    /* a direct room's messages are its members' alone, an admin's too */
+    if (!parse_id(r->param, &id) || (store_get_message(id, &m) == STORE_OK &&
+                                     !hub_room_visible(hub_room_index(m.room_id), r->who.name))) {
         fail(r, CHAT_E_NOT_FOUND, "no such message");
         return;
     }

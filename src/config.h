@@ -248,7 +248,19 @@
 #endif
 
 /* Rooms, "general" included. Without CHAT_WITH_ROOMS only one is used.
- * At most 64 (a client's joined rooms are a 64-bit mask). */
+ * At most 64 (a client's joined rooms are a 64-bit mask). Direct
+ * conversations (POST /api/v1/direct) take slots of this same table: a room
+ * slot costs its feed and a member list per I/O thread whatever it holds, and
+ * the joined mask bounds both kinds together, so a budget of their own would
+ * cost as much per slot and still be bound by 64. Without CHAT_WITH_ROOMS
+ * (one slot) no direct conversation can be made. A slot's hub_room is 112
+ * bytes with the two member names (48 without; sizeof at desktop's and
+ * rpi-zero's profiles, gcc 12 x86-64), and each direct room widens the
+ * largest hello (CHAT_HELLO_SIZE, so each client's queue DELIVER_OUT_MAX) by
+ * CHAT_NAME_MAX + 12 bytes of "direct": +1,408 bytes per client slot at
+ * desktop's profile, +704 at rpi-zero's (computed from the macros). Direct
+ * conversations, the page's part included, cost 4,514 bytes of text and 64
+ * of data, no bss (size(1) of build/desktop/lanchat against 2cad569's). */
 #ifndef CHAT_MAX_ROOMS
 #if CHAT_WITH_ROOMS
 #define CHAT_MAX_ROOMS 32
@@ -531,9 +543,10 @@
 /* A message frame: body escaped (at most 2x: only \t \n \r " \ escape)
  * plus the envelope with names, ids and cid. */
 #define CHAT_FRAME_SIZE (2 * CHAT_MAX_BODY + 4 * CHAT_NAME_MAX + 2 * CHAT_CID_MAX + 192)
-/* The largest hello frame: every room and every user online. */
+/* The largest hello frame: every room (a direct one with its "direct" member)
+ * and every user online. */
 #define CHAT_HELLO_SIZE                                                                            \
-    (112 + CHAT_MAX_ROOMS * (CHAT_NAME_MAX + 12) + CHAT_MAX_CLIENTS * (CHAT_NAME_MAX + 3))
+    (112 + CHAT_MAX_ROOMS * (2 * CHAT_NAME_MAX + 24) + CHAT_MAX_CLIENTS * (CHAT_NAME_MAX + 3))
 
 /* ---- Checks: combinations that cannot work fail to compile ------------ */
 /* tests/build/test_flags.sh compiles wrong ones and expects these errors. */

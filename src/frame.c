@@ -142,11 +142,15 @@ struct list {
     bool first;
 };
 
-static void add_room(void *ctx, const char *name)
+static void add_room(void *ctx, const char *name, const char *direct)
 {
     struct list *l = ctx;
     jw_raw(l->w, l->first ? "{\"name\":" : ",{\"name\":");
     jw_str(l->w, name);
+    if (direct) {
+        jw_raw(l->w, ",\"direct\":");
+        jw_str(l->w, direct);
+    }
     jw_raw(l->w, "}");
     l->first = false;
 }
@@ -160,11 +164,11 @@ static void add_user(void *ctx, const char *name)
     l->first = false;
 }
 
-void frame_rooms_json(struct jw *w)
+void frame_rooms_json(struct jw *w, const char *user)
 {
     struct list rooms = {w, true};
     jw_raw(w, "[");
-    hub_each_room(add_room, &rooms);
+    hub_each_room(user, add_room, &rooms);
     jw_raw(w, "]");
 }
 
@@ -183,7 +187,7 @@ size_t frame_hello(char *buf, size_t cap, const char *user)
     jw_raw(&w, "{\"type\":\"hello\",\"user\":");
     jw_str(&w, user);
     jw_raw(&w, ",\"rooms\":");
-    frame_rooms_json(&w);
+    frame_rooms_json(&w, user);
     jw_raw(&w, ",\"online\":");
     frame_online_json(&w);
     jw_raw(&w, "}");

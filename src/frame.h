@@ -42,7 +42,9 @@ void frame_message_json(struct jw *w, const struct store_message *m, const char 
                         bool as_frame);
 
 /* The lists a hello carries, as REST answers them too. */
-void frame_rooms_json(struct jw *w);  /* [{"name":...},...] */
+/* [{"name":...},...]: the rooms user may read, a direct one with
+ * "direct":"<the other member>". */
+void frame_rooms_json(struct jw *w, const char *user);
 void frame_online_json(struct jw *w); /* ["alice",...], sorted */
 
 /* Each writes one complete frame into buf and returns its length, or 0 when

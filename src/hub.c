@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 POOL_ELEMENT(client, struct hub_client);
@@ -83,8 +84,43 @@ static int room_reserve_locked(const char *name)
         return -1;
     int index = (int)pool_index(POOL_room, r);
     snprintf(r->name, sizeof r->name, "%s", name);
+    r->member[0][0] = r->member[1][0] = '\0';
     H.rooms[index] = r;
     return index;
+}
+
+static bool visible(const struct hub_room *r, const char *user)
+{
+    return !r->member[0][0] ||
+           (user && (text_same_name(r->member[0], user) || text_same_name(r->member[1], user)));
+}
+
+int hub_room_find_for(const char *name, const char *user)
+{
+    pthread_mutex_lock(&H.lock);
+    int index = room_find_locked(name, false);
+    if (index >= 0 && !visible(H.rooms[index], user))
+        index = -1;
+    pthread_mutex_unlock(&H.lock);
+    return index;
+}
+
+bool hub_room_visible(int index, const char *user)
+{
+    pthread_mutex_lock(&H.lock);
+    struct hub_room *r = room_locked(index, false);
+    bool yes = r && visible(r, user);
+    pthread_mutex_unlock(&H.lock);
+    return yes;
+}
+
+bool hub_room_direct(int index)
+{
+    pthread_mutex_lock(&H.lock);
+    struct hub_room *r = room_locked(index, false);
+    bool yes = r && r->member[0][0];
+    pthread_mutex_unlock(&H.lock);
+    return yes;
 }
 
 int hub_room_find(const char *name)
@@ -125,13 +161,17 @@ void hub_room_name(int index, char out[CHAT_NAME_MAX + 1])
     pthread_mutex_unlock(&H.lock);
 }
 
-void hub_each_room(void (*fn)(void *ctx, const char *name), void *ctx)
+void hub_each_room(const char *user, void (*fn)(void *ctx, const char *name, const char *direct),
+                   void *ctx)
 {
     pthread_mutex_lock(&H.lock);
     for (int i = 0; i < CHAT_MAX_ROOMS; i++) {
         struct hub_room *r = room_locked(i, false);
-        if (r)
-            fn(ctx, r->name);
+        if (r && visible(r, user))
+            fn(ctx, r->name,
+               !r->member[0][0]                     ? NULL
+               : text_same_name(r->member[0], user) ? r->member[1]
+                                                    : r->member[0]);
     }
     pthread_mutex_unlock(&H.lock);
 }
@@ -184,6 +224,89 @@ struct chat_error hub_room_adopt(const char *name)
     return e.kind == CHAT_E_CONFLICT ? CHAT_OK : e;
 }
 
+/* The direct room of the pair (in order), reserved ones too; -1 when none. */
+static int direct_find_locked(const char *a, const char *b)
+{
+    for (int i = 0; i < CHAT_MAX_ROOMS; i++) {
+        struct hub_room *r = room_locked(i, true);
+        if (r && r->member[0][0] && text_same_name(r->member[0], a) &&
+            text_same_name(r->member[1], b))
+            return i;
+    }
+    return -1;
+}
+
+/* A slot for the pair's direct room, named "" until it is stored. */
+static int direct_reserve_locked(const char *a, const char *b)
+{
+    int index = room_reserve_locked("");
+    if (index >= 0) {
+        text_copy(H.rooms[index]->member[0], CHAT_NAME_MAX + 1, a);
+        text_copy(H.rooms[index]->member[1], CHAT_NAME_MAX + 1, b);
+    }
+    return index;
+}
+
+struct chat_error hub_direct_open(const char *user, const char *other, int *index, bool *created)
+{
+    *created = false;
+    if (text_same_name(user, other))
+        return CHAT_ERROR(BAD_REQUEST, "a direct conversation needs someone else");
+    bool first = strcasecmp(user, other) < 0;
+    const char *a = first ? user : other, *b = first ? other : user;
+    pthread_mutex_lock(&H.lock);
+    int found = direct_find_locked(a, b);
+    bool ready = found >= 0 && H.rooms[found]->ready;
+    int slot = found >= 0 ? -1 : direct_reserve_locked(a, b);
+    pthread_mutex_unlock(&H.lock);
+    if (ready) {
+        *index = found;
+        return CHAT_OK;
+    }
+    if (found >= 0)
+        return CHAT_ERROR(UNAVAILABLE, "that conversation is being made; try again");
+    if (slot < 0) {
+        metrics_add(refused, 1);
+        return CHAT_ERROR(UNAVAILABLE, "no more rooms can be made on this server");
+    }
+    int64_t id = 0;
+    enum store_result stored = store_add_direct(a, b, &id);
+    pthread_mutex_lock(&H.lock);
+    struct hub_room *r = H.rooms[slot];
+    if (stored == STORE_OK) {
+        r->id = id;
+        snprintf(r->name, sizeof r->name, "@%lld", (long long)id);
+        r->ready = true;
+    } else {
+        H.rooms[slot] = NULL;
+        pool_give(POOL_room, r);
+    }
+    pthread_mutex_unlock(&H.lock);
+    if (stored == STORE_DUPLICATE) /* stored but not loaded: CHAT_MAX_ROOMS was reached at boot */
+        return CHAT_ERROR(UNAVAILABLE, "no more rooms can be held on this server");
+    if (stored != STORE_OK)
+        return hub_storage_error(stored);
+    *index = slot;
+    *created = true;
+    return CHAT_OK;
+}
+
+static void load_direct(void *ctx, int64_t id, const char *name, const char *a, const char *b)
+{
+    int *loaded = ctx;
+    pthread_mutex_lock(&H.lock);
+    int index = direct_reserve_locked(a, b);
+    if (index >= 0) {
+        text_copy(H.rooms[index]->name, CHAT_NAME_MAX + 1, name);
+        H.rooms[index]->id = id;
+        H.rooms[index]->ready = true;
+        (*loaded)++;
+    }
+    pthread_mutex_unlock(&H.lock);
+    if (index < 0)
+        log_warn("direct room %s not loaded: CHAT_MAX_ROOMS (%d) reached", name, CHAT_MAX_ROOMS);
+}
+
 static void load_room(void *ctx, int64_t id, const char *name)
 {
     int *loaded = ctx;
@@ -227,6 +350,9 @@ int hub_start(void)
         log_error("room general is missing");
         return -1;
     }
+    int direct = 0;
+    if (store_each_direct(load_direct, &direct) != STORE_OK)
+        return -1;
 #if CHAT_WITH_MODERATION
     int muted = 0;
     enum store_result r = store_each_mute(wall_ms(), load_mute, &muted);
@@ -237,7 +363,7 @@ int hub_start(void)
     if (muted)
         log_info("%d mute(s) in force", muted);
 #endif
-    log_info("%d room(s), %d client slots", loaded, CHAT_MAX_CLIENTS);
+    log_info("%d room(s), %d direct, %d client slots", loaded, direct, CHAT_MAX_CLIENTS);
     return 0;
 }
 
@@ -334,11 +460,11 @@ void hub_client_close(struct hub_client *c, hub_announce_fn *announce, void *ctx
     pthread_mutex_unlock(&H.lock);
 }
 
-struct chat_error hub_join(const char *room, int *index)
+struct chat_error hub_join(const char *room, const char *user, int *index)
 {
     if (!room)
         return CHAT_ERROR(BAD_REQUEST, "\"room\" must be a string");
-    int found = hub_room_find(room);
+    int found = hub_room_find_for(room, user);
     if (found < 0)
         return CHAT_ERROR(NOT_FOUND, "no such room");
     *index = found;
@@ -504,7 +630,7 @@ struct chat_error hub_post_prepare(const char *user, const char *room, const cha
 {
     if (!room)
         return CHAT_ERROR(BAD_REQUEST, "\"room\" must be a string");
-    int index = hub_room_find(room);
+    int index = hub_room_find_for(room, user);
     if (index < 0)
         return CHAT_ERROR(NOT_FOUND, "no such room");
     if (!body)

@@ -27,6 +27,9 @@ struct hub_room {
     int64_t id; /* database id */
     bool ready; /* false while its creation is being stored */
     char name[CHAT_NAME_MAX + 1];
+    /* A direct conversation's two members (member[0] before member[1]
+     * without case), its only readers; "" for a room everyone may read. */
+    char member[2][CHAT_NAME_MAX + 1];
 };
 
 /* A connected client, as the hub sees it. */
@@ -46,26 +49,39 @@ int hub_start(void); /* loads the rooms from the store */
 void hub_stop(void); /* forgets rooms and clients (their blocks go back) */
 
 /* Rooms; an index is stable for the life of the process. */
-int hub_room_find(const char *name); /* index or -1 */
+int hub_room_find(const char *name); /* index or -1, whoever may read it */
+/* The room as user may see it: -1 for a direct room user is not a member of. */
+int hub_room_find_for(const char *name, const char *user);
+bool hub_room_visible(int index, const char *user); /* false for no room too */
+bool hub_room_direct(int index);
 int hub_room_index(int64_t room_id); /* index or -1 */
 int64_t hub_room_id(int index);      /* database id, or -1 */
 void hub_room_name(int index, char out[CHAT_NAME_MAX + 1]);
-void hub_each_room(void (*fn)(void *ctx, const char *name), void *ctx); /* in index order */
+/* The rooms user may read, in index order; direct is the other member of a
+ * direct room, else NULL. */
+void hub_each_room(const char *user, void (*fn)(void *ctx, const char *name, const char *direct),
+                   void *ctx);
 /* Creates and stores a room: CONFLICT when it exists (or is being created),
  * UNAVAILABLE when every slot is taken or the store refused. */
 struct chat_error hub_room_create(const char *name, int *index);
 /* A room another appliance created (mirrored): made here too, unless it
  * exists; not announced again. */
 struct chat_error hub_room_adopt(const char *name);
+/* The direct conversation of user and other (made and stored when new,
+ * *created then): BAD_REQUEST to oneself, UNAVAILABLE when every room slot is
+ * taken (direct rooms share CHAT_MAX_ROOMS) or the store refused. The caller
+ * has checked that other exists. */
+struct chat_error hub_direct_open(const char *user, const char *other, int *index, bool *created);
 
 /* Clients. NULL when CHAT_MAX_CLIENTS are connected. */
 struct hub_client *hub_client_open(const char *user,
                                    const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE],
                                    uint32_t handle, hub_announce_fn *announce, void *ctx);
 void hub_client_close(struct hub_client *c, hub_announce_fn *announce, void *ctx);
-/* Whether a join may enter the room by name: NOT_FOUND, BAD_REQUEST (no
- * name) or OK with *index; the connection keeps what it joined (deliver). */
-struct chat_error hub_join(const char *room, int *index);
+/* Whether user's join may enter the room by name: NOT_FOUND (also a direct
+ * room of others), BAD_REQUEST (no name) or OK with *index; the connection
+ * keeps what it joined (deliver). */
+struct chat_error hub_join(const char *room, const char *user, int *index);
 /* The handles of the session's connections, at most cap; their count. */
 size_t hub_session_clients(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE], uint32_t *handles,
                            size_t cap);
@@ -73,7 +89,8 @@ size_t hub_session_clients(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE],
 void hub_each_online(void (*fn)(void *ctx, const char *user), void *ctx);
 
 /* Posting. Validates a message from `user` (REST and WebSocket alike): room
- * by name, body, cid, rate limit; fills out for the store. */
+ * by name (NOT_FOUND for a direct room of others), body, cid, rate limit; fills out for the store.
+ */
 struct chat_error hub_post_prepare(const char *user, const char *room, const char *body,
                                    const char *cid, struct store_message *out);
 /* Prepares and stores it, blocking until committed. *repeated is set when

@@ -167,7 +167,7 @@ static void receive_message(const char *topic, const char *room, const char *pay
     if (text_same_name(in.node, M.node))
         return; /* our own, back from the broker */
     int index = hub_room_find(room);
-    if (index < 0) {
+    if (index < 0 || hub_room_direct(index)) { /* a direct room is never mirrored */
         refuse(false, topic, "no such room");
         return;
     }
@@ -239,6 +239,8 @@ static void receive_post(const char *topic, const char *room, const char *payloa
     struct chat_error e = mirror_parse_post(payload, len, &B.arena, &post);
     static struct store_message m;
     bool repeated;
+    if (!e.kind && hub_room_direct(hub_room_find(room)))
+        e = CHAT_ERROR(NOT_FOUND, "no such room"); /* a device cannot post into a direct room */
     if (!e.kind)
         e = hub_post_message(post.author, room, post.body, post.cid[0] ? post.cid : NULL, &m,
                              &repeated);

@@ -69,6 +69,13 @@ static const char *const migrations[] = {
     "  detail TEXT NOT NULL DEFAULT '');",
     /* 6 (moderation): mutes outlive a restart; until in ms since the epoch */
     "CREATE TABLE mutes (name TEXT PRIMARY KEY COLLATE NOCASE, until INTEGER NOT NULL);",
+    /* 7 (direct messages): a direct conversation is a room named "@<id>"
+     * whose two members are its only readers, member_a before member_b
+     * without case; a pair has one room. A normal room has NULL members. */
+    "ALTER TABLE rooms ADD COLUMN member_a TEXT COLLATE NOCASE;"
+    "ALTER TABLE rooms ADD COLUMN member_b TEXT COLLATE NOCASE;"
+    "CREATE UNIQUE INDEX rooms_by_members ON rooms(member_a, member_b)"
+    "  WHERE member_a IS NOT NULL;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -77,6 +84,7 @@ enum job_kind {
     JOB_DELETE_MESSAGE,
     JOB_DELETE_MIRRORED,
     JOB_ADD_ROOM,
+    JOB_ADD_DIRECT,
     JOB_ADD_USER,
     JOB_ADD_SESSION,
     JOB_DROP_SESSION,
@@ -126,6 +134,8 @@ enum statement {
     ST_INSERT_OUTBOX,
     ST_REMOVE_OUTBOX,
     ST_INSERT_ROOM,
+    ST_INSERT_DIRECT,
+    ST_NAME_DIRECT,
     ST_INSERT_USER,
     ST_INSERT_SESSION,
     ST_DELETE_SESSION,
@@ -155,9 +165,14 @@ static const char *const writer_sql[ST_WRITER_COUNT] = {
     [ST_FIND_MIRRORED] = "SELECT id, room_id FROM messages WHERE origin_node = ?1"
                          " AND origin_id = ?2",
     [ST_INSERT_OUTBOX] = "INSERT INTO outbox (kind, room, origin_id, author, body, ts, cid)"
-                         " SELECT ?1, name, ?3, ?4, ?5, ?6, ?7 FROM rooms WHERE id = ?2",
+                         " SELECT ?1, name, ?3, ?4, ?5, ?6, ?7 FROM rooms WHERE id = ?2"
+                         " AND member_a IS NULL", /* a direct room stays here */
     [ST_REMOVE_OUTBOX] = "DELETE FROM outbox WHERE seq <= ?1",
     [ST_INSERT_ROOM] = "INSERT INTO rooms (name, created) VALUES (?1, ?2)",
+    /* a unique name for the moment, "@<id>" by the next statement */
+    [ST_INSERT_DIRECT] = "INSERT INTO rooms (name, created, member_a, member_b) VALUES"
+                         " ('@new:' || ?1 || '+' || ?2, ?3, ?1, ?2)",
+    [ST_NAME_DIRECT] = "UPDATE rooms SET name = '@' || id WHERE id = ?1",
     [ST_INSERT_USER] = "INSERT INTO users (name, password_hash, created) VALUES (?1, ?2, ?3)",
     [ST_INSERT_SESSION] = "INSERT INTO sessions (token_hash, name, registered, created, last_seen,"
                           " addr) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -213,6 +228,7 @@ static const char *const reader_sql[RD_COUNT] = {
                   " m.origin_id, r.name FROM messages_fts f JOIN messages m ON m.id = f.rowid"
                   " JOIN rooms r ON r.id = m.room_id WHERE messages_fts MATCH ?1"
                   " AND f.rowid < ?2 AND (?3 = 0 OR m.room_id = ?3)"
+                  " AND (r.member_a IS NULL OR r.member_a = ?5 OR r.member_b = ?5)"
                   " ORDER BY f.rowid DESC LIMIT ?4",
 #endif
     [RD_ADMIN] = "SELECT admin FROM users WHERE name = ?1",
@@ -433,9 +449,9 @@ static enum store_result add_to_outbox(struct job *job, enum store_outbox_kind k
     sqlite3_bind_int64(st, 6, m ? m->ts : 0);
     if (m && m->cid[0])
         sqlite3_bind_text(st, 7, m->cid, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(S.writer_db) != 1)
+    if (sqlite3_step(st) != SQLITE_DONE)
         return STORE_ERROR;
-    job->queued = true;
+    job->queued = sqlite3_changes(S.writer_db) == 1; /* none for a direct room */
     return STORE_OK;
 }
 
@@ -599,6 +615,18 @@ static enum store_result run_job(struct job *job)
         if (r == STORE_OK && S.outbox && job->announce)
             r = add_to_outbox(job, STORE_OUTBOX_ROOM, job->id, NULL);
         return r;
+    case JOB_ADD_DIRECT: /* never in the outbox: the other appliances cannot keep it private */
+        st = writer_statement(ST_INSERT_DIRECT);
+        sqlite3_bind_text(st, 1, job->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, job->text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, now_ms() / 1000);
+        r = step_change(st, false);
+        if (r != STORE_OK)
+            return r;
+        job->id = sqlite3_last_insert_rowid(S.writer_db);
+        st = writer_statement(ST_NAME_DIRECT);
+        sqlite3_bind_int64(st, 1, job->id);
+        return step_change(st, true);
     case JOB_OUTBOX_REMOVE:
         st = writer_statement(ST_REMOVE_OUTBOX);
         sqlite3_bind_int64(st, 1, job->value);
@@ -712,6 +740,8 @@ static bool needs_savepoint(const struct job *job)
         return S.outbox || job->moderator;
     case JOB_ADD_ROOM:
         return S.outbox && job->announce;
+    case JOB_ADD_DIRECT: /* the insert, then its name */
+        return true;
     case JOB_MUTE: /* the mute, then its audit row */
         return true;
     default:
@@ -1022,6 +1052,16 @@ enum store_result store_add_room(const char *name, bool announce, int64_t *room_
     return r;
 }
 
+enum store_result store_add_direct(const char *member_a, const char *member_b, int64_t *room_id)
+{
+    struct waiter w;
+    enum store_result r = submit_and_wait(
+        (struct job){.kind = JOB_ADD_DIRECT, .name = member_a, .text = member_b}, &w);
+    if (r == STORE_OK)
+        *room_id = w.id;
+    return r;
+}
+
 enum store_result store_delete_mirrored(const char *node, int64_t origin_id, int64_t *room_id,
                                         int64_t *id)
 {
@@ -1193,8 +1233,9 @@ enum store_result store_history(int64_t room_id, int64_t after, int64_t below, i
 }
 
 #if CHAT_WITH_SEARCH
-enum store_result store_search(const char *query, int64_t room_id, int64_t below, int64_t limit,
-                               store_search_fn *fn, void *ctx, char *why, size_t why_cap)
+enum store_result store_search(const char *query, int64_t room_id, const char *viewer,
+                               int64_t below, int64_t limit, store_search_fn *fn, void *ctx,
+                               char *why, size_t why_cap)
 {
     sqlite3_stmt *st = reader_statement(RD_SEARCH);
     if (!st)
@@ -1203,6 +1244,7 @@ enum store_result store_search(const char *query, int64_t room_id, int64_t below
     sqlite3_bind_int64(st, 2, below);
     sqlite3_bind_int64(st, 3, room_id);
     sqlite3_bind_int64(st, 4, limit);
+    sqlite3_bind_text(st, 5, viewer, -1, SQLITE_STATIC);
     int rc;
     struct store_message m;
     char room[CHAT_NAME_MAX + 1];
@@ -1301,12 +1343,26 @@ enum store_result store_get_password_hash(const char *name, char *out, size_t ca
 
 enum store_result store_each_room(void (*fn)(void *ctx, int64_t id, const char *name), void *ctx)
 {
-    sqlite3_stmt *st = reader_prepare("SELECT id, name FROM rooms ORDER BY id");
+    sqlite3_stmt *st =
+        reader_prepare("SELECT id, name FROM rooms WHERE member_a IS NULL ORDER BY id");
     if (!st)
         return STORE_ERROR;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         fn(ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1));
+    return reader_finalize(st, rc);
+}
+
+enum store_result store_each_direct(store_direct_fn *fn, void *ctx)
+{
+    sqlite3_stmt *st = reader_prepare("SELECT id, name, member_a, member_b FROM rooms"
+                                      " WHERE member_a IS NOT NULL ORDER BY id");
+    if (!st)
+        return STORE_ERROR;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn(ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+           (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3));
     return reader_finalize(st, rc);
 }
 

@@ -113,6 +113,9 @@ enum store_result store_delete_message(int64_t id, const char *actor, bool moder
                                        int64_t *room_id);
 /* announce: a room created here, queued in the outbox (store_set_outbox). */
 enum store_result store_add_room(const char *name, bool announce, int64_t *room_id);
+/* A direct conversation of the two (member_a before member_b without case),
+ * named "@<room id>"; never in the outbox. STORE_DUPLICATE when the pair has one. */
+enum store_result store_add_direct(const char *member_a, const char *member_b, int64_t *room_id);
 enum store_result store_add_user(const char *name, const char *password_hash);
 enum store_result store_add_session(const struct store_session *session);
 enum store_result store_drop_session(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE]);
@@ -149,14 +152,16 @@ enum store_result store_history(int64_t room_id, int64_t after, int64_t below, i
 enum store_result store_newest_id(int64_t room_id, int64_t below, int64_t skip, int64_t *id);
 #if CHAT_WITH_SEARCH
 /* Full-text search (FTS5 query syntax): calls fn for each message matching
- * query with id < below, in room_id (0: every room), newest first, at most
+ * query with id < below, in room_id (0: every room; a direct room only when
+ * viewer is one of its members), newest first, at most
  * limit, while fn returns true; room is the message's room name. A query
  * SQLite refuses, or one that outgrows SQLite's heap limit (logged), is
  * STORE_INVALID with the reason in why. One
  * statement; fn runs under the reader lock. */
 typedef bool store_search_fn(void *ctx, const struct store_message *message, const char *room);
-enum store_result store_search(const char *query, int64_t room_id, int64_t below, int64_t limit,
-                               store_search_fn *fn, void *ctx, char *why, size_t why_cap);
+enum store_result store_search(const char *query, int64_t room_id, const char *viewer,
+                               int64_t below, int64_t limit, store_search_fn *fn, void *ctx,
+                               char *why, size_t why_cap);
 #endif
 /* Calls fn for each outbox row with seq > after_seq, in order, at most limit,
  * while fn returns true; fn runs under the reader lock. */
@@ -166,7 +171,11 @@ enum store_result store_outbox_read(int64_t after_seq, int64_t limit, store_outb
 enum store_result store_get_password_hash(const char *name, char *out, size_t cap);
 /* The account's name as it was registered (names match without case). */
 enum store_result store_get_account(const char *name, char spelled[CHAT_NAME_MAX + 1]);
+/* The normal rooms; store_each_direct the direct ones with their members. */
 enum store_result store_each_room(void (*fn)(void *ctx, int64_t id, const char *name), void *ctx);
+typedef void store_direct_fn(void *ctx, int64_t id, const char *name, const char *member_a,
+                             const char *member_b);
+enum store_result store_each_direct(store_direct_fn *fn, void *ctx);
 enum store_result store_each_session(void (*fn)(void *ctx, const struct store_session *s),
                                      void *ctx);
 /* At boot, before store_start: calls keep for each session, registered ones

@@ -256,7 +256,7 @@ static bool handle_send(struct deliver_conn *c, const cJSON *doc)
 static void handle_join(struct deliver_conn *c, const cJSON *doc)
 {
     int index;
-    struct chat_error e = hub_join(json_get_string(doc, "room"), &index);
+    struct chat_error e = hub_join(json_get_string(doc, "room"), c->user, &index);
     if (e.kind) {
         send_error(c, e, NULL);
         return;
@@ -275,7 +275,7 @@ static void handle_join(struct deliver_conn *c, const cJSON *doc)
 static void handle_typing(struct deliver_conn *c, const cJSON *doc)
 {
     int index;
-    struct chat_error e = hub_join(json_get_string(doc, "room"), &index);
+    struct chat_error e = hub_join(json_get_string(doc, "room"), c->user, &index);
     if (e.kind)
         send_error(c, e, NULL);
     else

@@ -178,6 +178,10 @@ def test_search_index_is_built_by_migration_for_an_older_database():
                           "DROP TABLE IF EXISTS audit; DROP TABLE IF EXISTS mutes;")
         if "admin" in [row[1] for row in con.execute("PRAGMA table_info(users)")]:
             con.execute("ALTER TABLE users DROP COLUMN admin")
+        con.execute("DROP INDEX IF EXISTS rooms_by_members")  # the direct rooms' step
+        for column in ("member_a", "member_b"):
+            if column in [row[1] for row in con.execute("PRAGMA table_info(rooms)")]:
+                con.execute("ALTER TABLE rooms DROP COLUMN " + column)
         con.execute("PRAGMA user_version=3")
         con.commit()
         con.close()

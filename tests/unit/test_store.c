@@ -678,7 +678,7 @@ static struct hits search(const char *q, int64_t room, int64_t below, int64_t li
 {
     struct hits h = {.count = 0};
     char why[128];
-    assert_int_equal(store_search(q, room, below, limit, collect_hit, &h, why, sizeof why),
+    assert_int_equal(store_search(q, room, "", below, limit, collect_hit, &h, why, sizeof why),
                      STORE_OK);
     return h;
 }
@@ -753,8 +753,9 @@ static void test_search_with_a_query_sqlite_refuses_is_invalid_with_a_reason(voi
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct hits h = {.count = 0};
         char why[128] = "";
-        assert_int_equal(store_search(bad[i], 0, INT64_MAX, 10, collect_hit, &h, why, sizeof why),
-                         STORE_INVALID);
+        assert_int_equal(
+            store_search(bad[i], 0, "", INT64_MAX, 10, collect_hit, &h, why, sizeof why),
+            STORE_INVALID);
         assert_true(why[0] != '\0');
     }
     assert_int_equal(search("text", 0, INT64_MAX, 10).count, 1);

@@ -47,6 +47,7 @@ export const api = {
   register: (name, password) => call('POST', '/api/v1/users', { name, password }),
   rooms: () => call('GET', '/api/v1/rooms'),
   createRoom: (name) => call('POST', '/api/v1/rooms', { name }),
+  direct: (name) => call('POST', '/api/v1/direct', { name }),
   history: (name, before, limit = 50) =>
     call('GET', `${room(name)}/messages?limit=${limit}${before ? `&before=${before}` : ''}`),
   search: (q, before, limit = 20) =>

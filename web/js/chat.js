@@ -26,8 +26,17 @@ const TYPING_SHOW_MS = 5000; // "x is typing…" without a new frame from x
 
 // ---- rooms ----
 
+// A direct conversation's room: "@" and its id (docs/API.md, "Direct messages").
+export const isDirect = (name) => /^@[0-9]+$/.test(name);
+
+// The rooms of a hello or GET /api/v1/rooms: [{name, direct?}].
+export function setRoomList(rooms) {
+  for (const r of rooms) if (r.direct && isDirect(r.name)) S.direct.set(r.name, r.direct);
+  setRooms(rooms.map((r) => r.name));
+}
+
 export function setRooms(names) {
-  const list = names.filter((n) => validName(n, S.limits));
+  const list = names.filter((n) => validName(n, S.limits) || isDirect(n));
   if (!list.length) list.push('general');
   for (const name of list) {
     const known = S.rooms.has(name);
@@ -160,7 +169,7 @@ function onFrame(f) {
     case 'hello':
       S.me = f.user;
       S.online = (f.online || []).slice().sort(byName);
-      setRooms((f.rooms || []).map((r) => r.name));
+      setRoomList(f.rooms || []);
       for (const r of S.rooms.values()) if (S.order.includes(r.name)) join(r);
       flush();
       break;
@@ -289,10 +298,23 @@ export async function refreshRooms() {
   if (!S.me || !S.up) return;
   try {
     const res = await api.rooms();
-    setRooms(res.rooms.map((r) => r.name));
+    setRoomList(res.rooms);
     ui.schedule();
   } catch (e) {
     if (e.status === 401) ui.sessionEnded();
+  }
+}
+
+// Opens (or finds) the direct conversation with name and shows it.
+export async function openDirect(name, pick) {
+  try {
+    const res = await api.direct(name);
+    S.direct.set(res.name, res.direct);
+    if (!S.order.includes(res.name)) setRooms([...S.order, res.name]);
+    pick(res.name);
+  } catch (e) {
+    if (e.status === 401) ui.sessionEnded();
+    else ui.toast(`No conversation with ${name}: ${e.message}`);
   }
 }
 

@@ -5,7 +5,7 @@
 // of each room's cache.
 
 import { api } from './api.js';
-import { dropFromOutbox, flush, loadOlder, saveOutbox, typingNames } from './chat.js';
+import { dropFromOutbox, flush, loadOlder, openDirect, saveOutbox, typingNames } from './chat.js';
 import { local } from './local.js';
 import { keepMessages, ownMessage, unreadCount } from './room.js';
 import { S, isMe, room, ui } from './state.js';
@@ -67,14 +67,15 @@ export function render() {
     S.focusAfter = null;
   }
 
-  $('room-title').textContent = `#${r.name}`;
+  const other = S.direct.get(r.name);
+  $('room-title').textContent = other ? `@${other}` : `#${r.name}`;
   $('me').textContent = S.me;
   const rooms = S.order.map((name) => {
     const x = room(name);
-    return { name, unread: unreadCount(x, isMe), ready: x.joined && !x.fresh };
+    return { name, direct: S.direct.get(name), unread: unreadCount(x, isMe), ready: x.joined && !x.fresh };
   });
   renderRooms($('rooms'), rooms, S.current, pickRoom);
-  renderOnline($('online'), $('online-count'), S.online, S.me);
+  renderOnline($('online'), $('online-count'), S.online, S.me, (name) => openDirect(name, pickRoom));
   const total = rooms.reduce((n, x) => n + x.unread, 0);
   document.title = total ? `(${total}) lanchat` : 'lanchat';
   renderBanner();

@@ -41,6 +41,7 @@ export function enterChat(name) {
   S.me = name;
   local.setLastUser(name);
   S.rooms = new Map();
+  S.direct = new Map();
   S.notices = [];
   S.online = [];
   S.everUp = false;

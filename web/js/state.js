@@ -15,6 +15,7 @@ export const S = {
   features: { accounts: false, rooms: false, search: false },
   limits: limitsFrom(null, DEFAULT_LIMITS),
   rooms: new Map(), // name → room (room.js)
+  direct: new Map(), // a direct room's name ("@7") → the other member
   order: ['general'],
   current: 'general',
   online: [],

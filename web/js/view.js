@@ -109,8 +109,9 @@ export function renderTimeline(list, { messages, notices, outbox, me, hasMore, l
 
 // rooms: [{name, unread, ready}]; ready: joined and caught up (data-ready).
 export function renderRooms(list, rooms, current, onPick) {
-  list.replaceChildren(...rooms.map(({ name, unread, ready }) => {
-    const label = unread ? `${name}, ${unread} unread` : name;
+  list.replaceChildren(...rooms.map(({ name, direct, unread, ready }) => {
+    const shown = direct || name; // a direct conversation shows the other member
+    const label = `${direct ? `conversation with ${direct}` : name}${unread ? `, ${unread} unread` : ''}`;
     const button = el('button', {
       type: 'button',
       class: 'room',
@@ -118,17 +119,22 @@ export function renderRooms(list, rooms, current, onPick) {
       'aria-current': name === current ? 'true' : null,
       'aria-label': label,
       'data-ready': ready ? 'true' : null,
-    }, el('span', { class: 'hash', text: '#' }), el('span', { class: 'name', text: name }));
+    }, el('span', { class: 'hash', text: direct ? '@' : '#' }), el('span', { class: 'name', text: shown }));
     if (unread) button.append(el('span', { class: 'unread', text: unread > 99 ? '99+' : String(unread) }));
     button.addEventListener('click', () => onPick(name));
     return el('li', {}, button);
   }));
 }
 
-export function renderOnline(list, count, names, me) {
+// onTalk(name): another user's name is a button that opens a direct conversation.
+export function renderOnline(list, count, names, me, onTalk) {
   count.textContent = `(${names.length})`;
-  list.replaceChildren(...names.map((name) => el('li', {
-    class: sameName(name, me) ? 'self' : null,
-    text: name,
-  })));
+  list.replaceChildren(...names.map((name) => {
+    if (sameName(name, me)) return el('li', { class: 'self', text: name });
+    const button = el('button', {
+      type: 'button', class: 'talk', 'data-user': name, 'aria-label': `Message ${name} privately`, text: name,
+    });
+    button.addEventListener('click', () => onTalk(name));
+    return el('li', {}, button);
+  }));
 }

@@ -1,0 +1,47 @@
+// Direct messages: a click on someone's name under "Online" opens a private
+// conversation, listed as "@bob" (for alice) and "@alice" (for bob, once his
+// page has the room list again); what is said there reaches those two, and
+// carol, in the same chat, sees neither the room nor its messages.
+
+import { assertEqual, joinAs, seeMessage, send, shownBodies } from './client.mjs';
+
+const ready = (page, room) => page.locator(`#rooms button[data-room="${room}"][data-ready="true"]`).waitFor();
+
+export async function test_a_click_on_a_name_opens_a_private_conversation_of_the_two(t) {
+  const server = await t.startServer();
+  const alice = await joinAs(t, server, 'alice');
+  const bob = await joinAs(t, server, 'bob');
+  const carol = await joinAs(t, server, 'carol');
+  await alice.page.locator('#online button.talk[data-user="bob"]').waitFor();
+
+  await alice.page.locator('#online button.talk[data-user="bob"]').click();
+  const dm = alice.page.locator('#rooms button.room', { hasText: 'bob' });
+  await dm.waitFor();
+  const room = await dm.getAttribute('data-room');
+  assertEqual(/^@[0-9]+$/.test(room), true, `the direct room's name ${room}`);
+  await ready(alice.page, room);
+  assertEqual(await alice.page.locator('#room-title').textContent(), '@bob', 'alice\'s title');
+  await send(alice.page, 'just between us');
+  await seeMessage(alice.page, 'just between us');
+
+  // bob's page asks for the rooms again when it gets the focus
+  await bob.page.evaluate(() => window.dispatchEvent(new Event('focus')));
+  const his = bob.page.locator(`#rooms button.room[data-room="${room}"]`);
+  await his.waitFor();
+  assertEqual((await his.locator('.name').textContent()), 'alice', 'bob\'s label');
+  await his.click();
+  await seeMessage(bob.page, 'just between us');
+
+  // carol sees no such room, and the general room carries on for her
+  await carol.page.evaluate(() => window.dispatchEvent(new Event('focus')));
+  await send(bob.page, 'x'); // bob answers in the conversation
+  await seeMessage(alice.page, 'x');
+  await bob.page.locator('#rooms button.room[data-room="general"]').click();
+  await send(bob.page, 'marker in general');
+  await seeMessage(carol.page, 'marker in general');
+  assertEqual(await carol.page.locator(`#rooms button.room[data-room="${room}"]`).count(), 0, 'carol\'s rooms');
+  const seen = await shownBodies(carol.page);
+  assertEqual(seen.includes('just between us') || seen.includes('x'), false, 'carol\'s timeline');
+  for (const [who, p] of [['alice', alice], ['bob', bob], ['carol', carol]]) p.watcher.assertClean(`${who}'s page`);
+}
+test_a_click_on_a_name_opens_a_private_conversation_of_the_two.timeout = 90;
