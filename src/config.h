@@ -105,6 +105,14 @@
 #ifndef CHAT_MUTE_MAX_S
 #define CHAT_MUTE_MAX_S 86400
 #endif
+/* Bans (of names and client addresses together, POST /api/v1/admin/bans)
+ * and, apart, reserved names (POST /api/v1/admin/reserved) stored at most:
+ * a new one beyond is refused 503. They live in the database (table bans)
+ * and a login reads them there, so this bounds no RAM: it keeps each list
+ * (at most ~128 bytes of JSON a row) inside one request block. */
+#ifndef CHAT_MAX_BANS
+#define CHAT_MAX_BANS 64
+#endif
 /* Rows of the audit log per GET /api/v1/admin/audit page at most: each is
  * at most ~260 bytes of JSON, written into the request block (CHAT_MAX_REQUEST). */
 #ifndef CHAT_AUDIT_PAGE_MAX
@@ -549,6 +557,9 @@
 #endif
 #if CHAT_SEARCH_QUERY_MAX < 16 || CHAT_SEARCH_QUERY_MAX > 4096
 #error "CHAT_SEARCH_QUERY_MAX must be 16..4096"
+#endif
+#if CHAT_MAX_BANS < 1 || CHAT_MAX_BANS * 128 + 64 > CHAT_MAX_REQUEST
+#error "CHAT_MAX_BANS must be >= 1 and its list (128 bytes a row) fit CHAT_MAX_REQUEST"
 #endif
 #if CHAT_WITH_MODERATION && !CHAT_WITH_ACCOUNTS
 #error "CHAT_WITH_MODERATION needs CHAT_WITH_ACCOUNTS: an admin is a registered account"

@@ -69,6 +69,11 @@ static const char *const migrations[] = {
     "  detail TEXT NOT NULL DEFAULT '');",
     /* 6 (moderation): mutes outlive a restart; until in ms since the epoch */
     "CREATE TABLE mutes (name TEXT PRIMARY KEY COLLATE NOCASE, until INTEGER NOT NULL);",
+    /* 7 (moderation): bans of a name or a client address, and reserved
+     * names ('name', 'address', 'reserved'); ts in ms since the epoch, by:
+     * the admin who set it */
+    "CREATE TABLE bans (kind TEXT NOT NULL, value TEXT NOT NULL COLLATE NOCASE,"
+    "  ts INTEGER NOT NULL, by TEXT NOT NULL, PRIMARY KEY (kind, value));",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -85,6 +90,7 @@ enum job_kind {
     JOB_OUTBOX_REMOVE,
     JOB_AUDIT,
     JOB_MUTE,
+    JOB_BAN,
 };
 
 /* What a blocking caller waits on, on its own stack. */
@@ -105,6 +111,8 @@ struct job {
     const unsigned char *token_hash;
     const char *name;
     const char *text;
+    const char *ban_kind; /* BAN: "name", "address" or "reserved"; target: its value */
+    const char *target;
     int64_t id;
     int64_t value;
     struct waiter *waiter;
@@ -134,6 +142,8 @@ enum statement {
     ST_INSERT_AUDIT,
     ST_SET_MUTE,
     ST_LIFT_MUTE,
+    ST_SET_BAN,
+    ST_LIFT_BAN,
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
@@ -169,6 +179,8 @@ static const char *const writer_sql[ST_WRITER_COUNT] = {
     [ST_SET_MUTE] = "INSERT INTO mutes (name, until) VALUES (?1, ?2)"
                     " ON CONFLICT(name) DO UPDATE SET name = excluded.name, until = excluded.until",
     [ST_LIFT_MUTE] = "DELETE FROM mutes WHERE name = ?1",
+    [ST_SET_BAN] = "INSERT INTO bans (kind, value, ts, by) VALUES (?1, ?2, ?3, ?4)",
+    [ST_LIFT_BAN] = "DELETE FROM bans WHERE kind = ?1 AND value = ?2",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
@@ -192,6 +204,8 @@ enum reader_statement {
     RD_ADMIN,
     RD_AUDIT,
     RD_MUTES,
+    RD_BANNED,
+    RD_BANS,
     RD_COUNT
 };
 
@@ -217,6 +231,8 @@ static const char *const reader_sql[RD_COUNT] = {
 #endif
     [RD_ADMIN] = "SELECT admin FROM users WHERE name = ?1",
     [RD_MUTES] = "SELECT name, until FROM mutes WHERE until > ?1",
+    [RD_BANNED] = "SELECT 1 FROM bans WHERE kind = ?1 AND value = ?2",
+    [RD_BANS] = "SELECT value, ts, by FROM bans WHERE kind = ?1 ORDER BY ts, value",
     [RD_AUDIT] = "SELECT id, ts, actor, action, target, detail FROM audit WHERE id < ?1"
                  " ORDER BY id DESC LIMIT ?2",
 };
@@ -641,6 +657,18 @@ static enum store_result run_job(struct job *job)
         if (r == STORE_OK)
             r = add_audit(job->name, job->text, job->session->name, job->message->body);
         return r;
+    case JOB_BAN: /* as JOB_MUTE: value 1 sets, 0 lifts (STORE_NOT_FOUND: none) */
+        st = writer_statement(job->value ? ST_SET_BAN : ST_LIFT_BAN);
+        sqlite3_bind_text(st, 1, job->ban_kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, job->target, -1, SQLITE_STATIC);
+        if (job->value) {
+            sqlite3_bind_int64(st, 3, now_ms());
+            sqlite3_bind_text(st, 4, job->name, -1, SQLITE_STATIC);
+        }
+        r = step_change(st, !job->value);
+        if (r == STORE_OK)
+            r = add_audit(job->name, job->text, job->target, job->ban_kind);
+        return r;
     case JOB_CHECK:
         st = writer_statement(ST_HEALTH);
         sqlite3_bind_int64(st, 1, now_ms());
@@ -713,6 +741,7 @@ static bool needs_savepoint(const struct job *job)
     case JOB_ADD_ROOM:
         return S.outbox && job->announce;
     case JOB_MUTE: /* the mute, then its audit row */
+    case JOB_BAN:
         return true;
     default:
         return false;
@@ -1460,6 +1489,43 @@ enum store_result store_each_mute(int64_t now_ms_utc, store_mute_fn *fn, void *c
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+    return reader_done(st, rc == SQLITE_DONE ? SQLITE_ROW : rc);
+}
+
+enum store_result store_ban(const char *actor, const char *action, const char *kind,
+                            const char *value, bool set)
+{
+    struct waiter w;
+    return submit_and_wait((struct job){.kind = JOB_BAN,
+                                        .name = actor,
+                                        .text = action,
+                                        .ban_kind = kind,
+                                        .target = value,
+                                        .value = set},
+                           &w);
+}
+
+enum store_result store_is_banned(const char *kind, const char *value)
+{
+    sqlite3_stmt *st = reader_statement(RD_BANNED);
+    if (!st)
+        return STORE_ERROR;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    return reader_done(st, sqlite3_step(st));
+}
+
+enum store_result store_each_ban(const char *kind, store_ban_fn *fn, void *ctx)
+{
+    sqlite3_stmt *st = reader_statement(RD_BANS);
+    if (!st)
+        return STORE_ERROR;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (!fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+                (const char *)sqlite3_column_text(st, 2)))
+            break;
     return reader_done(st, rc == SQLITE_DONE ? SQLITE_ROW : rc);
 }
 

@@ -195,6 +195,20 @@ enum store_result store_mute(const char *actor, const char *action, const char *
 /* Calls fn for each mute that ends after now_ms_utc (the hub loads them at boot). */
 typedef void store_mute_fn(void *ctx, const char *name, int64_t until_ms);
 enum store_result store_each_mute(int64_t now_ms_utc, store_mute_fn *fn, void *ctx);
+/* Bans and reserved names: kind "name", "address" or "reserved", value
+ * the name (compared without case) or the address as text. With set, adds
+ * it (STORE_DUPLICATE: it exists), else lifts it (STORE_NOT_FOUND: none);
+ * an audit row (action, target value, detail kind) in the same transaction
+ * (blocks until committed). */
+enum store_result store_ban(const char *actor, const char *action, const char *kind,
+                            const char *value, bool set);
+/* STORE_OK when value is banned (or reserved), STORE_NOT_FOUND when not,
+ * STORE_ERROR when it cannot be read (a login then fails closed). */
+enum store_result store_is_banned(const char *kind, const char *value);
+/* Calls fn for each of the kind, oldest first, while fn returns true;
+ * fn runs under the reader lock. */
+typedef bool store_ban_fn(void *ctx, const char *value, int64_t ts, const char *by);
+enum store_result store_each_ban(const char *kind, store_ban_fn *fn, void *ctx);
 /* Whether the account is marked admin now (read at each check: the console
  * may change it while the server runs). */
 bool store_is_admin(const char *name);
