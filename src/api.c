@@ -65,6 +65,7 @@ static void metrics_export(struct api_request *r);
 static void audit_list(struct api_request *r);
 static void mutes_create(struct api_request *r);
 static void kicks_create(struct api_request *r);
+static void room_patch(struct api_request *r);
 static void bans_list(struct api_request *r);
 static void bans_create(struct api_request *r);
 static void bans_delete_name(struct api_request *r);
@@ -113,6 +114,7 @@ static const struct route {
     {"GET", "/api/v1/admin/audit", AUTHENTICATED, audit_list},
     {"POST", "/api/v1/admin/mutes", AUTHENTICATED, mutes_create},
     {"POST", "/api/v1/admin/kicks", AUTHENTICATED, kicks_create},
+    {"PATCH", "/api/v1/rooms/*", AUTHENTICATED, room_patch},
     {"GET", "/api/v1/admin/bans", AUTHENTICATED, bans_list},
     {"POST", "/api/v1/admin/bans", AUTHENTICATED, bans_create},
     {"DELETE", "/api/v1/admin/bans/name/*", AUTHENTICATED, bans_delete_name},
@@ -402,15 +404,16 @@ static void users_create(struct api_request *r)
 
 /* ---- rooms ------------------------------------------------------------------------ */
 
+/* Written into the request block's body buffer (a GET has no body), which
+ * config.h checks holds every room with its topic. */
 static void rooms_list(struct api_request *r)
 {
-    char json[64 + CHAT_MAX_ROOMS * (CHAT_NAME_MAX + 16)];
     struct jw w;
-    jw_init(&w, json, sizeof json);
+    jw_init(&w, r->body, sizeof r->body);
     jw_raw(&w, "{\"rooms\":");
     frame_rooms_json(&w);
     jw_raw(&w, "}");
-    http_json(r->conn, 200, json);
+    http_json(r->conn, 200, jw_finish(&w) ? r->body : "{\"rooms\":[]}");
 }
 
 #if CHAT_WITH_ROOMS
@@ -853,6 +856,69 @@ static void audit_list(struct api_request *r)
         return;
     }
     http_json(r->conn, 200, r->body);
+}
+
+/* ---- read-only rooms and topics ------------------------------------------------- */
+
+/* Either member or both; stored with its audit row before the 204, then in
+ * force and told to every client (a moderation frame, action "room", whose
+ * "user" is the room's name: clients read GET /api/v1/rooms again). */
+static void room_patch(struct api_request *r)
+{
+    if (!admin_now(r->who.registered, r->who.name)) {
+        fail(r, CHAT_E_FORBIDDEN, "only an admin may do that");
+        return;
+    }
+    int index = hub_room_find(r->param);
+    if (index < 0) {
+        fail(r, CHAT_E_NOT_FOUND, "no such room");
+        return;
+    }
+    const cJSON *doc = read_object(r);
+    if (!doc)
+        return;
+    const cJSON *flag = cJSON_GetObjectItemCaseSensitive(doc, "read_only");
+    const char *topic;
+    if ((flag && !cJSON_IsBool(flag)) || !optional_string(doc, "topic", &topic)) {
+        fail(r, CHAT_E_BAD_REQUEST, "\"read_only\" must be a boolean and \"topic\" a string");
+        return;
+    }
+    if (!flag && !topic) {
+        fail(r, CHAT_E_BAD_REQUEST, "give \"read_only\", \"topic\" or both");
+        return;
+    }
+    size_t len = topic ? strlen(topic) : 0;
+    if (len > CHAT_TOPIC_MAX) {
+        fail(r, CHAT_E_BAD_REQUEST,
+             "\"topic\" must be at most " SPELLED_VALUE(CHAT_TOPIC_MAX) " bytes of UTF-8");
+        return;
+    }
+    if (len) {
+        struct chat_error e = text_body_error(topic, len);
+        if (e.kind) {
+            fail(r, CHAT_E_BAD_REQUEST, e.message);
+            return;
+        }
+    }
+    int read_only = flag ? cJSON_IsTrue(flag) : -1;
+    char room[CHAT_NAME_MAX + 1], detail[48];
+    hub_room_name(index, room);
+    snprintf(detail, sizeof detail, "%s%s%s",
+             read_only < 0 ? ""
+             : read_only   ? "read_only on"
+                           : "read_only off",
+             read_only >= 0 && topic ? ", " : "",
+             topic ? (len ? "topic set" : "topic cleared") : "");
+    enum store_result stored =
+        store_room_settings(r->who.name, hub_room_id(index), room, read_only, topic, detail);
+    if (stored != STORE_OK) {
+        http_error(r->conn, hub_storage_error(stored));
+        return;
+    }
+    hub_room_configure(index, read_only, topic);
+    deliver_moderation("room", room, r->who.name, -1);
+    log_info("%s changed room %s: %s", r->who.name, room, detail);
+    http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
 }
 
 /* ---- bans and reserved names ----------------------------------------------------- */

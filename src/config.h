@@ -113,6 +113,15 @@
 #ifndef CHAT_MAX_BANS
 #define CHAT_MAX_BANS 64
 #endif
+/* A room's topic at most, UTF-8 bytes (PATCH /api/v1/rooms/{room}): kept in
+ * each room's pool block (CHAT_MAX_ROOMS of them), and it widens the hello
+ * and the rooms list by up to twice as much per room (escaped), and so each
+ * connbuf block: at 200 and the desktop profile, room blocks 48 -> 248 bytes
+ * and connbuf blocks 78,464 -> 92,224 bytes of address space (`lanchat
+ * --version` before and after), touched only by a hello that large. */
+#ifndef CHAT_TOPIC_MAX
+#define CHAT_TOPIC_MAX 200
+#endif
 /* Rows of the audit log per GET /api/v1/admin/audit page at most: each is
  * at most ~260 bytes of JSON, written into the request block (CHAT_MAX_REQUEST). */
 #ifndef CHAT_AUDIT_PAGE_MAX
@@ -541,7 +550,11 @@
 #define CHAT_FRAME_SIZE (2 * CHAT_MAX_BODY + 4 * CHAT_NAME_MAX + 2 * CHAT_CID_MAX + 192)
 /* The largest hello frame: every room and every user online. */
 #define CHAT_HELLO_SIZE                                                                            \
-    (112 + CHAT_MAX_ROOMS * (CHAT_NAME_MAX + 12) + CHAT_MAX_CLIENTS * (CHAT_NAME_MAX + 3))
+    (112 + CHAT_MAX_ROOMS * (CHAT_NAME_MAX + 12 + CHAT_ROOM_EXTRA) +                               \
+     CHAT_MAX_CLIENTS * (CHAT_NAME_MAX + 3))
+/* What a room's entry in the hello and the rooms list may add:
+ * ,"read_only":true,"topic":"..." with the topic escaped (at most 2x). */
+#define CHAT_ROOM_EXTRA (2 * CHAT_TOPIC_MAX + 30)
 
 /* ---- Checks: combinations that cannot work fail to compile ------------ */
 /* tests/build/test_flags.sh compiles wrong ones and expects these errors. */
@@ -557,6 +570,10 @@
 #endif
 #if CHAT_SEARCH_QUERY_MAX < 16 || CHAT_SEARCH_QUERY_MAX > 4096
 #error "CHAT_SEARCH_QUERY_MAX must be 16..4096"
+#endif
+#if CHAT_TOPIC_MAX < 1 ||                                                                          \
+    64 + CHAT_MAX_ROOMS * (CHAT_NAME_MAX + 16 + CHAT_ROOM_EXTRA) > CHAT_MAX_REQUEST + 1
+#error "CHAT_TOPIC_MAX must be >= 1 and the rooms list (GET /api/v1/rooms) fit CHAT_MAX_REQUEST"
 #endif
 #if CHAT_MAX_BANS < 1 || CHAT_MAX_BANS * 128 + 64 > CHAT_MAX_REQUEST
 #error "CHAT_MAX_BANS must be >= 1 and its list (128 bytes a row) fit CHAT_MAX_REQUEST"

@@ -142,11 +142,17 @@ struct list {
     bool first;
 };
 
-static void add_room(void *ctx, const char *name)
+static void add_room(void *ctx, const char *name, bool read_only, const char *topic)
 {
     struct list *l = ctx;
     jw_raw(l->w, l->first ? "{\"name\":" : ",{\"name\":");
     jw_str(l->w, name);
+    if (read_only)
+        jw_raw(l->w, ",\"read_only\":true");
+    if (topic[0]) {
+        jw_raw(l->w, ",\"topic\":");
+        jw_str(l->w, topic);
+    }
     jw_raw(l->w, "}");
     l->first = false;
 }

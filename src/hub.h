@@ -27,6 +27,8 @@ struct hub_room {
     int64_t id; /* database id */
     bool ready; /* false while its creation is being stored */
     char name[CHAT_NAME_MAX + 1];
+    bool read_only;                 /* only admins may post (moderation) */
+    char topic[CHAT_TOPIC_MAX + 1]; /* "" when none */
 };
 
 /* A connected client, as the hub sees it. */
@@ -50,7 +52,12 @@ int hub_room_find(const char *name); /* index or -1 */
 int hub_room_index(int64_t room_id); /* index or -1 */
 int64_t hub_room_id(int index);      /* database id, or -1 */
 void hub_room_name(int index, char out[CHAT_NAME_MAX + 1]);
-void hub_each_room(void (*fn)(void *ctx, const char *name), void *ctx); /* in index order */
+/* In index order; topic "" when none (read_only and topic are moderation's). */
+void hub_each_room(void (*fn)(void *ctx, const char *name, bool read_only, const char *topic),
+                   void *ctx);
+/* Sets the room's flag (read_only 0/1; -1 keeps it) and topic (NULL keeps
+ * it, "" clears it) in memory, once store_room_settings stored them. */
+void hub_room_configure(int index, int read_only, const char *topic);
 /* Creates and stores a room: CONFLICT when it exists (or is being created),
  * UNAVAILABLE when every slot is taken or the store refused. */
 struct chat_error hub_room_create(const char *name, int *index);

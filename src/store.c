@@ -73,7 +73,10 @@ static const char *const migrations[] = {
      * names ('name', 'address', 'reserved'); ts in ms since the epoch, by:
      * the admin who set it */
     "CREATE TABLE bans (kind TEXT NOT NULL, value TEXT NOT NULL COLLATE NOCASE,"
-    "  ts INTEGER NOT NULL, by TEXT NOT NULL, PRIMARY KEY (kind, value));",
+    "  ts INTEGER NOT NULL, by TEXT NOT NULL, PRIMARY KEY (kind, value));"
+    /* and read-only rooms (only admins post) and room topics (NULL: none) */
+    "ALTER TABLE rooms ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE rooms ADD COLUMN topic TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -91,6 +94,7 @@ enum job_kind {
     JOB_AUDIT,
     JOB_MUTE,
     JOB_BAN,
+    JOB_ROOM_SETTINGS,
 };
 
 /* What a blocking caller waits on, on its own stack. */
@@ -113,6 +117,7 @@ struct job {
     const char *text;
     const char *ban_kind; /* BAN: "name", "address" or "reserved"; target: its value */
     const char *target;
+    const char *detail; /* ROOM_SETTINGS: the audit row's */
     int64_t id;
     int64_t value;
     struct waiter *waiter;
@@ -144,6 +149,7 @@ enum statement {
     ST_LIFT_MUTE,
     ST_SET_BAN,
     ST_LIFT_BAN,
+    ST_ROOM_SETTINGS,
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
@@ -181,6 +187,9 @@ static const char *const writer_sql[ST_WRITER_COUNT] = {
     [ST_LIFT_MUTE] = "DELETE FROM mutes WHERE name = ?1",
     [ST_SET_BAN] = "INSERT INTO bans (kind, value, ts, by) VALUES (?1, ?2, ?3, ?4)",
     [ST_LIFT_BAN] = "DELETE FROM bans WHERE kind = ?1 AND value = ?2",
+    [ST_ROOM_SETTINGS] = "UPDATE rooms SET read_only = CASE WHEN ?2 < 0 THEN read_only ELSE ?2 END,"
+                         " topic = CASE WHEN ?3 IS NULL THEN topic WHEN ?3 = '' THEN NULL"
+                         " ELSE ?3 END WHERE id = ?1",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
@@ -669,6 +678,16 @@ static enum store_result run_job(struct job *job)
         if (r == STORE_OK)
             r = add_audit(job->name, job->text, job->target, job->ban_kind);
         return r;
+    case JOB_ROOM_SETTINGS: /* id: room, value: read_only (-1 keeps), text: topic */
+        st = writer_statement(ST_ROOM_SETTINGS);
+        sqlite3_bind_int64(st, 1, job->id);
+        sqlite3_bind_int64(st, 2, job->value);
+        if (job->text)
+            sqlite3_bind_text(st, 3, job->text, -1, SQLITE_STATIC);
+        r = step_change(st, true);
+        if (r == STORE_OK)
+            r = add_audit(job->name, "room", job->target, job->detail);
+        return r;
     case JOB_CHECK:
         st = writer_statement(ST_HEALTH);
         sqlite3_bind_int64(st, 1, now_ms());
@@ -742,6 +761,7 @@ static bool needs_savepoint(const struct job *job)
         return S.outbox && job->announce;
     case JOB_MUTE: /* the mute, then its audit row */
     case JOB_BAN:
+    case JOB_ROOM_SETTINGS:
         return true;
     default:
         return false;
@@ -1503,6 +1523,33 @@ enum store_result store_ban(const char *actor, const char *action, const char *k
                                         .target = value,
                                         .value = set},
                            &w);
+}
+
+enum store_result store_room_settings(const char *actor, int64_t room_id, const char *room,
+                                      int read_only, const char *topic, const char *detail)
+{
+    struct waiter w;
+    return submit_and_wait((struct job){.kind = JOB_ROOM_SETTINGS,
+                                        .name = actor,
+                                        .id = room_id,
+                                        .value = read_only,
+                                        .text = topic,
+                                        .target = room,
+                                        .detail = detail},
+                           &w);
+}
+
+enum store_result store_each_room_settings(store_room_settings_fn *fn, void *ctx)
+{
+    sqlite3_stmt *st = reader_prepare("SELECT id, read_only, topic FROM rooms"
+                                      " WHERE read_only != 0 OR topic IS NOT NULL ORDER BY id");
+    if (!st)
+        return STORE_ERROR;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1) != 0,
+           (const char *)sqlite3_column_text(st, 2));
+    return reader_finalize(st, rc);
 }
 
 enum store_result store_is_banned(const char *kind, const char *value)

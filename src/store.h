@@ -202,6 +202,15 @@ enum store_result store_each_mute(int64_t now_ms_utc, store_mute_fn *fn, void *c
  * (blocks until committed). */
 enum store_result store_ban(const char *actor, const char *action, const char *kind,
                             const char *value, bool set);
+/* A room's flag (read_only 0/1, -1 keeps it) and topic (NULL keeps it, ""
+ * clears it), with an audit row (action "room", target the room's name,
+ * detail) in one transaction (blocks until committed). */
+enum store_result store_room_settings(const char *actor, int64_t room_id, const char *room,
+                                      int read_only, const char *topic, const char *detail);
+/* At boot: calls fn for each room that is read-only or has a topic (topic
+ * NULL when none). */
+typedef void store_room_settings_fn(void *ctx, int64_t room_id, bool read_only, const char *topic);
+enum store_result store_each_room_settings(store_room_settings_fn *fn, void *ctx);
 /* STORE_OK when value is banned (or reserved), STORE_NOT_FOUND when not,
  * STORE_ERROR when it cannot be read (a login then fails closed). */
 enum store_result store_is_banned(const char *kind, const char *value);

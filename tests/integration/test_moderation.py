@@ -438,3 +438,86 @@ def test_moderation_reserved_name_cannot_be_a_nickname_or_registered_but_its_acc
     acts = [(e["action"], e["target"], e["detail"]) for e in entries if e["actor"] == admin]
     assert acts[:3] == [("unreserve", free, "reserved"), ("reserve", owned, "reserved"),
                         ("reserve", free, "reserved")], acts
+
+
+def patch_room(srv, room, body, token):
+    return srv.request("PATCH", "/api/v1/rooms/" + room, body, token=token)
+
+
+def room_entry(srv, token, room):
+    [entry] = [e for e in expect(srv.get("/api/v1/rooms", token=token), 200)["rooms"]
+               if e["name"] == room]
+    return entry
+
+
+@requires("moderation")
+def test_moderation_read_only_room_refuses_members_posts_over_rest_and_websocket_not_admins():
+    srv = shared()
+    admin, admin_token = make_admin(srv, "ro")
+    member = uname("rom")
+    srv.register(member, PW)
+    member_token = srv.session(member, PW)
+    nick_token = srv.session(uname("ron"))
+    room = srv.create_room(admin_token, uname("room"))
+    watcher = srv.ws(admin_token)
+
+    for token in (member_token, nick_token):
+        expect_error(patch_room(srv, room, {"read_only": True}, token), 403, "forbidden")
+    for body in ({}, {"read_only": "yes"}, {"topic": 5}, {"topic": "x" * 201},
+                 {"topic": "   "}, {"topic": "bell\u0007"}):
+        expect_error(patch_room(srv, room, body, admin_token), 400, "bad_request")
+    expect_error(patch_room(srv, uname("noroom"), {"read_only": True}, admin_token), 404,
+                 "not_found")
+    assert room_entry(srv, member_token, room) == {"name": room}
+
+    assert patch_room(srv, room, {"read_only": True, "topic": "Tests — quiet please"},
+                      admin_token).status == 204
+    f = wait_frame(watcher, type="moderation", action="room")
+    assert f == {"type": "moderation", "action": "room", "user": room, "by": admin}, f
+    assert room_entry(srv, member_token, room) == {"name": room, "read_only": True,
+                                                   "topic": "Tests — quiet please"}
+    ws = srv.ws(member_token)
+    [entry] = [e for e in ws.hello["rooms"] if e["name"] == room]
+    assert entry == {"name": room, "read_only": True, "topic": "Tests — quiet please"}, entry
+
+    r = srv.post("/api/v1/rooms/%s/messages" % room, {"body": "hi"}, token=member_token)
+    expect_error(r, 403, "forbidden")
+    assert r.json()["error"]["message"] == "this room is read-only", r
+    ws.send_json({"type": "send", "room": room, "body": "hi", "cid": "ro-1"})
+    f = wait_frame(ws, type="error")
+    assert f["code"] == "forbidden" and "read-only" in f["message"] and f["cid"] == "ro-1", f
+    srv.send(admin_token, room, "admins may still post")
+    # other rooms are untouched
+    srv.send(member_token, "general", "general is open")
+
+    # the topic alone changes; then the flag goes and the topic is cleared
+    assert patch_room(srv, room, {"topic": "new"}, admin_token).status == 204
+    assert room_entry(srv, member_token, room) == {"name": room, "read_only": True,
+                                                   "topic": "new"}
+    assert patch_room(srv, room, {"read_only": False, "topic": ""}, admin_token).status == 204
+    assert room_entry(srv, member_token, room) == {"name": room}
+    srv.send(member_token, room, "open again")
+    entries = expect(srv.get(AUDIT, token=admin_token), 200)["entries"]
+    acts = [(e["action"], e["target"], e["detail"]) for e in entries if e["actor"] == admin]
+    assert acts[:3] == [("room", room, "read_only off, topic cleared"),
+                        ("room", room, "topic set"),
+                        ("room", room, "read_only on, topic set")], acts
+
+
+@requires("moderation")
+def test_moderation_read_only_flag_and_topic_outlive_a_restart():
+    with Server(label="room-restart") as srv:
+        admin, admin_token = make_admin(srv, "rr")
+        member = uname("rrm")
+        srv.register(member, PW)
+        room = srv.create_room(admin_token, uname("rroom"))
+        assert patch_room(srv, room, {"read_only": True, "topic": "kept"},
+                          admin_token).status == 204
+        assert patch_room(srv, "general", {"topic": "hello all"}, admin_token).status == 204
+        srv.stop()
+        srv.start()
+        token = srv.session(member, PW)
+        assert room_entry(srv, token, room) == {"name": room, "read_only": True, "topic": "kept"}
+        assert room_entry(srv, token, "general") == {"name": "general", "topic": "hello all"}
+        expect_error(srv.post("/api/v1/rooms/%s/messages" % room, {"body": "x"}, token=token),
+                     403, "forbidden")

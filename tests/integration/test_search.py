@@ -179,6 +179,9 @@ def test_search_index_is_built_by_migration_for_an_older_database():
                           "DROP TABLE IF EXISTS bans;")
         if "admin" in [row[1] for row in con.execute("PRAGMA table_info(users)")]:
             con.execute("ALTER TABLE users DROP COLUMN admin")
+        for column in ("read_only", "topic"):
+            if column in [row[1] for row in con.execute("PRAGMA table_info(rooms)")]:
+                con.execute("ALTER TABLE rooms DROP COLUMN " + column)
         con.execute("PRAGMA user_version=3")
         con.commit()
         con.close()
