@@ -2,15 +2,18 @@
 box with `lanchat admin add|remove|list` (run here as a subprocess on the
 running server's database), "admin" in the session, an admin's delete of
 anyone's message (its "deleted" frame names who), the audit log, mutes (posts
-refused over REST and WebSocket) and kicks (sessions ended, WebSockets
-closed), each told to every client in a "moderation" frame. Refusals:
+refused over REST and WebSocket), kicks (sessions ended, WebSockets
+closed), bans of a name or an address and reserved names (logins and
+registrations refused), read-only rooms and topics, each told to every
+client in a "moderation" frame and each stored before it is answered. Refusals:
 403 for members who are not admins and for nickname users. Without the
 feature the audit route is 404 and `lanchat admin` is no subcommand."""
 
 import subprocess
 
-from harness import (Server, binary, expect, expect_error, has, next_frame, requires,
-                     session_answer, shared, uname, wait_frame)
+from harness import (Server, binary, disk_limited_server, expect, expect_error, has, next_frame,
+                     post_until_the_disk_is_full, requires, session_answer, shared, uname,
+                     wait_frame)
 
 PW = "correct horse"
 AUDIT = "/api/v1/admin/audit"
@@ -521,3 +524,19 @@ def test_moderation_read_only_flag_and_topic_outlive_a_restart():
         assert room_entry(srv, token, "general") == {"name": "general", "topic": "hello all"}
         expect_error(srv.post("/api/v1/rooms/%s/messages" % room, {"body": "x"}, token=token),
                      403, "forbidden")
+
+
+@requires("moderation")
+def test_moderation_ban_and_reservation_on_a_full_disk_are_503_and_not_in_force():
+    with disk_limited_server("ban-full") as srv:
+        admin, admin_token = make_admin(srv, "bf")
+        target = uname("bft")
+        target_token = srv.session(target)
+        post_until_the_disk_is_full(srv, admin_token, "b")
+        for method, path, body in (("POST", BANS, {"kind": "name", "value": target}),
+                                   ("POST", BANS, {"kind": "address", "value": OTHER}),
+                                   ("POST", RESERVED, {"name": uname("bfr")})):
+            expect_error(srv.request(method, path, body, token=admin_token), 503, "unavailable")
+        assert expect(srv.get(BANS, token=admin_token), 200) == {"bans": []}
+        assert expect(srv.get(RESERVED, token=admin_token), 200) == {"reserved": []}
+        expect(srv.get("/api/v1/session", token=target_token), 200)
