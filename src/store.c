@@ -1670,6 +1670,27 @@ enum store_result store_console_each_admin(const char *path,
     return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
+enum store_result store_console_each_ban(const char *path,
+                                         void (*fn)(void *ctx, const char *kind, const char *value),
+                                         void *ctx)
+{
+    sqlite3 *db = console_open(path);
+    if (!db)
+        return STORE_ERROR;
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_ERROR;
+    if (sqlite3_prepare_v2(db, "SELECT kind, value FROM bans ORDER BY kind, ts, value", -1, &st,
+                           NULL) == SQLITE_OK)
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            fn(ctx, (const char *)sqlite3_column_text(st, 0),
+               (const char *)sqlite3_column_text(st, 1));
+    if (rc != SQLITE_DONE)
+        log_error("cannot list the bans: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
 /* ---- copies of the file (lanchat backup / restore) ---------------------- */
 
 int store_schema_version(void)

@@ -234,6 +234,11 @@ enum store_result store_console_set_admin(const char *path, const char *name, bo
                                           char spelled[CHAT_NAME_MAX + 1]);
 enum store_result store_console_each_admin(const char *path,
                                            void (*fn)(void *ctx, const char *name), void *ctx);
+/* The console's list of bans and reserved names (kind "address", "name",
+ * "reserved"), by kind, oldest first. */
+enum store_result store_console_each_ban(const char *path,
+                                         void (*fn)(void *ctx, const char *kind, const char *value),
+                                         void *ctx);
 /* Copies of the database file, for `lanchat backup` and `lanchat restore`
  * (backup.c): each opens its own connection and needs none of the above. */
 int store_schema_version(void); /* the newest schema this binary knows */

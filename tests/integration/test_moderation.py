@@ -412,6 +412,10 @@ def test_moderation_bans_and_reserved_names_are_stored_and_outlive_a_restart():
             [("name", banned), ("address", OTHER)]
         assert [e["name"] for e in
                 expect(srv.get(RESERVED, token=admin_token), 200)["reserved"]] == [kept]
+        # and the console lists them, from its own process, by kind
+        rc, out, err = admin_cli(srv, "bans")
+        assert rc == 0 and out == "address %s\nname %s\nreserved %s\n" % (OTHER, banned, kept), \
+            (rc, out, err)
 
 
 @requires("moderation")
