@@ -89,10 +89,13 @@
  * (`lanchat admin add|remove|list`), who may delete anyone's message and
  * read the audit log (GET /api/v1/admin/audit). Needs CHAT_WITH_ACCOUNTS
  * (an admin is a registered account). Off: no admin routes, no "admin" in
- * the session, no `lanchat admin`; the schema (users.admin, audit, mutes) is the
- * same either way. Costs 8,136 bytes of text, 96 of data and 3,072 of bss
- * (the mutes table, CHAT_MAX_MUTES) on 3d50293 (`size` of build/desktop/lanchat
- * against `make FLAGS=no-moderation`, gcc 12 -Os, x86-64). */
+ * the session, no `lanchat admin`; the schema (users.admin, audit, mutes,
+ * bans, rooms.read_only and topic) is the same either way. Costs 17,355 bytes of text, 464 of data
+ * and 3,072 of bss (the mutes table, CHAT_MAX_MUTES) on 65cce4b, with bans, reserved names,
+ * read-only rooms and topics (8,136 of text and 96 of data on 3d50293,
+ * before them) (`size` of build/desktop/lanchat against
+ * `make FLAGS=no-moderation`, gcc 12 -Os, x86-64). A room's topic and flag
+ * are in its pool block either way (CHAT_TOPIC_MAX). */
 #ifndef CHAT_WITH_MODERATION
 #define CHAT_WITH_MODERATION CHAT_WITH_ACCOUNTS
 #endif
