@@ -13,13 +13,20 @@ static void usage(FILE *to)
 {
     fprintf(to, "usage: lanchat admin add NAME [--db PATH | --config FILE]\n"
                 "       lanchat admin remove NAME [--db PATH | --config FILE]\n"
-                "       lanchat admin list [--db PATH | --config FILE]\n");
+                "       lanchat admin list [--db PATH | --config FILE]\n"
+                "       lanchat admin bans [--db PATH | --config FILE]\n");
 }
 
 static void print_name(void *ctx, const char *name)
 {
     (void)ctx;
     printf("%s\n", name);
+}
+
+static void print_ban(void *ctx, const char *kind, const char *value)
+{
+    (void)ctx;
+    printf("%s %s\n", kind, value);
 }
 
 int admin_main(int argc, char **argv)
@@ -30,7 +37,8 @@ int admin_main(int argc, char **argv)
     }
     const char *verb = argv[1];
     bool add = strcmp(verb, "add") == 0, remove = strcmp(verb, "remove") == 0;
-    bool list = strcmp(verb, "list") == 0;
+    bool bans = strcmp(verb, "bans") == 0;
+    bool list = bans || strcmp(verb, "list") == 0;
     int words = list ? 2 : 3; /* admin VERB [NAME] */
     if ((!add && !remove && !list) || argc < words || (!list && argv[2][0] == '-')) {
         usage(stderr);
@@ -53,6 +61,8 @@ int admin_main(int argc, char **argv)
     case OPTIONS_EXIT_ERROR:
         return 2;
     }
+    if (bans)
+        return store_console_each_ban(opts.db, print_ban, NULL) == STORE_OK ? 0 : 1;
     if (list)
         return store_console_each_admin(opts.db, print_name, NULL) == STORE_OK ? 0 : 1;
 

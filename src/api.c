@@ -15,6 +15,7 @@
 #include "text.h"
 #include "tls.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,15 @@ static void metrics_export(struct api_request *r);
 static void audit_list(struct api_request *r);
 static void mutes_create(struct api_request *r);
 static void kicks_create(struct api_request *r);
+static void room_patch(struct api_request *r);
+static void bans_list(struct api_request *r);
+static void bans_create(struct api_request *r);
+static void bans_delete_name(struct api_request *r);
+static void bans_delete_address(struct api_request *r);
+static void reserved_list(struct api_request *r);
+static void reserved_create(struct api_request *r);
+static void reserved_delete(struct api_request *r);
+static bool refuse_banned(struct api_request *r, const char *name, bool new_name);
 #endif
 #if CHAT_WITH_TLS
 static void trust_get(struct api_request *r);
@@ -106,6 +116,14 @@ static const struct route {
     {"GET", "/api/v1/admin/audit", AUTHENTICATED, audit_list},
     {"POST", "/api/v1/admin/mutes", AUTHENTICATED, mutes_create},
     {"POST", "/api/v1/admin/kicks", AUTHENTICATED, kicks_create},
+    {"PATCH", "/api/v1/rooms/*", AUTHENTICATED, room_patch},
+    {"GET", "/api/v1/admin/bans", AUTHENTICATED, bans_list},
+    {"POST", "/api/v1/admin/bans", AUTHENTICATED, bans_create},
+    {"DELETE", "/api/v1/admin/bans/name/*", AUTHENTICATED, bans_delete_name},
+    {"DELETE", "/api/v1/admin/bans/address/*", AUTHENTICATED, bans_delete_address},
+    {"GET", "/api/v1/admin/reserved", AUTHENTICATED, reserved_list},
+    {"POST", "/api/v1/admin/reserved", AUTHENTICATED, reserved_create},
+    {"DELETE", "/api/v1/admin/reserved/*", AUTHENTICATED, reserved_delete},
 #endif
     {"GET", "/api/v1/server", PUBLIC, server_get},
     {"GET", "/healthz", PUBLIC, health_get},
@@ -292,6 +310,10 @@ static void session_create(struct api_request *r)
         fail(r, CHAT_E_BAD_REQUEST, "\"password\" must be a string");
         return;
     }
+#if CHAT_WITH_MODERATION
+    if (refuse_banned(r, name, !password)) /* a nickname is a name taken anew */
+        return;
+#endif
     char token[AUTH_TOKEN_LEN + 1];
     struct auth_identity who;
     struct auth_attempt from = attempt_of(r);
@@ -357,6 +379,10 @@ static void users_create(struct api_request *r)
         fail(r, CHAT_E_BAD_REQUEST, "\"password\" must be a string");
         return;
     }
+#if CHAT_WITH_MODERATION
+    if (refuse_banned(r, name, true))
+        return;
+#endif
     struct auth_attempt from = attempt_of(r);
     switch (auth_register(&from, name, password)) {
     case AUTH_OK:
@@ -380,15 +406,16 @@ static void users_create(struct api_request *r)
 
 /* ---- rooms ------------------------------------------------------------------------ */
 
+/* Written into the request block's body buffer (a GET has no body), which
+ * config.h checks holds every room with its topic. */
 static void rooms_list(struct api_request *r)
 {
-    char json[64 + CHAT_MAX_ROOMS * (2 * CHAT_NAME_MAX + 28)];
     struct jw w;
-    jw_init(&w, json, sizeof json);
+    jw_init(&w, r->body, sizeof r->body);
     jw_raw(&w, "{\"rooms\":");
     frame_rooms_json(&w, r->who.name);
     jw_raw(&w, "}");
-    http_json(r->conn, 200, json);
+    http_json(r->conn, 200, jw_finish(&w) ? r->body : "{\"rooms\":[]}");
 }
 
 #if CHAT_WITH_ROOMS
@@ -888,6 +915,338 @@ static void audit_list(struct api_request *r)
         return;
     }
     http_json(r->conn, 200, r->body);
+}
+
+/* ---- read-only rooms and topics ------------------------------------------------- */
+
+/* Either member or both; stored with its audit row before the 204, then in
+ * force and told to every client (a moderation frame, action "room", whose
+ * "user" is the room's name: clients read GET /api/v1/rooms again). */
+static void room_patch(struct api_request *r)
+{
+    if (!admin_now(r->who.registered, r->who.name)) {
+        fail(r, CHAT_E_FORBIDDEN, "only an admin may do that");
+        return;
+    }
+    /* a direct conversation has no settings, and an admin no view of it */
+    int index = hub_room_find(r->param);
+    if (index < 0 || hub_room_direct(index)) {
+        fail(r, CHAT_E_NOT_FOUND, "no such room");
+        return;
+    }
+    const cJSON *doc = read_object(r);
+    if (!doc)
+        return;
+    const cJSON *flag = cJSON_GetObjectItemCaseSensitive(doc, "read_only");
+    const char *topic;
+    if ((flag && !cJSON_IsBool(flag)) || !optional_string(doc, "topic", &topic)) {
+        fail(r, CHAT_E_BAD_REQUEST, "\"read_only\" must be a boolean and \"topic\" a string");
+        return;
+    }
+    if (!flag && !topic) {
+        fail(r, CHAT_E_BAD_REQUEST, "give \"read_only\", \"topic\" or both");
+        return;
+    }
+    size_t len = topic ? strlen(topic) : 0;
+    if (len > CHAT_TOPIC_MAX) {
+        fail(r, CHAT_E_BAD_REQUEST,
+             "\"topic\" must be at most " SPELLED_VALUE(CHAT_TOPIC_MAX) " bytes of UTF-8");
+        return;
+    }
+    if (len) {
+        struct chat_error e = text_body_error(topic, len);
+        if (e.kind) {
+            fail(r, CHAT_E_BAD_REQUEST, e.message);
+            return;
+        }
+    }
+    int read_only = flag ? cJSON_IsTrue(flag) : -1;
+    char room[CHAT_NAME_MAX + 1], detail[48];
+    hub_room_name(index, room);
+    snprintf(detail, sizeof detail, "%s%s%s",
+             read_only < 0 ? ""
+             : read_only   ? "read_only on"
+                           : "read_only off",
+             read_only >= 0 && topic ? ", " : "",
+             topic ? (len ? "topic set" : "topic cleared") : "");
+    enum store_result stored =
+        store_room_settings(r->who.name, hub_room_id(index), room, read_only, topic, detail);
+    if (stored != STORE_OK) {
+        http_error(r->conn, hub_storage_error(stored));
+        return;
+    }
+    hub_room_configure(index, read_only, topic);
+    deliver_moderation("room", room, r->who.name, -1);
+    log_info("%s changed room %s: %s", r->who.name, room, detail);
+    http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
+}
+
+/* ---- bans and reserved names ----------------------------------------------------- */
+
+/* The client address as the per-address caps see it (civetweb's remote_addr). */
+static const char *client_addr(struct api_request *r)
+{
+    return mg_get_request_info(r->conn)->remote_addr;
+}
+
+/* Whether the login or registration is refused (the reply sent): a banned
+ * address or name is 403; a reserved name (new_name: a nickname or a
+ * registration, not an existing account's login) 409 name_taken. A ban that
+ * cannot be read refuses the login (503): bans fail closed. */
+static bool refuse_banned(struct api_request *r, const char *name, bool new_name)
+{
+    static const struct {
+        const char *kind;
+        enum chat_errc code;
+        const char *message;
+    } checks[] = {
+        {"address", CHAT_E_FORBIDDEN, "logins from this address are banned"},
+        {"name", CHAT_E_FORBIDDEN, "that name is banned"},
+        {"reserved", CHAT_E_NAME_TAKEN, "that name is reserved; pick another"},
+    };
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+        if (i == 2 && !new_name)
+            break;
+        enum store_result found = store_is_banned(checks[i].kind, i ? name : client_addr(r));
+        if (found == STORE_NOT_FOUND)
+            continue;
+        if (found == STORE_OK)
+            fail(r, checks[i].code, checks[i].message);
+        else
+            fail(r, CHAT_E_UNAVAILABLE, "the bans could not be read; try again later");
+        return true;
+    }
+    return false;
+}
+
+static bool admin_only(struct api_request *r)
+{
+    if (admin_now(r->who.registered, r->who.name))
+        return true;
+    fail(r, CHAT_E_FORBIDDEN, "only an admin may do that");
+    return false;
+}
+
+/* The value of a ban or reservation as it is stored (an address in
+ * inet_ntop's spelling, as civetweb gives remote_addr) into out, or false
+ * with the 400 sent. Nobody bans or reserves themselves, nor their address. */
+static bool ban_value(struct api_request *r, const char *kind, const char *value, char *out,
+                      size_t cap)
+{
+    if (strcmp(kind, "address") != 0) {
+        if (!text_valid_name(value)) {
+            fail(r, CHAT_E_BAD_REQUEST,
+                 "the name must be 1-" SPELLED_VALUE(
+                     CHAT_NAME_MAX) " characters of A-Z a-z 0-9 _ . -");
+            return false;
+        }
+        text_copy(out, cap, value);
+        return true;
+    }
+    unsigned char addr[16];
+    int family = value && inet_pton(AF_INET, value, addr) == 1    ? AF_INET
+                 : value && inet_pton(AF_INET6, value, addr) == 1 ? AF_INET6
+                                                                  : 0;
+    if (!family || !inet_ntop(family, addr, out, (socklen_t)cap)) {
+        fail(r, CHAT_E_BAD_REQUEST, "the address must be an IPv4 or IPv6 address");
+        return false;
+    }
+    return true;
+}
+
+static bool count_row(void *ctx, const char *value, int64_t ts, const char *by)
+{
+    (void)value;
+    (void)ts;
+    (void)by;
+    ++*(int *)ctx;
+    return true;
+}
+
+/* Stores a ban (kind name or address) or a reservation, audited, then tells
+ * every client and, for a ban, ends the sessions it covers as a kick does. */
+static void ban_set(struct api_request *r, const char *kind, const char *raw)
+{
+    char value[AUTH_ADDR_MAX + 1];
+    if (!ban_value(r, kind, raw, value, sizeof value))
+        return;
+    bool address = strcmp(kind, "address") == 0, reserve = strcmp(kind, "reserved") == 0;
+    if (address ? strcmp(value, client_addr(r)) == 0 : text_same_name(value, r->who.name)) {
+        fail(r, CHAT_E_BAD_REQUEST, "an admin cannot do that to themselves");
+        return;
+    }
+    int stored = 0;
+    if (store_each_ban(reserve ? "reserved" : "name", count_row, &stored) != STORE_OK ||
+        (!reserve && store_each_ban("address", count_row, &stored) != STORE_OK)) {
+        fail(r, CHAT_E_UNAVAILABLE, "the bans could not be read; try again later");
+        return;
+    }
+    if (stored >= CHAT_MAX_BANS) {
+        fail(r, CHAT_E_UNAVAILABLE,
+             reserve ? "too many names are reserved already" : "too many bans are stored already");
+        return;
+    }
+    const char *action = reserve ? "reserve" : "ban";
+    enum store_result done = store_ban(r->who.name, action, kind, value, true);
+    if (done == STORE_DUPLICATE) { /* already so: nothing changes, nothing is told */
+        http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
+        return;
+    }
+    if (done != STORE_OK) {
+        http_error(r->conn, hub_storage_error(done));
+        return;
+    }
+    deliver_moderation(action, value, r->who.name, -1);
+    size_t ended = 0;
+    /* a few at a time, so the stack holds few hashes; each round ends them */
+    for (int round = 0; !reserve && round <= CHAT_MAX_SESSIONS / CHAT_SESSIONS_PER_USER; round++) {
+        unsigned char hashes[CHAT_SESSIONS_PER_USER][CHAT_TOKEN_HASH_SIZE];
+        size_t n = address ? auth_addr_sessions(value, hashes, CHAT_SESSIONS_PER_USER)
+                           : auth_user_sessions(value, hashes, CHAT_SESSIONS_PER_USER);
+        if (n == 0)
+            break;
+        for (size_t i = 0; i < n; i++, ended++) {
+            if (auth_logout(hashes[i]) != AUTH_OK) {
+                fail(r, CHAT_E_UNAVAILABLE, "a session could not be ended; try again later");
+                return;
+            }
+            deliver_close_session(hashes[i], FRAME_CLOSE_NORMAL);
+        }
+    }
+    log_info("%s %s %s %s (%zu session(s) ended)", r->who.name, reserve ? "reserved" : "banned",
+             kind, value, ended);
+    http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
+}
+
+static void ban_lift(struct api_request *r, const char *kind)
+{
+    if (!admin_only(r))
+        return;
+    char value[AUTH_ADDR_MAX + 1];
+    if (!ban_value(r, kind, r->param, value, sizeof value))
+        return;
+    bool reserve = strcmp(kind, "reserved") == 0;
+    const char *action = reserve ? "unreserve" : "unban";
+    enum store_result done = store_ban(r->who.name, action, kind, value, false);
+    if (done == STORE_NOT_FOUND) {
+        fail(r, CHAT_E_NOT_FOUND, reserve ? "that name is not reserved" : "no such ban");
+        return;
+    }
+    if (done != STORE_OK) {
+        http_error(r->conn, hub_storage_error(done));
+        return;
+    }
+    deliver_moderation(action, value, r->who.name, -1);
+    log_info("%s lifted the %s %s of %s", r->who.name, kind, reserve ? "reservation" : "ban",
+             value);
+    http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
+}
+
+static void bans_create(struct api_request *r)
+{
+    if (!admin_only(r))
+        return;
+    const cJSON *doc = read_object(r);
+    if (!doc)
+        return;
+    const char *kind = json_get_string(doc, "kind");
+    if (!kind || (strcmp(kind, "name") != 0 && strcmp(kind, "address") != 0)) {
+        fail(r, CHAT_E_BAD_REQUEST, "\"kind\" must be \"name\" or \"address\"");
+        return;
+    }
+    ban_set(r, kind, json_get_string(doc, "value"));
+}
+
+static void bans_delete_name(struct api_request *r)
+{
+    ban_lift(r, "name");
+}
+
+static void bans_delete_address(struct api_request *r)
+{
+    ban_lift(r, "address");
+}
+
+static void reserved_create(struct api_request *r)
+{
+    if (!admin_only(r))
+        return;
+    const cJSON *doc = read_object(r);
+    if (doc)
+        ban_set(r, "reserved", json_get_string(doc, "name"));
+}
+
+static void reserved_delete(struct api_request *r)
+{
+    ban_lift(r, "reserved");
+}
+
+struct ban_page {
+    struct jw w;
+    const char *kind; /* NULL: a reserved name's row */
+    int sent;
+};
+
+static bool ban_row(void *ctx, const char *value, int64_t ts, const char *by)
+{
+    struct ban_page *p = ctx;
+    jw_raw(&p->w, p->sent++ ? "," : "");
+    if (p->kind) {
+        jw_raw(&p->w, "{\"kind\":");
+        jw_str(&p->w, p->kind);
+        jw_raw(&p->w, ",\"value\":");
+    } else {
+        jw_raw(&p->w, "{\"name\":");
+    }
+    jw_str(&p->w, value);
+    jw_raw(&p->w, ",\"ts\":");
+    jw_int(&p->w, ts);
+    jw_raw(&p->w, ",\"by\":");
+    jw_str(&p->w, by);
+    jw_raw(&p->w, "}");
+    return true;
+}
+
+/* Written into the request block's body buffer (a GET has no body); at most
+ * CHAT_MAX_BANS rows, which config.h checks fit it. */
+static void ban_list(struct api_request *r, bool reserved)
+{
+    if (!admin_only(r))
+        return;
+    struct ban_page p = {0};
+    jw_init(&p.w, r->body, sizeof r->body);
+    jw_raw(&p.w, reserved ? "{\"reserved\":[" : "{\"bans\":[");
+    enum store_result read = STORE_OK;
+    if (reserved) {
+        read = store_each_ban("reserved", ban_row, &p);
+    } else {
+        p.kind = "name";
+        read = store_each_ban("name", ban_row, &p);
+        p.kind = "address";
+        if (read == STORE_OK)
+            read = store_each_ban("address", ban_row, &p);
+    }
+    jw_raw(&p.w, "]}");
+    if (read != STORE_OK) {
+        fail(r, CHAT_E_UNAVAILABLE, "the bans could not be read; try again later");
+        return;
+    }
+    if (!jw_finish(&p.w)) {
+        log_error("the list of %d bans does not fit the request block", p.sent);
+        fail(r, CHAT_E_INTERNAL, "the list is too large");
+        return;
+    }
+    http_json(r->conn, 200, r->body);
+}
+
+static void bans_list(struct api_request *r)
+{
+    ban_list(r, false);
+}
+
+static void reserved_list(struct api_request *r)
+{
+    ban_list(r, true);
 }
 #endif
 

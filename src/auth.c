@@ -631,6 +631,20 @@ size_t auth_user_sessions(const char *name, unsigned char hashes[][CHAT_TOKEN_HA
     return n;
 }
 
+size_t auth_addr_sessions(const char *addr, unsigned char hashes[][CHAT_TOKEN_HASH_SIZE],
+                          size_t cap)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&A.lock);
+    for (size_t i = 0; i < CHAT_MAX_SESSIONS && n < cap; i++) {
+        struct auth_session *s = session_at(i);
+        if (usable(s) && strcmp(s->addr, addr) == 0)
+            memcpy(hashes[n++], s->token_hash, CHAT_TOKEN_HASH_SIZE);
+    }
+    pthread_mutex_unlock(&A.lock);
+    return n;
+}
+
 static void count_websocket(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE], int delta)
 {
     pthread_mutex_lock(&A.lock);

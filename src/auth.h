@@ -82,6 +82,10 @@ enum auth_result auth_logout(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE
  * (a kick ends each with auth_logout). */
 size_t auth_user_sessions(const char *name, unsigned char hashes[][CHAT_TOKEN_HASH_SIZE],
                           size_t cap);
+/* The same for the sessions that logged in from the address (a ban of it
+ * ends them), at most cap. */
+size_t auth_addr_sessions(const char *addr, unsigned char hashes[][CHAT_TOKEN_HASH_SIZE],
+                          size_t cap);
 void auth_websocket_opened(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE]);
 void auth_websocket_closed(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE]);
 

@@ -89,10 +89,13 @@
  * (`lanchat admin add|remove|list`), who may delete anyone's message and
  * read the audit log (GET /api/v1/admin/audit). Needs CHAT_WITH_ACCOUNTS
  * (an admin is a registered account). Off: no admin routes, no "admin" in
- * the session, no `lanchat admin`; the schema (users.admin, audit, mutes) is the
- * same either way. Costs 8,136 bytes of text, 96 of data and 3,072 of bss
- * (the mutes table, CHAT_MAX_MUTES) on 3d50293 (`size` of build/desktop/lanchat
- * against `make FLAGS=no-moderation`, gcc 12 -Os, x86-64). */
+ * the session, no `lanchat admin`; the schema (users.admin, audit, mutes,
+ * bans, rooms.read_only and topic) is the same either way. Costs 17,355 bytes of text, 464 of data
+ * and 3,072 of bss (the mutes table, CHAT_MAX_MUTES) on 65cce4b, with bans, reserved names,
+ * read-only rooms and topics (8,136 of text and 96 of data on 3d50293,
+ * before them) (`size` of build/desktop/lanchat against
+ * `make FLAGS=no-moderation`, gcc 12 -Os, x86-64). A room's topic and flag
+ * are in its pool block either way (CHAT_TOPIC_MAX). */
 #ifndef CHAT_WITH_MODERATION
 #define CHAT_WITH_MODERATION CHAT_WITH_ACCOUNTS
 #endif
@@ -104,6 +107,23 @@
 /* Longest mute, seconds (a day). */
 #ifndef CHAT_MUTE_MAX_S
 #define CHAT_MUTE_MAX_S 86400
+#endif
+/* Bans (of names and client addresses together, POST /api/v1/admin/bans)
+ * and, apart, reserved names (POST /api/v1/admin/reserved) stored at most:
+ * a new one beyond is refused 503. They live in the database (table bans)
+ * and a login reads them there, so this bounds no RAM: it keeps each list
+ * (at most ~128 bytes of JSON a row) inside one request block. */
+#ifndef CHAT_MAX_BANS
+#define CHAT_MAX_BANS 64
+#endif
+/* A room's topic at most, UTF-8 bytes (PATCH /api/v1/rooms/{room}): kept in
+ * each room's pool block (CHAT_MAX_ROOMS of them), and it widens the hello
+ * and the rooms list by up to twice as much per room (escaped), and so each
+ * connbuf block: at 200 and the desktop profile, room blocks 48 -> 248 bytes
+ * and connbuf blocks 78,464 -> 92,224 bytes of address space (`lanchat
+ * --version` before and after), touched only by a hello that large. */
+#ifndef CHAT_TOPIC_MAX
+#define CHAT_TOPIC_MAX 200
 #endif
 /* Rows of the audit log per GET /api/v1/admin/audit page at most: each is
  * at most ~260 bytes of JSON, written into the request block (CHAT_MAX_REQUEST). */
@@ -546,7 +566,17 @@
 /* The largest hello frame: every room (a direct one with its "direct" member)
  * and every user online. */
 #define CHAT_HELLO_SIZE                                                                            \
-    (112 + CHAT_MAX_ROOMS * (2 * CHAT_NAME_MAX + 24) + CHAT_MAX_CLIENTS * (CHAT_NAME_MAX + 3))
+    (112 + CHAT_MAX_ROOMS * (CHAT_NAME_MAX + 12 + CHAT_ROOM_EXTRA) +                               \
+     CHAT_MAX_CLIENTS * (CHAT_NAME_MAX + 3))
+/* What a room's entry in the hello and the rooms list may add:
+ * ,"read_only":true,"topic":"..." with the topic escaped (at most 2x). */
+#define CHAT_ROOM_EXTRA (2 * CHAT_TOPIC_MAX + 30)
+/* A direct conversation's entry adds ,"direct":"<name>" instead, never a
+ * topic (PATCH refuses direct rooms), so CHAT_ROOM_EXTRA bounds both while
+ * it is the larger. */
+#if CHAT_ROOM_EXTRA < CHAT_NAME_MAX + 12
+#error "CHAT_ROOM_EXTRA must bound a direct room's entry too"
+#endif
 
 /* ---- Checks: combinations that cannot work fail to compile ------------ */
 /* tests/build/test_flags.sh compiles wrong ones and expects these errors. */
@@ -562,6 +592,13 @@
 #endif
 #if CHAT_SEARCH_QUERY_MAX < 16 || CHAT_SEARCH_QUERY_MAX > 4096
 #error "CHAT_SEARCH_QUERY_MAX must be 16..4096"
+#endif
+#if CHAT_TOPIC_MAX < 1 ||                                                                          \
+    64 + CHAT_MAX_ROOMS * (CHAT_NAME_MAX + 16 + CHAT_ROOM_EXTRA) > CHAT_MAX_REQUEST + 1
+#error "CHAT_TOPIC_MAX must be >= 1 and the rooms list (GET /api/v1/rooms) fit CHAT_MAX_REQUEST"
+#endif
+#if CHAT_MAX_BANS < 1 || CHAT_MAX_BANS * 128 + 64 > CHAT_MAX_REQUEST
+#error "CHAT_MAX_BANS must be >= 1 and its list (128 bytes a row) fit CHAT_MAX_REQUEST"
 #endif
 #if CHAT_WITH_MODERATION && !CHAT_WITH_ACCOUNTS
 #error "CHAT_WITH_MODERATION needs CHAT_WITH_ACCOUNTS: an admin is a registered account"

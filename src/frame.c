@@ -142,7 +142,8 @@ struct list {
     bool first;
 };
 
-static void add_room(void *ctx, const char *name, const char *direct)
+static void add_room(void *ctx, const char *name, const char *direct, bool read_only,
+                     const char *topic)
 {
     struct list *l = ctx;
     jw_raw(l->w, l->first ? "{\"name\":" : ",{\"name\":");
@@ -150,6 +151,12 @@ static void add_room(void *ctx, const char *name, const char *direct)
     if (direct) {
         jw_raw(l->w, ",\"direct\":");
         jw_str(l->w, direct);
+    }
+    if (read_only)
+        jw_raw(l->w, ",\"read_only\":true");
+    if (topic[0]) {
+        jw_raw(l->w, ",\"topic\":");
+        jw_str(l->w, topic);
     }
     jw_raw(l->w, "}");
     l->first = false;

@@ -85,6 +85,8 @@ static int room_reserve_locked(const char *name)
     int index = (int)pool_index(POOL_room, r);
     snprintf(r->name, sizeof r->name, "%s", name);
     r->member[0][0] = r->member[1][0] = '\0';
+    r->read_only = false;
+    r->topic[0] = '\0';
     H.rooms[index] = r;
     return index;
 }
@@ -161,7 +163,9 @@ void hub_room_name(int index, char out[CHAT_NAME_MAX + 1])
     pthread_mutex_unlock(&H.lock);
 }
 
-void hub_each_room(const char *user, void (*fn)(void *ctx, const char *name, const char *direct),
+void hub_each_room(const char *user,
+                   void (*fn)(void *ctx, const char *name, const char *direct, bool read_only,
+                              const char *topic),
                    void *ctx)
 {
     pthread_mutex_lock(&H.lock);
@@ -171,10 +175,33 @@ void hub_each_room(const char *user, void (*fn)(void *ctx, const char *name, con
             fn(ctx, r->name,
                !r->member[0][0]                     ? NULL
                : text_same_name(r->member[0], user) ? r->member[1]
-                                                    : r->member[0]);
+                                                    : r->member[0],
+               r->read_only, r->topic);
     }
     pthread_mutex_unlock(&H.lock);
 }
+
+void hub_room_configure(int index, int read_only, const char *topic)
+{
+    pthread_mutex_lock(&H.lock);
+    struct hub_room *r = room_locked(index, false);
+    if (r && read_only >= 0)
+        r->read_only = read_only != 0;
+    if (r && topic)
+        text_copy(r->topic, sizeof r->topic, topic);
+    pthread_mutex_unlock(&H.lock);
+}
+
+#if CHAT_WITH_MODERATION
+static bool room_read_only(int index)
+{
+    pthread_mutex_lock(&H.lock);
+    struct hub_room *r = room_locked(index, false);
+    bool read_only = r && r->read_only;
+    pthread_mutex_unlock(&H.lock);
+    return read_only;
+}
+#endif
 
 static struct chat_error create_room(const char *name, bool announce, int *index)
 {
@@ -330,6 +357,13 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A room's stored flag and topic, again in force. */
+static void load_room_settings(void *ctx, int64_t id, bool read_only, const char *topic)
+{
+    (void)ctx;
+    hub_room_configure(hub_room_index(id), read_only, topic ? topic : "");
+}
+
 /* A stored mute, again in force: its seconds left, rounded up. */
 static void load_mute(void *ctx, const char *name, int64_t until_ms)
 {
@@ -354,6 +388,10 @@ int hub_start(void)
     if (store_each_direct(load_direct, &direct) != STORE_OK)
         return -1;
 #if CHAT_WITH_MODERATION
+    if (store_each_room_settings(load_room_settings, NULL) != STORE_OK) {
+        log_error("cannot read the rooms' settings");
+        return -1;
+    }
     int muted = 0;
     enum store_result r = store_each_mute(wall_ms(), load_mute, &muted);
     if (r != STORE_OK && r != STORE_NOT_FOUND) {
@@ -644,6 +682,9 @@ struct chat_error hub_post_prepare(const char *user, const char *room, const cha
 #if CHAT_WITH_MODERATION
     if (hub_muted(user))
         return CHAT_ERROR(FORBIDDEN, "you are muted by an admin for a while; try again later");
+    /* the admin flag is read only for a read-only room's posts */
+    if (room_read_only(index) && !store_is_admin(user))
+        return CHAT_ERROR(FORBIDDEN, "this room is read-only");
 #endif
     if (!hub_rate_allow(user))
         return CHAT_ERROR(RATE_LIMITED, "too many messages; slow down");

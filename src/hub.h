@@ -30,6 +30,8 @@ struct hub_room {
     /* A direct conversation's two members (member[0] before member[1]
      * without case), its only readers; "" for a room everyone may read. */
     char member[2][CHAT_NAME_MAX + 1];
+    bool read_only;                 /* only admins may post (moderation) */
+    char topic[CHAT_TOPIC_MAX + 1]; /* "" when none */
 };
 
 /* A connected client, as the hub sees it. */
@@ -58,9 +60,15 @@ int hub_room_index(int64_t room_id); /* index or -1 */
 int64_t hub_room_id(int index);      /* database id, or -1 */
 void hub_room_name(int index, char out[CHAT_NAME_MAX + 1]);
 /* The rooms user may read, in index order; direct is the other member of a
- * direct room, else NULL. */
-void hub_each_room(const char *user, void (*fn)(void *ctx, const char *name, const char *direct),
+ * direct room, else NULL; topic "" when none (read_only and topic are
+ * moderation's). */
+void hub_each_room(const char *user,
+                   void (*fn)(void *ctx, const char *name, const char *direct, bool read_only,
+                              const char *topic),
                    void *ctx);
+/* Sets the room's flag (read_only 0/1; -1 keeps it) and topic (NULL keeps
+ * it, "" clears it) in memory, once store_room_settings stored them. */
+void hub_room_configure(int index, int read_only, const char *topic);
 /* Creates and stores a room: CONFLICT when it exists (or is being created),
  * UNAVAILABLE when every slot is taken or the store refused. */
 struct chat_error hub_room_create(const char *name, int *index);

@@ -76,6 +76,14 @@ static const char *const migrations[] = {
     "ALTER TABLE rooms ADD COLUMN member_b TEXT COLLATE NOCASE;"
     "CREATE UNIQUE INDEX rooms_by_members ON rooms(member_a, member_b)"
     "  WHERE member_a IS NOT NULL;",
+    /* 8 (moderation): bans of a name or a client address, and reserved
+     * names ('name', 'address', 'reserved'); ts in ms since the epoch, by:
+     * the admin who set it */
+    "CREATE TABLE bans (kind TEXT NOT NULL, value TEXT NOT NULL COLLATE NOCASE,"
+    "  ts INTEGER NOT NULL, by TEXT NOT NULL, PRIMARY KEY (kind, value));"
+    /* and read-only rooms (only admins post) and room topics (NULL: none) */
+    "ALTER TABLE rooms ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE rooms ADD COLUMN topic TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -93,6 +101,8 @@ enum job_kind {
     JOB_OUTBOX_REMOVE,
     JOB_AUDIT,
     JOB_MUTE,
+    JOB_BAN,
+    JOB_ROOM_SETTINGS,
 };
 
 /* What a blocking caller waits on, on its own stack. */
@@ -113,6 +123,9 @@ struct job {
     const unsigned char *token_hash;
     const char *name;
     const char *text;
+    const char *ban_kind; /* BAN: "name", "address" or "reserved"; target: its value */
+    const char *target;
+    const char *detail; /* ROOM_SETTINGS: the audit row's */
     int64_t id;
     int64_t value;
     struct waiter *waiter;
@@ -144,6 +157,9 @@ enum statement {
     ST_INSERT_AUDIT,
     ST_SET_MUTE,
     ST_LIFT_MUTE,
+    ST_SET_BAN,
+    ST_LIFT_BAN,
+    ST_ROOM_SETTINGS,
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
@@ -184,6 +200,11 @@ static const char *const writer_sql[ST_WRITER_COUNT] = {
     [ST_SET_MUTE] = "INSERT INTO mutes (name, until) VALUES (?1, ?2)"
                     " ON CONFLICT(name) DO UPDATE SET name = excluded.name, until = excluded.until",
     [ST_LIFT_MUTE] = "DELETE FROM mutes WHERE name = ?1",
+    [ST_SET_BAN] = "INSERT INTO bans (kind, value, ts, by) VALUES (?1, ?2, ?3, ?4)",
+    [ST_LIFT_BAN] = "DELETE FROM bans WHERE kind = ?1 AND value = ?2",
+    [ST_ROOM_SETTINGS] = "UPDATE rooms SET read_only = CASE WHEN ?2 < 0 THEN read_only ELSE ?2 END,"
+                         " topic = CASE WHEN ?3 IS NULL THEN topic WHEN ?3 = '' THEN NULL"
+                         " ELSE ?3 END WHERE id = ?1",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
@@ -207,6 +228,8 @@ enum reader_statement {
     RD_ADMIN,
     RD_AUDIT,
     RD_MUTES,
+    RD_BANNED,
+    RD_BANS,
     RD_COUNT
 };
 
@@ -233,6 +256,8 @@ static const char *const reader_sql[RD_COUNT] = {
 #endif
     [RD_ADMIN] = "SELECT admin FROM users WHERE name = ?1",
     [RD_MUTES] = "SELECT name, until FROM mutes WHERE until > ?1",
+    [RD_BANNED] = "SELECT 1 FROM bans WHERE kind = ?1 AND value = ?2",
+    [RD_BANS] = "SELECT value, ts, by FROM bans WHERE kind = ?1 ORDER BY ts, value",
     [RD_AUDIT] = "SELECT id, ts, actor, action, target, detail FROM audit WHERE id < ?1"
                  " ORDER BY id DESC LIMIT ?2",
 };
@@ -669,6 +694,28 @@ static enum store_result run_job(struct job *job)
         if (r == STORE_OK)
             r = add_audit(job->name, job->text, job->session->name, job->message->body);
         return r;
+    case JOB_BAN: /* as JOB_MUTE: value 1 sets, 0 lifts (STORE_NOT_FOUND: none) */
+        st = writer_statement(job->value ? ST_SET_BAN : ST_LIFT_BAN);
+        sqlite3_bind_text(st, 1, job->ban_kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, job->target, -1, SQLITE_STATIC);
+        if (job->value) {
+            sqlite3_bind_int64(st, 3, now_ms());
+            sqlite3_bind_text(st, 4, job->name, -1, SQLITE_STATIC);
+        }
+        r = step_change(st, !job->value);
+        if (r == STORE_OK)
+            r = add_audit(job->name, job->text, job->target, job->ban_kind);
+        return r;
+    case JOB_ROOM_SETTINGS: /* id: room, value: read_only (-1 keeps), text: topic */
+        st = writer_statement(ST_ROOM_SETTINGS);
+        sqlite3_bind_int64(st, 1, job->id);
+        sqlite3_bind_int64(st, 2, job->value);
+        if (job->text)
+            sqlite3_bind_text(st, 3, job->text, -1, SQLITE_STATIC);
+        r = step_change(st, true);
+        if (r == STORE_OK)
+            r = add_audit(job->name, "room", job->target, job->detail);
+        return r;
     case JOB_CHECK:
         st = writer_statement(ST_HEALTH);
         sqlite3_bind_int64(st, 1, now_ms());
@@ -743,6 +790,8 @@ static bool needs_savepoint(const struct job *job)
     case JOB_ADD_DIRECT: /* the insert, then its name */
         return true;
     case JOB_MUTE: /* the mute, then its audit row */
+    case JOB_BAN:
+    case JOB_ROOM_SETTINGS:
         return true;
     default:
         return false;
@@ -1519,6 +1568,70 @@ enum store_result store_each_mute(int64_t now_ms_utc, store_mute_fn *fn, void *c
     return reader_done(st, rc == SQLITE_DONE ? SQLITE_ROW : rc);
 }
 
+enum store_result store_ban(const char *actor, const char *action, const char *kind,
+                            const char *value, bool set)
+{
+    struct waiter w;
+    return submit_and_wait((struct job){.kind = JOB_BAN,
+                                        .name = actor,
+                                        .text = action,
+                                        .ban_kind = kind,
+                                        .target = value,
+                                        .value = set},
+                           &w);
+}
+
+enum store_result store_room_settings(const char *actor, int64_t room_id, const char *room,
+                                      int read_only, const char *topic, const char *detail)
+{
+    struct waiter w;
+    return submit_and_wait((struct job){.kind = JOB_ROOM_SETTINGS,
+                                        .name = actor,
+                                        .id = room_id,
+                                        .value = read_only,
+                                        .text = topic,
+                                        .target = room,
+                                        .detail = detail},
+                           &w);
+}
+
+enum store_result store_each_room_settings(store_room_settings_fn *fn, void *ctx)
+{
+    sqlite3_stmt *st = reader_prepare("SELECT id, read_only, topic FROM rooms"
+                                      " WHERE read_only != 0 OR topic IS NOT NULL ORDER BY id");
+    if (!st)
+        return STORE_ERROR;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1) != 0,
+           (const char *)sqlite3_column_text(st, 2));
+    return reader_finalize(st, rc);
+}
+
+enum store_result store_is_banned(const char *kind, const char *value)
+{
+    sqlite3_stmt *st = reader_statement(RD_BANNED);
+    if (!st)
+        return STORE_ERROR;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    return reader_done(st, sqlite3_step(st));
+}
+
+enum store_result store_each_ban(const char *kind, store_ban_fn *fn, void *ctx)
+{
+    sqlite3_stmt *st = reader_statement(RD_BANS);
+    if (!st)
+        return STORE_ERROR;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (!fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+                (const char *)sqlite3_column_text(st, 2)))
+            break;
+    return reader_done(st, rc == SQLITE_DONE ? SQLITE_ROW : rc);
+}
+
 /* ---- the console (lanchat admin): its own connection, beside a running server */
 
 /* An existing database (never made here), migrated like store_open's. */
@@ -1608,6 +1721,27 @@ enum store_result store_console_each_admin(const char *path,
             fn(ctx, (const char *)sqlite3_column_text(st, 0));
     if (rc != SQLITE_DONE)
         log_error("cannot list the admins: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+enum store_result store_console_each_ban(const char *path,
+                                         void (*fn)(void *ctx, const char *kind, const char *value),
+                                         void *ctx)
+{
+    sqlite3 *db = console_open(path);
+    if (!db)
+        return STORE_ERROR;
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_ERROR;
+    if (sqlite3_prepare_v2(db, "SELECT kind, value FROM bans ORDER BY kind, ts, value", -1, &st,
+                           NULL) == SQLITE_OK)
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            fn(ctx, (const char *)sqlite3_column_text(st, 0),
+               (const char *)sqlite3_column_text(st, 1));
+    if (rc != SQLITE_DONE)
+        log_error("cannot list the bans: %s", sqlite3_errmsg(db));
     sqlite3_finalize(st);
     sqlite3_close(db);
     return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;

@@ -204,6 +204,29 @@ enum store_result store_mute(const char *actor, const char *action, const char *
 /* Calls fn for each mute that ends after now_ms_utc (the hub loads them at boot). */
 typedef void store_mute_fn(void *ctx, const char *name, int64_t until_ms);
 enum store_result store_each_mute(int64_t now_ms_utc, store_mute_fn *fn, void *ctx);
+/* Bans and reserved names: kind "name", "address" or "reserved", value
+ * the name (compared without case) or the address as text. With set, adds
+ * it (STORE_DUPLICATE: it exists), else lifts it (STORE_NOT_FOUND: none);
+ * an audit row (action, target value, detail kind) in the same transaction
+ * (blocks until committed). */
+enum store_result store_ban(const char *actor, const char *action, const char *kind,
+                            const char *value, bool set);
+/* A room's flag (read_only 0/1, -1 keeps it) and topic (NULL keeps it, ""
+ * clears it), with an audit row (action "room", target the room's name,
+ * detail) in one transaction (blocks until committed). */
+enum store_result store_room_settings(const char *actor, int64_t room_id, const char *room,
+                                      int read_only, const char *topic, const char *detail);
+/* At boot: calls fn for each room that is read-only or has a topic (topic
+ * NULL when none). */
+typedef void store_room_settings_fn(void *ctx, int64_t room_id, bool read_only, const char *topic);
+enum store_result store_each_room_settings(store_room_settings_fn *fn, void *ctx);
+/* STORE_OK when value is banned (or reserved), STORE_NOT_FOUND when not,
+ * STORE_ERROR when it cannot be read (a login then fails closed). */
+enum store_result store_is_banned(const char *kind, const char *value);
+/* Calls fn for each of the kind, oldest first, while fn returns true;
+ * fn runs under the reader lock. */
+typedef bool store_ban_fn(void *ctx, const char *value, int64_t ts, const char *by);
+enum store_result store_each_ban(const char *kind, store_ban_fn *fn, void *ctx);
 /* Whether the account is marked admin now (read at each check: the console
  * may change it while the server runs). */
 bool store_is_admin(const char *name);
@@ -220,6 +243,11 @@ enum store_result store_console_set_admin(const char *path, const char *name, bo
                                           char spelled[CHAT_NAME_MAX + 1]);
 enum store_result store_console_each_admin(const char *path,
                                            void (*fn)(void *ctx, const char *name), void *ctx);
+/* The console's list of bans and reserved names (kind "address", "name",
+ * "reserved"), by kind, oldest first. */
+enum store_result store_console_each_ban(const char *path,
+                                         void (*fn)(void *ctx, const char *kind, const char *value),
+                                         void *ctx);
 /* Copies of the database file, for `lanchat backup` and `lanchat restore`
  * (backup.c): each opens its own connection and needs none of the above. */
 int store_schema_version(void); /* the newest schema this binary knows */

@@ -75,4 +75,8 @@ check config_no_mqtt_publish_in_flight_fails_to_compile config_rejects CHAT_MQTT
     -DCHAT_MQTT_INFLIGHT=0
 check config_mqtt_reconnect_min_over_max_fails_to_compile config_rejects CHAT_MQTT_INFLIGHT \
     -DCHAT_MQTT_RECONNECT_MIN_S=60 -DCHAT_MQTT_RECONNECT_MAX_S=30
+check config_bans_list_outgrowing_the_request_block_fails_to_compile config_rejects \
+    CHAT_MAX_BANS -DCHAT_MAX_BANS=1000
+check config_rooms_list_with_topics_outgrowing_the_request_block_fails_to_compile \
+    config_rejects CHAT_TOPIC_MAX -DCHAT_TOPIC_MAX=4000
 check_summary flags

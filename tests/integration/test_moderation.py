@@ -2,15 +2,18 @@
 box with `lanchat admin add|remove|list` (run here as a subprocess on the
 running server's database), "admin" in the session, an admin's delete of
 anyone's message (its "deleted" frame names who), the audit log, mutes (posts
-refused over REST and WebSocket) and kicks (sessions ended, WebSockets
-closed), each told to every client in a "moderation" frame. Refusals:
+refused over REST and WebSocket), kicks (sessions ended, WebSockets
+closed), bans of a name or an address and reserved names (logins and
+registrations refused), read-only rooms and topics, each told to every
+client in a "moderation" frame and each stored before it is answered. Refusals:
 403 for members who are not admins and for nickname users. Without the
 feature the audit route is 404 and `lanchat admin` is no subcommand."""
 
 import subprocess
 
-from harness import (Server, binary, expect, expect_error, has, next_frame, requires,
-                     session_answer, shared, uname, wait_frame)
+from harness import (Server, binary, disk_limited_server, expect, expect_error, has, next_frame,
+                     post_until_the_disk_is_full, requires, session_answer, shared, uname,
+                     wait_frame)
 
 PW = "correct horse"
 AUDIT = "/api/v1/admin/audit"
@@ -264,3 +267,280 @@ def test_moderation_kick_ends_every_session_and_closes_websockets():
     entries = expect(srv.get(AUDIT, token=admin_token), 200)["entries"]
     assert (entries[0]["action"], entries[0]["target"], entries[0]["detail"]) == \
         ("kick", target, "2 session(s)"), entries
+
+
+BANS = "/api/v1/admin/bans"
+RESERVED = "/api/v1/admin/reserved"
+# a second loopback address (all of 127/8 is the loopback on Linux): the
+# client that an address ban shuts out, while the admin stays on 127.0.0.1
+OTHER = "127.0.0.2"
+
+
+def login_from(srv, source, name, password=None):
+    body = {"name": name} if password is None else {"name": name, "password": password}
+    return srv.post("/api/v1/session", body, source=source)
+
+
+@requires("moderation")
+def test_moderation_routes_of_bans_and_reserved_names_are_admins_only_and_check_input():
+    srv = shared()
+    admin, admin_token = make_admin(srv, "bi")
+    member = uname("bim")
+    srv.register(member, PW)
+    for token in (srv.session(member, PW), srv.session(uname("bin"))):
+        for method, path, body in (("POST", BANS, {"kind": "name", "value": admin}),
+                                   ("GET", BANS, None), ("DELETE", BANS + "/name/x", None),
+                                   ("DELETE", BANS + "/address/192.0.2.7", None),
+                                   ("POST", RESERVED, {"name": "x"}), ("GET", RESERVED, None),
+                                   ("DELETE", RESERVED + "/x", None)):
+            expect_error(srv.request(method, path, body, token=token), 403, "forbidden")
+    for body in ({"kind": "name"}, {"kind": "name", "value": "no spaces"},
+                 {"kind": "nick", "value": "x"}, {"value": "x"},
+                 {"kind": "address", "value": "192.0.2.300"},
+                 {"kind": "address", "value": "host.example"},
+                 {"kind": "name", "value": admin},  # not themselves
+                 {"kind": "address", "value": "127.0.0.1"}):  # nor their own address
+        expect_error(srv.post(BANS, body, token=admin_token), 400, "bad_request")
+    for body in ({}, {"name": ""}, {"name": admin}):
+        expect_error(srv.post(RESERVED, body, token=admin_token), 400, "bad_request")
+    expect_error(srv.delete(BANS + "/name/" + uname("nob"), token=admin_token), 404, "not_found")
+    expect_error(srv.delete(BANS + "/address/not-an-address", token=admin_token), 400,
+                 "bad_request")
+    expect_error(srv.delete(RESERVED + "/" + uname("nor"), token=admin_token), 404, "not_found")
+
+
+@requires("moderation")
+def test_moderation_name_ban_ends_sessions_refuses_login_and_registration_until_lifted():
+    srv = shared()
+    admin, admin_token = make_admin(srv, "bn")
+    target, nick = uname("bnt"), uname("bnn")
+    srv.register(target, PW)
+    t1 = srv.session(target, PW)
+    w1 = srv.ws(t1)
+    nick_token = srv.session(nick)
+    watcher = srv.ws(admin_token)
+
+    assert srv.post(BANS, {"kind": "name", "value": target}, token=admin_token).status == 204
+    f = wait_frame(watcher, type="moderation", action="ban")
+    assert f == {"type": "moderation", "action": "ban", "user": target, "by": admin}, f
+    assert w1.read_until_closed(timeout=10) == ("close", 1000)
+    expect_error(srv.get("/api/v1/session", token=t1), 401, "unauthorized")
+    r = srv.post("/api/v1/session", {"name": target, "password": PW})
+    expect_error(r, 403, "forbidden")
+    assert "banned" in r.json()["error"]["message"], r
+    # names match without case, for logins and registrations alike
+    expect_error(srv.post("/api/v1/session", {"name": target.upper(), "password": PW}), 403,
+                 "forbidden")
+    # a banned nickname cannot be registered either
+    assert srv.post(BANS, {"kind": "name", "value": nick}, token=admin_token).status == 204
+    expect_error(srv.get("/api/v1/session", token=nick_token), 401, "unauthorized")
+    expect_error(srv.post("/api/v1/users", {"name": nick, "password": PW}), 403, "forbidden")
+    expect_error(srv.post("/api/v1/session", {"name": nick}), 403, "forbidden")
+    # banning again changes nothing
+    assert srv.post(BANS, {"kind": "name", "value": nick}, token=admin_token).status == 204
+
+    bans = expect(srv.get(BANS, token=admin_token), 200)["bans"]
+    mine = [b for b in bans if b["by"] == admin]
+    assert [(b["kind"], b["value"]) for b in mine] == [("name", target), ("name", nick)], bans
+    assert all(isinstance(b["ts"], int) and b["ts"] > 0 for b in mine), bans
+
+    assert srv.delete(BANS + "/name/" + target, token=admin_token).status == 204
+    f = wait_frame(watcher, type="moderation", action="unban")
+    assert f["user"] == target and f["by"] == admin, f
+    srv.session(target, PW)
+    assert srv.delete(BANS + "/name/" + nick, token=admin_token).status == 204
+    srv.session(nick)
+    entries = expect(srv.get(AUDIT, token=admin_token), 200)["entries"]
+    acts = [(e["action"], e["target"], e["detail"]) for e in entries if e["actor"] == admin]
+    assert acts[:4] == [("unban", nick, "name"), ("unban", target, "name"),
+                        ("ban", nick, "name"), ("ban", target, "name")], acts
+
+
+@requires("moderation")
+def test_moderation_address_ban_ends_its_sessions_and_refuses_logins_from_it():
+    with Server(label="ban-address") as srv:
+        admin, admin_token = make_admin(srv, "ba")
+        member = uname("bam")
+        srv.register(member, PW)
+        there = expect(login_from(srv, OTHER, uname("ban")), 201)["token"]
+        here = srv.session(member, PW)  # from 127.0.0.1: untouched
+        watcher = srv.ws(admin_token)
+
+        assert srv.post(BANS, {"kind": "address", "value": OTHER},
+                        token=admin_token).status == 204
+        f = wait_frame(watcher, type="moderation", action="ban")
+        assert f == {"type": "moderation", "action": "ban", "user": OTHER, "by": admin}, f
+        expect_error(srv.get("/api/v1/session", token=there), 401, "unauthorized")
+        expect(srv.get("/api/v1/session", token=here), 200)
+        r = login_from(srv, OTHER, member, PW)
+        expect_error(r, 403, "forbidden")
+        assert "address" in r.json()["error"]["message"], r
+        expect_error(login_from(srv, OTHER, uname("ban")), 403, "forbidden")
+        expect_error(srv.post("/api/v1/users", {"name": uname("bar"), "password": PW},
+                              source=OTHER), 403, "forbidden")
+        [ban] = expect(srv.get(BANS, token=admin_token), 200)["bans"]
+        assert set(ban) == {"kind", "value", "ts", "by"} and isinstance(ban["ts"], int), ban
+        assert (ban["kind"], ban["value"], ban["by"]) == ("address", OTHER, admin), ban
+        assert srv.delete(BANS + "/address/" + OTHER, token=admin_token).status == 204
+        expect(login_from(srv, OTHER, member, PW), 201)
+
+
+@requires("moderation")
+def test_moderation_bans_and_reserved_names_are_stored_and_outlive_a_restart():
+    with Server(label="ban-restart") as srv:
+        admin, admin_token = make_admin(srv, "br")
+        banned, lifted, kept = uname("brb"), uname("brl"), uname("brk")
+        srv.register(banned, PW)
+        srv.register(lifted, PW)
+        for name in (banned, lifted):
+            assert srv.post(BANS, {"kind": "name", "value": name},
+                            token=admin_token).status == 204
+        assert srv.post(BANS, {"kind": "address", "value": OTHER},
+                        token=admin_token).status == 204
+        assert srv.delete(BANS + "/name/" + lifted, token=admin_token).status == 204
+        assert srv.post(RESERVED, {"name": kept}, token=admin_token).status == 204
+        srv.stop()
+        srv.start()
+        expect_error(srv.post("/api/v1/session", {"name": banned, "password": PW}), 403,
+                     "forbidden")
+        expect_error(login_from(srv, OTHER, uname("brn")), 403, "forbidden")
+        srv.session(lifted, PW)
+        expect_error(srv.post("/api/v1/session", {"name": kept}), 409, "name_taken")
+        admin_token = srv.session(admin, PW)
+        assert [(b["kind"], b["value"]) for b in
+                expect(srv.get(BANS, token=admin_token), 200)["bans"]] == \
+            [("name", banned), ("address", OTHER)]
+        assert [e["name"] for e in
+                expect(srv.get(RESERVED, token=admin_token), 200)["reserved"]] == [kept]
+        # and the console lists them, from its own process, by kind
+        rc, out, err = admin_cli(srv, "bans")
+        assert rc == 0 and out == "address %s\nname %s\nreserved %s\n" % (OTHER, banned, kept), \
+            (rc, out, err)
+
+
+@requires("moderation")
+def test_moderation_reserved_name_cannot_be_a_nickname_or_registered_but_its_account_logs_in():
+    srv = shared()
+    admin, admin_token = make_admin(srv, "rs")
+    free, owned = uname("rsf"), uname("rso")
+    srv.register(owned, PW)
+    watcher = srv.ws(admin_token)
+    for name in (free, owned):
+        assert srv.post(RESERVED, {"name": name}, token=admin_token).status == 204
+    f = wait_frame(watcher, type="moderation", action="reserve")
+    assert f == {"type": "moderation", "action": "reserve", "user": free, "by": admin}, f
+    r = srv.post("/api/v1/session", {"name": free.upper()})
+    expect_error(r, 409, "name_taken")
+    assert "reserved" in r.json()["error"]["message"], r
+    expect_error(srv.post("/api/v1/users", {"name": free, "password": PW}), 409, "name_taken")
+    # an account of a reserved name is untouched: it logs in with its password
+    srv.session(owned, PW)
+    listed = expect(srv.get(RESERVED, token=admin_token), 200)["reserved"]
+    assert [e["name"] for e in listed if e["by"] == admin] == [free, owned], listed
+    assert srv.delete(RESERVED + "/" + free, token=admin_token).status == 204
+    f = wait_frame(watcher, type="moderation", action="unreserve")
+    assert f["user"] == free, f
+    srv.session(free)
+    entries = expect(srv.get(AUDIT, token=admin_token), 200)["entries"]
+    acts = [(e["action"], e["target"], e["detail"]) for e in entries if e["actor"] == admin]
+    assert acts[:3] == [("unreserve", free, "reserved"), ("reserve", owned, "reserved"),
+                        ("reserve", free, "reserved")], acts
+
+
+def patch_room(srv, room, body, token):
+    return srv.request("PATCH", "/api/v1/rooms/" + room, body, token=token)
+
+
+def room_entry(srv, token, room):
+    [entry] = [e for e in expect(srv.get("/api/v1/rooms", token=token), 200)["rooms"]
+               if e["name"] == room]
+    return entry
+
+
+@requires("moderation")
+def test_moderation_read_only_room_refuses_members_posts_over_rest_and_websocket_not_admins():
+    srv = shared()
+    admin, admin_token = make_admin(srv, "ro")
+    member = uname("rom")
+    srv.register(member, PW)
+    member_token = srv.session(member, PW)
+    nick_token = srv.session(uname("ron"))
+    room = srv.create_room(admin_token, uname("room"))
+    watcher = srv.ws(admin_token)
+
+    for token in (member_token, nick_token):
+        expect_error(patch_room(srv, room, {"read_only": True}, token), 403, "forbidden")
+    for body in ({}, {"read_only": "yes"}, {"topic": 5}, {"topic": "x" * 201},
+                 {"topic": "   "}, {"topic": "bell\u0007"}):
+        expect_error(patch_room(srv, room, body, admin_token), 400, "bad_request")
+    expect_error(patch_room(srv, uname("noroom"), {"read_only": True}, admin_token), 404,
+                 "not_found")
+    assert room_entry(srv, member_token, room) == {"name": room}
+
+    assert patch_room(srv, room, {"read_only": True, "topic": "Tests — quiet please"},
+                      admin_token).status == 204
+    f = wait_frame(watcher, type="moderation", action="room")
+    assert f == {"type": "moderation", "action": "room", "user": room, "by": admin}, f
+    assert room_entry(srv, member_token, room) == {"name": room, "read_only": True,
+                                                   "topic": "Tests — quiet please"}
+    ws = srv.ws(member_token)
+    [entry] = [e for e in ws.hello["rooms"] if e["name"] == room]
+    assert entry == {"name": room, "read_only": True, "topic": "Tests — quiet please"}, entry
+
+    r = srv.post("/api/v1/rooms/%s/messages" % room, {"body": "hi"}, token=member_token)
+    expect_error(r, 403, "forbidden")
+    assert r.json()["error"]["message"] == "this room is read-only", r
+    ws.send_json({"type": "send", "room": room, "body": "hi", "cid": "ro-1"})
+    f = wait_frame(ws, type="error")
+    assert f["code"] == "forbidden" and "read-only" in f["message"] and f["cid"] == "ro-1", f
+    srv.send(admin_token, room, "admins may still post")
+    # other rooms are untouched
+    srv.send(member_token, "general", "general is open")
+
+    # the topic alone changes; then the flag goes and the topic is cleared
+    assert patch_room(srv, room, {"topic": "new"}, admin_token).status == 204
+    assert room_entry(srv, member_token, room) == {"name": room, "read_only": True,
+                                                   "topic": "new"}
+    assert patch_room(srv, room, {"read_only": False, "topic": ""}, admin_token).status == 204
+    assert room_entry(srv, member_token, room) == {"name": room}
+    srv.send(member_token, room, "open again")
+    entries = expect(srv.get(AUDIT, token=admin_token), 200)["entries"]
+    acts = [(e["action"], e["target"], e["detail"]) for e in entries if e["actor"] == admin]
+    assert acts[:3] == [("room", room, "read_only off, topic cleared"),
+                        ("room", room, "topic set"),
+                        ("room", room, "read_only on, topic set")], acts
+
+
+@requires("moderation")
+def test_moderation_read_only_flag_and_topic_outlive_a_restart():
+    with Server(label="room-restart") as srv:
+        admin, admin_token = make_admin(srv, "rr")
+        member = uname("rrm")
+        srv.register(member, PW)
+        room = srv.create_room(admin_token, uname("rroom"))
+        assert patch_room(srv, room, {"read_only": True, "topic": "kept"},
+                          admin_token).status == 204
+        assert patch_room(srv, "general", {"topic": "hello all"}, admin_token).status == 204
+        srv.stop()
+        srv.start()
+        token = srv.session(member, PW)
+        assert room_entry(srv, token, room) == {"name": room, "read_only": True, "topic": "kept"}
+        assert room_entry(srv, token, "general") == {"name": "general", "topic": "hello all"}
+        expect_error(srv.post("/api/v1/rooms/%s/messages" % room, {"body": "x"}, token=token),
+                     403, "forbidden")
+
+
+@requires("moderation")
+def test_moderation_ban_and_reservation_on_a_full_disk_are_503_and_not_in_force():
+    with disk_limited_server("ban-full") as srv:
+        admin, admin_token = make_admin(srv, "bf")
+        target = uname("bft")
+        target_token = srv.session(target)
+        post_until_the_disk_is_full(srv, admin_token, "b")
+        for method, path, body in (("POST", BANS, {"kind": "name", "value": target}),
+                                   ("POST", BANS, {"kind": "address", "value": OTHER}),
+                                   ("POST", RESERVED, {"name": uname("bfr")})):
+            expect_error(srv.request(method, path, body, token=admin_token), 503, "unavailable")
+        assert expect(srv.get(BANS, token=admin_token), 200) == {"bans": []}
+        assert expect(srv.get(RESERVED, token=admin_token), 200) == {"reserved": []}
+        expect(srv.get("/api/v1/session", token=target_token), 200)

@@ -175,11 +175,12 @@ def test_search_index_is_built_by_migration_for_an_older_database():
         con = sqlite3.connect(srv.db)
         con.executescript("DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_delete;"
                           "DROP TRIGGER messages_fts_update; DROP TABLE messages_fts;"
-                          "DROP TABLE IF EXISTS audit; DROP TABLE IF EXISTS mutes;")
+                          "DROP TABLE IF EXISTS audit; DROP TABLE IF EXISTS mutes;"
+                          "DROP TABLE IF EXISTS bans;")
         if "admin" in [row[1] for row in con.execute("PRAGMA table_info(users)")]:
             con.execute("ALTER TABLE users DROP COLUMN admin")
         con.execute("DROP INDEX IF EXISTS rooms_by_members")  # the direct rooms' step
-        for column in ("member_a", "member_b"):
+        for column in ("member_a", "member_b", "read_only", "topic"):
             if column in [row[1] for row in con.execute("PRAGMA table_info(rooms)")]:
                 con.execute("ALTER TABLE rooms DROP COLUMN " + column)
         con.execute("PRAGMA user_version=3")
