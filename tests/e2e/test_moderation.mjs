@@ -2,7 +2,8 @@
 // `lanchat admin add` on the running server's database) has a Delete on
 // everyone's message and the admin view; a member has neither. A message an
 // admin removes disappears for everyone; a mute is told in words to all,
-// and the muted user's post is refused in words; the audit log lists both.
+// and the muted user's post is refused in words; the audit log lists every
+// act, newest first, a page at a time ("Older").
 
 import { execFileSync } from 'node:child_process';
 
@@ -116,9 +117,22 @@ export async function test_moderation_a_member_is_refused_in_words_and_never_see
   await page.reload();
   await linkUp(page);
   await page.locator('#admin-open').waitFor({ state: 'visible' });
-  // removed again while the view is open: the next act is refused in words
+  // 23 audit entries: a page of 20, newest first, then "Older" for the rest
+  for (let i = 0; i < 11; i++) {
+    execFileSync(t.bin, ['admin', 'remove', 'cy', '--db', server.dbPath], { encoding: 'utf8' });
+    execFileSync(t.bin, ['admin', 'add', 'cy', '--db', server.dbPath], { encoding: 'utf8' });
+  }
   await page.locator('#admin-open').click();
-  await page.locator('#admin-audit li[data-action="admin_add"]').waitFor();
+  const entries = page.locator('#admin-audit li[data-audit]');
+  await entries.nth(19).waitFor();
+  assertEqual(await entries.count(), 20, 'entries of the first page');
+  assertEqual(await entries.first().getAttribute('data-action'), 'admin_add', 'the newest entry');
+  await page.locator('#admin-older').click();
+  await entries.nth(22).waitFor();
+  assert(await page.locator('#admin-older').isHidden(), '"Older" shown with nothing older');
+  const ids = (await entries.evaluateAll((items) => items.map((li) => Number(li.dataset.audit))));
+  assertEqual(ids, [...ids].sort((a, b) => b - a), 'entries newest first');
+  // removed again while the view is open: the next act is refused in words
   execFileSync(t.bin, ['admin', 'remove', 'cy', '--db', server.dbPath], { encoding: 'utf8' });
   await page.locator('#admin-backup').click();
   await page.locator('#admin-status', { hasText: 'No backup: only an admin may download a backup' }).waitFor();
