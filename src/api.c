@@ -16,11 +16,14 @@
 #include "tls.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 POOL_ELEMENT(request, struct api_request);
 
@@ -75,6 +78,7 @@ static void reserved_list(struct api_request *r);
 static void reserved_create(struct api_request *r);
 static void reserved_delete(struct api_request *r);
 static bool refuse_banned(struct api_request *r, const char *name, bool new_name);
+static void backup_get(struct api_request *r);
 #endif
 #if CHAT_WITH_TLS
 static void trust_get(struct api_request *r);
@@ -124,6 +128,7 @@ static const struct route {
     {"GET", "/api/v1/admin/reserved", AUTHENTICATED, reserved_list},
     {"POST", "/api/v1/admin/reserved", AUTHENTICATED, reserved_create},
     {"DELETE", "/api/v1/admin/reserved/*", AUTHENTICATED, reserved_delete},
+    {"GET", "/api/v1/admin/backup", AUTHENTICATED, backup_get},
 #endif
     {"GET", "/api/v1/server", PUBLIC, server_get},
     {"GET", "/healthz", PUBLIC, health_get},
@@ -883,6 +888,80 @@ static void kicks_create(struct api_request *r)
     }
     log_info("%s kicked %s (%zu session(s))", r->who.name, target, n);
     http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
+}
+
+/* Sends the file fd holds (size bytes) as the body, through the request
+ * block's buffer; false when it could not be read or the peer went away. */
+static bool send_file(struct api_request *r, int fd, size_t size)
+{
+    size_t sent = 0;
+    while (sent < size) {
+        ssize_t n = read(fd, r->body, sizeof r->body);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        if (mg_write(r->conn, r->body, (size_t)n) != (int)n)
+            return false;
+        sent += (size_t)n;
+    }
+    return true;
+}
+
+/* An admin's download of the whole database: a checked snapshot
+ * (store_backup) into a temporary file beside it, made 0600 first (it holds
+ * password and token hashes), sent with its length, then removed. */
+static void backup_get(struct api_request *r)
+{
+    if (!admin_now(r->who.registered, r->who.name)) {
+        fail(r, CHAT_E_FORBIDDEN, "only an admin may download a backup");
+        return;
+    }
+    char tmp[640];
+    int n = snprintf(tmp, sizeof tmp, "%s.download-XXXXXX", store_path());
+    if (!store_path()[0] || n < 0 || (size_t)n >= sizeof tmp) {
+        log_error("backup for %s: the database path is too long for its copy", r->who.name);
+        fail(r, CHAT_E_INTERNAL, "the backup could not be made");
+        return;
+    }
+    /* audited first: the copy holds its own audit row */
+    if (!audited(r, "backup", "", "download"))
+        return;
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        log_error("backup for %s: cannot create %s: %s", r->who.name, tmp, strerror(errno));
+        fail(r, CHAT_E_UNAVAILABLE, "the backup could not be made; try again later");
+        return;
+    }
+    struct stat st;
+    if (store_backup(store_path(), tmp) != 0 || fstat(fd, &st) != 0 ||
+        lseek(fd, 0, SEEK_SET) != 0) {
+        close(fd);
+        unlink(tmp);
+        log_error("backup for %s failed: nothing sent", r->who.name);
+        fail(r, CHAT_E_UNAVAILABLE, "the backup could not be made; try again later");
+        return;
+    }
+    /* the file is ours through fd: its name can go now, whatever happens next */
+    unlink(tmp);
+    char disposition[64];
+    struct tm day;
+    time_t now = time(NULL);
+    gmtime_r(&now, &day);
+    strftime(disposition, sizeof disposition, "attachment; filename=\"lanchat-%Y-%m-%d.db\"", &day);
+    const struct http_header headers[] = {
+        {"Content-Type", "application/vnd.sqlite3"},
+        {"Content-Disposition", disposition},
+        {"Cache-Control", "no-store"},
+    };
+    size_t size = (size_t)st.st_size;
+    http_head(r->conn, 200, headers, sizeof headers / sizeof headers[0], size);
+    bool whole = send_file(r, fd, size);
+    close(fd);
+    if (whole)
+        log_info("%s downloaded a backup (%zu bytes)", r->who.name, size);
+    else
+        log_error("backup for %s cut short (%zu bytes)", r->who.name, size);
 }
 
 static void audit_list(struct api_request *r)

@@ -268,6 +268,7 @@ static struct {
     sqlite3_stmt *writer_stmt[ST_WRITER_COUNT];
     int64_t max_per_room;
     struct store_hooks hooks;
+    char path[600]; /* the database file store_open was given; "" when longer */
 
     pthread_t writer;
     bool writer_running;
@@ -409,6 +410,8 @@ int store_open(const char *path, int64_t heap_limit, int64_t max_messages_per_ro
     if (heap_limit > 0)
         sqlite3_hard_heap_limit64(heap_limit);
     S.max_per_room = max_messages_per_room;
+    if (strlen(path) < sizeof S.path)
+        memcpy(S.path, path, strlen(path) + 1);
     if (open_connection(path, &S.writer_db) != 0 || migrate(S.writer_db) != 0 ||
         open_connection(path, &S.reader_db) != 0 || open_connection(path, &S.helper_db) != 0 ||
         exec(S.helper_db, "PRAGMA cache_size=16") != 0) {
@@ -1803,6 +1806,11 @@ static int close_copy(sqlite3 *db, const char *path)
 /* Tries a busy or locked step again this many times (the source's busy
  * timeout waits within each). */
 #define BACKUP_RETRIES 20
+
+const char *store_path(void)
+{
+    return S.path;
+}
 
 int store_backup(const char *src, const char *dst)
 {

@@ -12,7 +12,8 @@
  * from any thread (serialised on the one reader connection; a row callback
  * runs under that lock and must not block). store_open/store_close at boot.
  * The copies (store_backup, store_check_copy, store_quiesce) open their own
- * connections: for the backup and restore commands, which run no server.
+ * connections: for the backup and restore commands, which run no server,
+ * and (store_backup, any thread) for an admin's download of a backup.
  */
 #ifndef LANCHAT_STORE_H
 #define LANCHAT_STORE_H
@@ -257,6 +258,10 @@ int store_schema_version(void); /* the newest schema this binary knows */
  * (integrity_check). -1, logged, when any of it failed: dst is then the
  * caller's to remove. */
 int store_backup(const char *src, const char *dst);
+/* The database file store_open was given (for store_backup of the running
+ * server's database); "" before store_open and for a path of 600 bytes
+ * or more. */
+const char *store_path(void);
 /* Checks that path is a lanchat database this binary can open: SQLite's
  * integrity_check, lanchat's tables, schema 1..store_schema_version() (set
  * in *version); leaves it a single file (journal_mode=DELETE). -1 logged. */

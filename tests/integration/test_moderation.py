@@ -544,3 +544,57 @@ def test_moderation_ban_and_reservation_on_a_full_disk_are_503_and_not_in_force(
         assert expect(srv.get(BANS, token=admin_token), 200) == {"bans": []}
         assert expect(srv.get(RESERVED, token=admin_token), 200) == {"reserved": []}
         expect(srv.get("/api/v1/session", token=target_token), 200)
+
+
+BACKUP = "/api/v1/admin/backup"
+
+
+@requires("moderation")
+def test_moderation_backup_download_is_admins_only_a_checked_db_and_leaves_no_file():
+    import datetime
+    import os
+    import sqlite3
+    import tempfile
+    srv = shared()
+    admin, admin_token = make_admin(srv, "bk")
+    member = uname("bkm")
+    srv.register(member, PW)
+    member_token = srv.session(member, PW)
+    expect_error(srv.get(BACKUP, token=member_token), 403, "forbidden")
+    expect_error(srv.get(BACKUP, token=srv.session(uname("bkn"))), 403, "forbidden")
+    expect_error(srv.get(BACKUP), 401, "unauthorized")
+    body = "backed up " + uname("b")
+    srv.send(member_token, "general", body)
+    directory = os.path.dirname(os.path.abspath(srv.db))
+    before = set(os.listdir(directory))
+
+    r = srv.get(BACKUP, token=admin_token)
+    assert r.status == 200, r
+    assert r.header("Content-Type") == "application/vnd.sqlite3", r.headers
+    day = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    assert r.header("Content-Disposition") in (
+        'attachment; filename="lanchat-%s.db"' % day,
+        'attachment; filename="lanchat-%s.db"' % (datetime.datetime.now(
+            datetime.timezone.utc) - datetime.timedelta(minutes=1)).strftime("%Y-%m-%d")), \
+        r.headers
+    assert int(r.header("Content-Length")) == len(r.raw), r.headers
+    assert r.raw.startswith(b"SQLite format 3\0"), r.raw[:32]
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "copy.db")
+        with open(path, "wb") as f:
+            f.write(r.raw)
+        db = sqlite3.connect(path)
+        try:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert db.execute("SELECT count(*) FROM messages WHERE body = ?",
+                              (body,)).fetchone()[0] == 1
+            # the copy holds the audit row of its own download
+            assert db.execute("SELECT count(*) FROM audit WHERE actor = ? AND action = 'backup'",
+                              (admin,)).fetchone()[0] == 1
+        finally:
+            db.close()
+    # the temporary copy beside the database is gone
+    left = [n for n in set(os.listdir(directory)) - before if ".download-" in n]
+    assert left == [], left
+    entries = expect(srv.get(AUDIT, token=admin_token), 200)["entries"]
+    assert any(e["actor"] == admin and e["action"] == "backup" for e in entries), entries

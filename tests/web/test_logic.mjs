@@ -341,6 +341,19 @@ test('an_address_or_a_lone_at_is_no_mention', () => {
   assert.deepEqual(mentions('<@eve>'), ['eve']); // markup stays text: only the name is marked
 });
 
+test('moderation_frames_are_told_in_words', () => {
+  const say = text.moderationText;
+  assert.equal(say({ action: 'mute', user: 'bob', by: 'ada', seconds: 600 }), 'ada muted bob for 10 minutes');
+  assert.equal(say({ action: 'mute', user: 'bob', by: 'ada', seconds: 3600 }), 'ada muted bob for 1 hour');
+  assert.equal(say({ action: 'mute', user: 'bob', by: 'ada', seconds: 86400 }), 'ada muted bob for 1 day');
+  assert.equal(say({ action: 'mute', user: 'bob', by: 'ada', seconds: 90 }), 'ada muted bob for 90 seconds');
+  assert.equal(say({ action: 'mute', user: 'bob', by: 'ada', seconds: 1 }), 'ada muted bob for 1 second');
+  assert.equal(say({ action: 'unmute', user: 'bob', by: 'ada', seconds: 0 }), 'ada unmuted bob');
+  assert.equal(say({ action: 'kick', user: 'bob', by: 'ada' }), 'ada removed bob');
+  assert.equal(say({ action: 'ban', user: 'bob', by: 'ada' }), null); // a newer server's: not shown
+  assert.equal(say({ action: 'kick', user: 7, by: 'ada' }), null);
+});
+
 // ------------------------------------------------------------ run
 const pattern = process.argv[2] === '-k' ? process.argv[3] || '' : '';
 let passed = 0;

@@ -53,4 +53,28 @@ export const api = {
   search: (q, before, limit = 20) =>
     call('GET', `/api/v1/search?q=${encodeURIComponent(q)}&limit=${limit}${before ? `&before=${before}` : ''}`),
   deleteMessage: (id) => call('DELETE', `/api/v1/messages/${id}`),
+  presence: () => call('GET', '/api/v1/presence'),
+  mute: (name, seconds) => call('POST', '/api/v1/admin/mutes', { name, seconds }),
+  kick: (name) => call('POST', '/api/v1/admin/kicks', { name }),
+  audit: (before, limit = 20) => call('GET', `/api/v1/admin/audit?limit=${limit}${before ? `&before=${before}` : ''}`),
+  // The database as a Blob (GET /api/v1/admin/backup), with the file name the server gave.
+  async backup() {
+    let res;
+    try {
+      res = await fetch('/api/v1/admin/backup', { credentials: 'same-origin' });
+    } catch {
+      throw new ApiError(0, 'offline', 'The chat server cannot be reached.');
+    }
+    if (!res.ok) {
+      let e = null;
+      try {
+        e = (await res.json()).error;
+      } catch {
+        /* not JSON: the status says enough */
+      }
+      throw new ApiError(res.status, e ? e.code : `http_${res.status}`, e ? e.message : `The server answered ${res.status}.`);
+    }
+    const name = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '');
+    return { blob: await res.blob(), name: name ? name[1] : 'lanchat.db' };
+  },
 };

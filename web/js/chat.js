@@ -16,7 +16,7 @@ import { mergeOutbox, restoreOutbox } from './outbox.js';
 import { addMessage, applyNewestPage, applyOlderPage, keepMessages, ownMessage } from './room.js';
 import { isBusy, refusalText, validName } from './rules.js';
 import { S, isMe, room, settled, ui } from './state.js';
-import { byName, sameName, spoken } from './text.js';
+import { byName, moderationText, sameName, spoken } from './text.js';
 
 const NOTICES_KEPT = 50;
 const BUSY_RETRY_MS = 1500; // a send refused as rate_limited or unavailable
@@ -220,6 +220,14 @@ function onFrame(f) {
     case 'presence':
       onPresence(f.user, f.online);
       break;
+    case 'moderation': {
+      const text = moderationText(f);
+      if (!text) return;
+      S.notices = [...S.notices, { ts: Date.now(), text, kind: 'moderation' }].slice(-NOTICES_KEPT);
+      ui.announce(text);
+      ui.moderated();
+      break;
+    }
     case 'deleted': {
       const r = S.rooms.get(f.room);
       if (r) keepMessages(r, (m) => m.id !== f.id);

@@ -6,7 +6,7 @@
 //   session.js  join screen, logout       render.js   drawing the chat from the state
 //   rules.js    the server's limits       room.js, outbox.js, text.js  pure logic
 //   view.js     DOM building              api.js, link.js, local.js  REST, WebSocket, storage
-//   search.js   the sidebar's search
+//   search.js   the sidebar's search      admin.js    the admin view (moderation)
 
 import { api } from './api.js';
 import { link, loadOlder, queue, refreshRooms, setRooms, typed } from './chat.js';
@@ -14,6 +14,7 @@ import { local } from './local.js';
 import { TOP_SLACK_PX, atBottom, autogrow, pickRoom, render, saveRooms, schedule, toggleSidebar } from './render.js';
 import { bodyProblem, nameProblem } from './rules.js';
 import { wireSearch } from './search.js';
+import { wireAdmin } from './admin.js';
 import { OFFLINE_TEXT, applyServer, enterChat, loginError, logout, showLogin, submitLogin } from './session.js';
 import { S, room } from './state.js';
 
@@ -75,6 +76,7 @@ function wire() {
   $('conn-now').addEventListener('click', () => link.retryNow());
   $('room-form').addEventListener('submit', createRoom);
   wireSearch();
+  wireAdmin();
   $('new-pill').addEventListener('click', () => {
     S.stickOnce = true;
     render();
@@ -141,7 +143,7 @@ async function boot() {
   applyServer(info);
   try {
     const session = await api.session();
-    enterChat(session.user.name);
+    enterChat(session.user.name, session.user.admin);
   } catch (e) {
     const last = local.lastUser();
     if (e.code === 'offline' && last) enterChat(last); // the cache and outbox, until the server is back

@@ -11,6 +11,7 @@ import { keepMessages, ownMessage, unreadCount } from './room.js';
 import { S, isMe, room, ui } from './state.js';
 import { plural, typingText } from './text.js';
 import { el, renderOnline, renderRooms, renderTimeline } from './view.js';
+import { renderAdmin } from './admin.js';
 
 const $ = (id) => document.getElementById(id);
 const BOTTOM_SLACK_PX = 80; // closer than this to the end counts as "at the bottom"
@@ -76,6 +77,8 @@ export function render() {
   });
   renderRooms($('rooms'), rooms, S.current, pickRoom);
   renderOnline($('online'), $('online-count'), S.online, S.me, (name) => openDirect(name, pickRoom));
+  $('admin-open').hidden = !S.admin;
+  renderAdmin();
   const total = rooms.reduce((n, x) => n + x.unread, 0);
   document.title = total ? `(${total}) lanchat` : 'lanchat';
   renderBanner();
@@ -114,7 +117,8 @@ function renderBanner() {
 function actions(m, state) {
   const button = (text, onclick, extra = {}) => el('button', { type: 'button', class: 'act', text, onclick, ...extra });
   if (m.id) {
-    if (!ownMessage(m, isMe)) return [];
+    // an admin may delete anyone's (not a mirrored one: that is its origin's)
+    if (!ownMessage(m, isMe) && !(S.admin && !m.node)) return [];
     const confirming = S.confirmDelete === m.id;
     return [button(confirming ? 'Really delete?' : 'Delete', () => deleteMessage(m), {
       'data-action': `delete-${m.id}`,

@@ -10,6 +10,7 @@ import { render, saveRooms, toast } from './render.js';
 import { limitsFrom, nameProblem, passwordProblem } from './rules.js';
 import { S, settled, ui } from './state.js';
 import { clearSearch } from './search.js';
+import { closeAdmin } from './admin.js';
 import { plural } from './text.js';
 
 const $ = (id) => document.getElementById(id);
@@ -37,8 +38,9 @@ function sessionEnded() {
   showLogin('Your session has ended. Join again to go on chatting.', name);
 }
 
-export function enterChat(name) {
+export function enterChat(name, admin = false) {
   S.me = name;
+  S.admin = Boolean(admin) && S.features.moderation;
   local.setLastUser(name);
   S.rooms = new Map();
   S.direct = new Map();
@@ -64,8 +66,10 @@ function leaveChat() {
   link.stop();
   saveRooms();
   S.me = null;
+  S.admin = false;
   S.up = false;
   clearSearch();
+  closeAdmin();
   $('chat').hidden = true;
 }
 
@@ -119,7 +123,7 @@ export async function submitLogin(register) {
     if (register) await api.register(name, password);
     const res = await api.login(name, password);
     $('login-password').value = '';
-    enterChat(res.user.name);
+    enterChat(res.user.name, res.user.admin);
   } catch (e) {
     loginError(loginRefusal(e, name, password));
     $('login-name').focus();

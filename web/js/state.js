@@ -12,7 +12,8 @@ import { sameName } from './text.js';
 
 export const S = {
   me: null,
-  features: { accounts: false, rooms: false, search: false },
+  admin: false, // the session's account is an admin (feature moderation): the admin view and every Delete
+  features: { accounts: false, rooms: false, search: false, moderation: false },
   limits: limitsFrom(null, DEFAULT_LIMITS),
   rooms: new Map(), // name → room (room.js)
   direct: new Map(), // a direct room's name ("@7") → the other member
@@ -53,4 +54,5 @@ export const ui = {
   announce() {},
   atBottom: () => true, // the reader sees the end of the timeline
   sessionEnded() {}, // the server says the session is gone
+  moderated() {}, // a moderation frame came: the admin view's audit log is stale
 };

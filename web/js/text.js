@@ -119,3 +119,24 @@ export const byName = (a, b) => a.localeCompare(b, undefined, { sensitivity: 'ba
 
 // A message as a screen reader announces it: at most 140 characters.
 export const spoken = (author, body) => `${author}: ${body.length > 140 ? `${body.slice(0, 140)}…` : body}`;
+
+// A span of seconds in words: "10 minutes", "1 hour", "1 day", "90 seconds".
+export function durationText(seconds) {
+  const units = [[86400, 'day', 'days'], [3600, 'hour', 'hours'], [60, 'minute', 'minutes']];
+  for (const [size, one, many] of units) {
+    if (seconds >= size && seconds % size === 0) return plural(seconds / size, one, many);
+  }
+  return plural(seconds, 'second', 'seconds');
+}
+
+// A "moderation" frame ({action, user, by, seconds}) in words, or null for
+// one this page does not know.
+export function moderationText(f) {
+  if (!f || typeof f.user !== 'string' || typeof f.by !== 'string') return null;
+  if (f.action === 'mute' && Number.isSafeInteger(f.seconds) && f.seconds > 0) {
+    return `${f.by} muted ${f.user} for ${durationText(f.seconds)}`;
+  }
+  if (f.action === 'unmute' || f.action === 'mute') return `${f.by} unmuted ${f.user}`;
+  if (f.action === 'kick') return `${f.by} removed ${f.user}`;
+  return null;
+}

@@ -91,7 +91,7 @@ export function renderTimeline(list, { messages, notices, outbox, me, hasMore, l
   };
   const addNotice = (notice) => {
     addDay(new Date(notice.ts));
-    frag.append(el('li', { class: 'notice', text: notice.text }));
+    frag.append(el('li', { class: notice.kind ? `notice ${notice.kind}` : 'notice', text: notice.text }));
   };
   const isMe = (name) => sameName(name, me);
   for (const m of messages) {
