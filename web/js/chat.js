@@ -13,7 +13,9 @@ import { api } from './api.js';
 import { Link } from './link.js';
 import { local, newCid } from './local.js';
 import { mergeOutbox, restoreOutbox } from './outbox.js';
-import { addMessage, applyNewestPage, applyOlderPage, keepMessages, ownMessage } from './room.js';
+import {
+  addMessage, applyNewerPage, applyNewestPage, applyOlderPage, applyWindow, keepMessages, ownMessage,
+} from './room.js';
 import { isBusy, refusalText, validName } from './rules.js';
 import { S, isMe, room, settled, ui } from './state.js';
 import { byName, sameName, spoken } from './text.js';
@@ -37,6 +39,13 @@ export function setRooms(names) {
   S.order = list;
   if (!S.order.includes(S.current)) S.current = S.order[0];
   local.saveRooms(S.me, S.order);
+}
+
+// The room list's entries ({name, direct?}): a direct-message room is
+// flagged, so that its unread messages count as mentions (room.js).
+function setRoomList(entries) {
+  setRooms(entries.map((r) => r.name));
+  for (const e of entries) if (S.rooms.has(e.name)) S.rooms.get(e.name).direct = e.direct !== undefined && e.direct !== false;
 }
 
 // ---- the outbox ----
@@ -160,7 +169,7 @@ function onFrame(f) {
     case 'hello':
       S.me = f.user;
       S.online = (f.online || []).slice().sort(byName);
-      setRooms((f.rooms || []).map((r) => r.name));
+      setRoomList(f.rooms || []);
       for (const r of S.rooms.values()) if (S.order.includes(r.name)) join(r);
       flush();
       break;
@@ -197,6 +206,7 @@ function onFrame(f) {
       if (r) {
         keepMessages(r, () => false);
         r.hasMore = true;
+        r.gapAfter = 0;
       }
       break;
     }
@@ -223,6 +233,7 @@ function onFrame(f) {
 }
 
 function arrived(r, m) {
+  if (r.joined) ui.notify(r, m);
   if (!r.joined || ownMessage(m, isMe) || r.name !== S.current) return;
   if (!ui.atBottom()) S.newBelow = true;
   ui.announce(spoken(m.author, m.body));
@@ -284,12 +295,53 @@ export async function loadOlder(r) {
   }
 }
 
+// A room opened at one message (a search result): the history around it,
+// unless the room holds it already; the timeline scrolls to it and marks it
+// for a moment (render.js: S.scrollTo).
+export async function openAt(name, id) {
+  const r = room(name);
+  S.scrollTo = id;
+  if (!r.ids.has(id) || (r.gapAfter && id > r.gapAfter)) {
+    try {
+      const [before, after] = await Promise.all([
+        api.history(r.name, id + 1, S.limits.page_messages),
+        api.historyAfter(r.name, id, S.limits.page_messages),
+      ]);
+      applyWindow(r, before, after);
+    } catch (e) {
+      S.scrollTo = 0;
+      if (e.status === 401) ui.sessionEnded();
+      else ui.toast(e.code === 'offline' ? 'That message needs the server; try again when it is back.'
+        : `That message could not be loaded: ${e.message}`);
+    }
+  }
+  ui.schedule();
+}
+
+// The next page after the gap of a room opened at a message, until the
+// newest are reached (the reader scrolled to the end of what is shown).
+export async function loadNewer(r) {
+  if (r.loadingNewer || !r.gapAfter || Date.now() - r.loadFailedAt < LOAD_RETRY_MS) return;
+  r.loadingNewer = true;
+  ui.schedule();
+  try {
+    applyNewerPage(r, await api.historyAfter(r.name, r.gapAfter, S.limits.page_messages));
+  } catch (e) {
+    r.loadFailedAt = Date.now();
+    if (e.status === 401) ui.sessionEnded();
+    else if (e.code !== 'offline') ui.toast(`Newer messages could not be loaded: ${e.message}`);
+  } finally {
+    r.loadingNewer = false;
+    ui.schedule();
+  }
+}
+
 // Rooms created by others (there is no frame for them).
 export async function refreshRooms() {
   if (!S.me || !S.up) return;
   try {
     const res = await api.rooms();
-    setRooms(res.rooms.map((r) => r.name));
+    setRoomList(res.rooms);
     ui.schedule();
   } catch (e) {
     if (e.status === 401) ui.sessionEnded();

@@ -6,8 +6,9 @@
 //   session.js  join screen, logout       render.js   drawing the chat from the state
 //   rules.js    the server's limits       room.js, outbox.js, text.js  pure logic
 //   view.js     DOM building              api.js, link.js, local.js  REST, WebSocket, storage
-//   search.js   the sidebar's search
+//   search.js   the sidebar's search      alerts.js, notify.js  notifications
 
+import { wireAlerts } from './alerts.js';
 import { api } from './api.js';
 import { link, loadOlder, queue, refreshRooms, setRooms, typed } from './chat.js';
 import { local } from './local.js';
@@ -75,6 +76,7 @@ function wire() {
   $('conn-now').addEventListener('click', () => link.retryNow());
   $('room-form').addEventListener('submit', createRoom);
   wireSearch();
+  wireAlerts();
   $('new-pill').addEventListener('click', () => {
     S.stickOnce = true;
     render();
