@@ -10,7 +10,7 @@
 
 import { wireAlerts } from './alerts.js';
 import { api } from './api.js';
-import { link, loadOlder, queue, refreshRooms, setRooms, typed } from './chat.js';
+import { link, loadNewer, loadOlder, queue, refreshRooms, setRooms, typed } from './chat.js';
 import { local } from './local.js';
 import { TOP_SLACK_PX, atBottom, autogrow, pickRoom, render, saveRooms, schedule, toggleSidebar } from './render.js';
 import { bodyProblem, nameProblem } from './rules.js';
@@ -86,6 +86,7 @@ function wire() {
     if (!S.me) return;
     const r = room(S.current);
     if (box.scrollTop < TOP_SLACK_PX) loadOlder(r);
+    if (r.gapAfter && atBottom()) loadNewer(r); // opened at a search result: on towards the newest
     if (atBottom() && (S.newBelow || r.lastRead < r.maxId)) schedule();
   }, { passive: true });
 
