@@ -308,6 +308,7 @@ export async function openAt(name, id) {
         api.historyAfter(r.name, id, S.limits.page_messages),
       ]);
       applyWindow(r, before, after);
+      if (!r.ids.has(id)) S.scrollTo = 0; // deleted since it was found
     } catch (e) {
       S.scrollTo = 0;
       if (e.status === 401) ui.sessionEnded();
