@@ -1,11 +1,12 @@
 // Search in the page (feature search): the sidebar's box finds messages of
 // every room, newest first, with their room and time; the words are marked
-// as text (a body's markup stays text); a result opens its room; a search
+// as text (a body's markup stays text); a result opens its room at that
+// message, marked, with newer pages on the way down to the live end; a search
 // the server refuses says why; older results on demand; on a phone the
 // drawer closes on the room. Without the feature the box is not there
 // (test_page.mjs, the minimal build).
 
-import { PHONE, assert, assertEqual, joinAs, seeMessage } from './client.mjs';
+import { PHONE, assert, assertEqual, joinAs, messagesWith, seeMessage, shownBodies } from './client.mjs';
 
 export async function test_search_finds_messages_of_every_room_and_opens_one(t) {
   const server = await t.startServer();
@@ -76,4 +77,45 @@ export async function test_search_on_a_phone_opens_the_room_and_closes_the_drawe
   await seeMessage(page, 'tomatoes are ripe');
   assertEqual(await page.locator('#menu-button').getAttribute('aria-expanded'), 'false', 'the drawer closed');
   watcher.assertClean('the phone search');
+}
+
+// A result far back opens its room at that message: the history around it
+// loaded, the message in view and marked; scrolling down brings the newer
+// pages until the newest, and the live view goes on from there.
+export async function test_search_result_opens_its_room_at_an_old_message(t) {
+  const server = await t.startServer();
+  const token = await t.login(server.url, 'bob');
+  const N = 130; // more than two pages of 50 after the one searched for
+  for (let i = 1; i <= N; i++) await t.post(server.url, token, 'general', i === 3 ? 'the early bird' : `filler ${i}`);
+  const { page, watcher } = await joinAs(t, server, 'alice', { viewport: { width: 1000, height: 700 } });
+  await seeMessage(page, `filler ${N}`);
+  assertEqual(await messagesWith(page, 'the early bird').count(), 0, 'not loaded at first');
+  await page.locator('#search-input').fill('early');
+  await page.locator('#search-submit').click();
+  await page.locator('#search-results .search-hit').first().click();
+  const bird = await seeMessage(page, 'the early bird');
+  await page.locator('#messages li.msg.highlight', { hasText: 'the early bird' }).waitFor();
+  const inView = await bird.first().evaluate((li) => {
+    const box = document.getElementById('messages').getBoundingClientRect();
+    const r = li.getBoundingClientRect();
+    return r.top >= box.top && r.bottom <= box.bottom;
+  });
+  assert(inView, 'the message is scrolled into view');
+  assertEqual(await messagesWith(page, `filler ${N}`).count(), 0, 'the newest wait past the gap');
+  await page.locator('#messages .history-edge.newer').waitFor();
+  await t.screenshot(page, 'search-opens-at-message');
+  await page.locator('#messages li.msg.highlight').waitFor({ state: 'detached', timeout: 5000 });
+
+  // Down to the newest, a page at a time.
+  for (let i = 0; i < 10 && await page.locator('#messages .history-edge.newer').count(); i++) {
+    await page.locator('#messages').evaluate((box) => { box.scrollTop = box.scrollHeight; });
+    await page.waitForTimeout(300);
+  }
+  await seeMessage(page, `filler ${N}`);
+  assertEqual(await page.locator('#messages .history-edge.newer').count(), 0, 'no gap left');
+  const bodies = await shownBodies(page);
+  assertEqual(bodies.slice(-(N - 3)), Array.from({ length: N - 3 }, (_, i) => `filler ${i + 4}`), 'every message once, in order');
+  await t.post(server.url, token, 'general', 'live again');
+  await seeMessage(page, 'live again');
+  watcher.assertClean('the page opened at a message');
 }

@@ -2,7 +2,7 @@
 // The page's pure logic, in node without a browser: URLs in a message and
 // day labels (web/js/text.js), the server's limits and the checks made with
 // them, refusals and frames (rules.js), a room's messages by id (room.js),
-// and the outbox shared by tabs (outbox.js). These modules touch no DOM,
+// the outbox shared by tabs (outbox.js), and when to notify (notify.js). These modules touch no DOM,
 // at import or ever; the page's behaviour in a browser is tests/e2e/'s.
 //
 //   node tests/web/test_logic.mjs [-k SUBSTRING]
@@ -32,6 +32,7 @@ const text = await import(`${WEB_JS}text.js`);
 const rules = await import(`${WEB_JS}rules.js`);
 const room = await import(`${WEB_JS}room.js`);
 const outbox = await import(`${WEB_JS}outbox.js`);
+const notify = await import(`${WEB_JS}notify.js`);
 
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
@@ -352,6 +353,86 @@ test('moderation_frames_are_told_in_words', () => {
   assert.equal(say({ action: 'kick', user: 'bob', by: 'ada' }), 'ada removed bob');
   assert.equal(say({ action: 'ban', user: 'bob', by: 'ada' }), null); // a newer server's: not shown
   assert.equal(say({ action: 'kick', user: 7, by: 'ada' }), null);
+});
+
+// ------------------------------------------------------------ mention counts (room.js)
+test('mentions_count_unread_messages_naming_me_without_case', () => {
+  const isMe = (n) => text.sameName(n, 'Bob');
+  const r = room.newRoom('general', null);
+  for (const m of [msg(1, 'al', 'hi @bob'), msg(2, 'al', 'hi @BOB.'), msg(3, 'al', 'mail bob@x.org'),
+    msg(4, 'al', 'hi @bobby'), msg(5, 'bob', 'me, @bob'), msg(6, 'al', 'and @Bob, again')]) room.addMessage(r, m);
+  r.lastRead = 1;
+  assert.equal(room.mentionCount(r, isMe, 'bob'), 2, 'ids 2 and 6: not an address, another name, nor my own');
+  assert.equal(room.unreadCount(r, isMe), 4);
+  r.lastRead = 6;
+  assert.equal(room.mentionCount(r, isMe, 'bob'), 0, 'the room read: cleared');
+  assert.equal(room.mentionCount(r, isMe, null), 0);
+});
+
+test('in_a_direct_room_every_unread_message_counts_as_a_mention', () => {
+  const isMe = (n) => text.sameName(n, 'bob');
+  const r = room.newRoom('dm', null);
+  r.direct = true;
+  for (const m of [msg(1, 'al', 'psst'), msg(2, 'bob', 'yes?'), msg(3, 'al', 'lunch?')]) room.addMessage(r, m);
+  assert.equal(room.mentionCount(r, isMe, 'bob'), 2);
+  assert.ok(room.callsFor(r, r.messages[0], isMe, 'bob'));
+  assert.ok(!room.callsFor(r, r.messages[1], isMe, 'bob'), 'my own never calls for me');
+  r.direct = false;
+  assert.ok(!room.callsFor(r, r.messages[0], isMe, 'bob'));
+});
+
+test('a_window_around_a_message_replaces_the_room_and_pages_after_close_the_gap', () => {
+  const r = room.newRoom('general', null);
+  for (const id of [90, 91, 92]) room.addMessage(r, msg(id));
+  room.applyWindow(r, { messages: [msg(3), msg(4), msg(5)], has_more: true }, { messages: [msg(6), msg(7)], has_more: true });
+  assert.deepEqual(ids(r), [3, 4, 5, 6, 7]);
+  assert.equal(r.maxId, 92, 'the join\'s since stays');
+  assert.ok(r.hasMore);
+  assert.equal(r.gapAfter, 7);
+  room.addMessage(r, msg(93)); // live, past the gap
+  assert.deepEqual(room.shownMessages(r).map((m) => m.id), [3, 4, 5, 6, 7], 'nothing past the gap shown');
+  room.applyNewerPage(r, { messages: [msg(8), msg(9)], has_more: true });
+  assert.equal(r.gapAfter, 9);
+  room.applyNewerPage(r, { messages: [msg(92), msg(93)], has_more: false });
+  assert.equal(r.gapAfter, 0, 'the newest reached');
+  assert.deepEqual(room.shownMessages(r).map((m) => m.id), [3, 4, 5, 6, 7, 8, 9, 92, 93]);
+  const whole = room.newRoom('general', null);
+  room.applyWindow(whole, { messages: [msg(1)], has_more: false }, { messages: [msg(2)], has_more: false });
+  assert.equal(whole.gapAfter, 0, 'the newest in the window: no gap');
+  assert.ok(!whole.hasMore);
+});
+
+// ------------------------------------------------------------ notify.js
+const facts = (o) => ({ supported: true, secure: true, permission: 'granted', wanted: true, origin: 'http://chat.lan', ...o });
+test('a_hidden_page_notifies_of_a_mention_when_allowed', () => {
+  const { state } = notify.notifyState(facts());
+  assert.equal(state, 'on');
+  assert.ok(notify.shouldNotify({ hidden: true, calls: true, state }));
+  assert.ok(!notify.shouldNotify({ hidden: false, calls: true, state }), 'the reader sees the page');
+  assert.ok(!notify.shouldNotify({ hidden: true, calls: false, state }), 'not for the reader');
+  for (const o of [{ wanted: false }, { permission: 'default' }, { permission: 'denied' }, { secure: false }, { supported: false }]) {
+    assert.ok(!notify.shouldNotify({ hidden: true, calls: true, state: notify.notifyState(facts(o)).state }), JSON.stringify(o));
+  }
+});
+
+test('without_https_an_api_or_permission_the_page_says_why', () => {
+  const insecure = notify.notifyState(facts({ secure: false, supported: false }));
+  assert.equal(insecure.state, 'unavailable');
+  assert.match(insecure.text, /need HTTPS: open https:\/\/chat\.lan .*trust page/);
+  assert.match(notify.notifyState(facts({ supported: false })).text, /cannot show notifications/);
+  const denied = notify.notifyState(facts({ permission: 'denied' }));
+  assert.equal(denied.state, 'denied');
+  assert.match(denied.text, /blocked/);
+  assert.equal(notify.notifyState(facts({ permission: 'default' })).state, 'ask');
+  assert.deepEqual(notify.notifyState(facts({ wanted: false, permission: 'default' })), { state: 'off', text: '' });
+});
+
+test('a_notification_names_room_and_author_and_cuts_the_text', () => {
+  const n = notify.notificationOf('general', { author: 'al', body: 'x'.repeat(500) });
+  assert.equal(n.title, '#general: al');
+  assert.equal(n.body.length, notify.BODY_MAX);
+  assert.ok(n.body.endsWith('…'));
+  assert.equal(notify.notificationOf('dm', { author: 'al', body: 'hi' }, true).title, 'al');
 });
 
 // ------------------------------------------------------------ run

@@ -50,6 +50,7 @@ export const api = {
   direct: (name) => call('POST', '/api/v1/direct', { name }),
   history: (name, before, limit = 50) =>
     call('GET', `${room(name)}/messages?limit=${limit}${before ? `&before=${before}` : ''}`),
+  historyAfter: (name, after, limit = 50) => call('GET', `${room(name)}/messages?limit=${limit}&after=${after}`),
   search: (q, before, limit = 20) =>
     call('GET', `/api/v1/search?q=${encodeURIComponent(q)}&limit=${limit}${before ? `&before=${before}` : ''}`),
   deleteMessage: (id) => call('DELETE', `/api/v1/messages/${id}`),

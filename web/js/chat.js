@@ -13,7 +13,9 @@ import { api } from './api.js';
 import { Link } from './link.js';
 import { local, newCid } from './local.js';
 import { mergeOutbox, restoreOutbox } from './outbox.js';
-import { addMessage, applyNewestPage, applyOlderPage, keepMessages, ownMessage } from './room.js';
+import {
+  addMessage, applyNewerPage, applyNewestPage, applyOlderPage, applyWindow, keepMessages, ownMessage,
+} from './room.js';
 import { isBusy, refusalText, validName } from './rules.js';
 import { S, isMe, room, settled, ui } from './state.js';
 import { byName, moderationText, sameName, spoken } from './text.js';
@@ -46,6 +48,13 @@ export function setRooms(names) {
   S.order = list;
   if (!S.order.includes(S.current)) S.current = S.order[0];
   local.saveRooms(S.me, S.order);
+}
+
+// The room list's entries ({name, direct?}): a direct-message room is
+// flagged, so that its unread messages count as mentions (room.js).
+function setRoomList(entries) {
+  setRooms(entries.map((r) => r.name));
+  for (const e of entries) if (S.rooms.has(e.name)) S.rooms.get(e.name).direct = e.direct !== undefined && e.direct !== false;
 }
 
 // ---- the outbox ----
@@ -206,6 +215,7 @@ function onFrame(f) {
       if (r) {
         keepMessages(r, () => false);
         r.hasMore = true;
+        r.gapAfter = 0;
       }
       break;
     }
@@ -240,6 +250,7 @@ function onFrame(f) {
 }
 
 function arrived(r, m) {
+  if (r.joined) ui.notify(r, m);
   if (!r.joined || ownMessage(m, isMe) || r.name !== S.current) return;
   if (!ui.atBottom()) S.newBelow = true;
   ui.announce(spoken(m.author, m.body));
@@ -297,6 +308,48 @@ export async function loadOlder(r) {
     else if (e.code !== 'offline') ui.toast(`Older messages could not be loaded: ${e.message}`);
   } finally {
     r.loading = false;
+    ui.schedule();
+  }
+}
+
+// A room opened at one message (a search result): the history around it,
+// unless the room holds it already; the timeline scrolls to it and marks it
+// for a moment (render.js: S.scrollTo).
+export async function openAt(name, id) {
+  const r = room(name);
+  S.scrollTo = id;
+  if (!r.ids.has(id) || (r.gapAfter && id > r.gapAfter)) {
+    try {
+      const [before, after] = await Promise.all([
+        api.history(r.name, id + 1, S.limits.page_messages),
+        api.historyAfter(r.name, id, S.limits.page_messages),
+      ]);
+      applyWindow(r, before, after);
+      if (!r.ids.has(id)) S.scrollTo = 0; // deleted since it was found
+    } catch (e) {
+      S.scrollTo = 0;
+      if (e.status === 401) ui.sessionEnded();
+      else ui.toast(e.code === 'offline' ? 'That message needs the server; try again when it is back.'
+        : `That message could not be loaded: ${e.message}`);
+    }
+  }
+  ui.schedule();
+}
+
+// The next page after the gap of a room opened at a message, until the
+// newest are reached (the reader scrolled to the end of what is shown).
+export async function loadNewer(r) {
+  if (r.loadingNewer || !r.gapAfter || Date.now() - r.loadFailedAt < LOAD_RETRY_MS) return;
+  r.loadingNewer = true;
+  ui.schedule();
+  try {
+    applyNewerPage(r, await api.historyAfter(r.name, r.gapAfter, S.limits.page_messages));
+  } catch (e) {
+    r.loadFailedAt = Date.now();
+    if (e.status === 401) ui.sessionEnded();
+    else if (e.code !== 'offline') ui.toast(`Newer messages could not be loaded: ${e.message}`);
+  } finally {
+    r.loadingNewer = false;
     ui.schedule();
   }
 }

@@ -48,6 +48,10 @@ export const local = {
   rooms: (user) => read(`rooms.${userKey(user)}`, ['general']),
   saveRooms: (user, names) => write(`rooms.${userKey(user)}`, names),
 
+  // Notifications of mentions turned on in this browser (alerts.js).
+  notify: () => read('notify', false) === true,
+  saveNotify: (on) => write('notify', on),
+
   outbox: (user) => read(`outbox.${userKey(user)}`, []),
   saveOutbox: (user, entries) => write(`outbox.${userKey(user)}`, entries),
 

@@ -7,9 +7,11 @@
 //   rules.js    the server's limits       room.js, outbox.js, text.js  pure logic
 //   view.js     DOM building              api.js, link.js, local.js  REST, WebSocket, storage
 //   search.js   the sidebar's search      admin.js    the admin view (moderation)
+//                                         alerts.js, notify.js  notifications
 
+import { wireAlerts } from './alerts.js';
 import { api } from './api.js';
-import { link, loadOlder, queue, refreshRooms, setRooms, typed } from './chat.js';
+import { link, loadNewer, loadOlder, queue, refreshRooms, setRooms, typed } from './chat.js';
 import { local } from './local.js';
 import { TOP_SLACK_PX, atBottom, autogrow, pickRoom, render, saveRooms, schedule, toggleSidebar } from './render.js';
 import { bodyProblem, nameProblem } from './rules.js';
@@ -77,6 +79,7 @@ function wire() {
   $('room-form').addEventListener('submit', createRoom);
   wireSearch();
   wireAdmin();
+  wireAlerts();
   $('new-pill').addEventListener('click', () => {
     S.stickOnce = true;
     render();
@@ -86,6 +89,7 @@ function wire() {
     if (!S.me) return;
     const r = room(S.current);
     if (box.scrollTop < TOP_SLACK_PX) loadOlder(r);
+    if (r.gapAfter && atBottom()) loadNewer(r); // opened at a search result: on towards the newest
     if (atBottom() && (S.newBelow || r.lastRead < r.maxId)) schedule();
   }, { passive: true });
 

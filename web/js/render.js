@@ -5,9 +5,9 @@
 // of each room's cache.
 
 import { api } from './api.js';
-import { dropFromOutbox, flush, loadOlder, openDirect, saveOutbox, typingNames } from './chat.js';
+import { dropFromOutbox, flush, loadNewer, loadOlder, openDirect, saveOutbox, typingNames } from './chat.js';
 import { local } from './local.js';
-import { keepMessages, ownMessage, unreadCount } from './room.js';
+import { keepMessages, mentionCount, ownMessage, shownMessages, unreadCount } from './room.js';
 import { S, isMe, room, ui } from './state.js';
 import { plural, typingText } from './text.js';
 import { el, renderOnline, renderRooms, renderTimeline } from './view.js';
@@ -17,6 +17,7 @@ const $ = (id) => document.getElementById(id);
 const BOTTOM_SLACK_PX = 80; // closer than this to the end counts as "at the bottom"
 export const TOP_SLACK_PX = 100; // closer than this to the top loads older messages
 const SAVE_EVERY_MS = 500;
+const HIGHLIGHT_MS = 2500; // a message opened from a search result stays marked
 
 export function atBottom() {
   const box = $('messages');
@@ -40,24 +41,37 @@ export function render() {
   const switched = S.rendered !== r.name;
 
   renderTimeline(box, {
-    messages: r.messages,
+    messages: shownMessages(r),
     notices: S.notices,
     outbox: S.outbox.filter((e) => e.room === r.name),
     me: S.me,
     hasMore: r.hasMore,
     loading: r.loading,
     room: r.name,
+    gap: r.gapAfter ? (r.loadingNewer ? 'loading' : 'more') : null,
+    highlight: S.highlight.until > Date.now() ? S.highlight.id : 0,
   }, actions);
   S.rendered = r.name;
 
-  if (switched || S.stickOnce || wasAtBottom) {
+  const target = S.scrollTo ? box.querySelector(`li.msg[data-id="${S.scrollTo}"]`) : null;
+  if (target) {
+    S.scrollTo = 0;
+    S.highlight = { id: Number(target.dataset.id), until: Date.now() + HIGHLIGHT_MS };
+    target.classList.add('highlight');
+    target.scrollIntoView({ block: 'center' });
+    setTimeout(schedule, HIGHLIGHT_MS + 20);
+  } else if (S.scrollTo && switched) {
+    // its page is still coming: stay at the top of what is there
+  } else if (switched || S.stickOnce || (wasAtBottom && !S.gapShown)) {
     box.scrollTop = box.scrollHeight;
   } else if (anchor) {
     const node = box.querySelector(`li.msg[data-id="${anchor.id}"]`);
     if (node) box.scrollTop += node.offsetTop - anchor.top; // older ones came in above
   }
   S.stickOnce = false;
-  if (atBottom()) {
+  S.gapShown = Boolean(r.gapAfter);
+  if (atBottom() && r.gapAfter) loadNewer(r);
+  else if (atBottom()) {
     S.newBelow = false;
     markRead(r);
   }
@@ -73,7 +87,7 @@ export function render() {
   $('me').textContent = S.me;
   const rooms = S.order.map((name) => {
     const x = room(name);
-    return { name, direct: S.direct.get(name), unread: unreadCount(x, isMe), ready: x.joined && !x.fresh };
+    return { name, direct: S.direct.get(name), unread: unreadCount(x, isMe), mentions: mentionCount(x, isMe, S.me), ready: x.joined && !x.fresh };
   });
   renderRooms($('rooms'), rooms, S.current, pickRoom);
   renderOnline($('online'), $('online-count'), S.online, S.me, (name) => openDirect(name, pickRoom));
@@ -213,7 +227,7 @@ export function saveRooms() {
   saveTimer = 0;
   if (!S.me) return;
   for (const r of S.rooms.values()) {
-    if (!r.dirty) continue;
+    if (!r.dirty || r.gapAfter) continue; // a room with a gap keeps its last whole copy
     local.saveRoom(S.me, r.name, r);
     r.dirty = false;
   }

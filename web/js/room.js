@@ -4,6 +4,7 @@
 // mark. Pure functions on plain objects (tests/web/test_logic.mjs).
 
 import { validMessage } from './rules.js';
+import { mentions } from './text.js';
 
 // A room, from its cached copy ({messages, hasMore, lastRead}, or null).
 export function newRoom(name, cached) {
@@ -21,6 +22,8 @@ export function newRoom(name, cached) {
     loading: false,
     loadFailedAt: 0,
     dirty: false,
+    direct: false, // a direct-message room (the room list's "direct"): every unread one counts as a mention
+    gapAfter: 0, // opened at a search result: messages after this id are not loaded yet (0: none missing)
   };
 }
 
@@ -52,6 +55,14 @@ export const ownMessage = (m, isMe) => !m.node && isMe(m.author);
 // Messages after the read mark written by others (isMe(name) says who is not).
 export const unreadCount = (r, isMe) => r.messages.reduce((n, m) => n + (m.id > r.lastRead && !ownMessage(m, isMe) ? 1 : 0), 0);
 
+// Unread messages that call for the reader: those naming `me` ("@me"), or
+// every unread one in a direct-message room.
+export const mentionCount = (r, isMe, me) => r.messages.reduce((n, m) => n
+  + (m.id > r.lastRead && !ownMessage(m, isMe) && (r.direct || mentions(m.body, me)) ? 1 : 0), 0);
+
+// Whether a message arriving live calls for the reader (a notification).
+export const callsFor = (r, m, isMe, me) => !ownMessage(m, isMe) && (r.direct || mentions(m.body, me));
+
 // The newest page over REST ({messages, has_more}) after a join that
 // replayed up to upTo: fills a room seen for the first time, and drops
 // cached messages deleted while the page was away (those with ids in the
@@ -78,3 +89,31 @@ export function applyOlderPage(r, page) {
   r.hasMore = page.has_more;
   r.dirty = true;
 }
+
+// The history around one message (a search result): the page up to and
+// including it (before=id+1) and the page after it (after=id). The room then
+// holds this window only; when `after` has more, the messages between the
+// window and the newest are missing (gapAfter: the window's last id) until
+// pages after it (applyNewerPage) reach them. r.maxId, the join's since, is
+// kept: what the link replayed stays known.
+export function applyWindow(r, before, after) {
+  keepMessages(r, () => false);
+  for (const m of before.messages) addMessage(r, m);
+  for (const m of after.messages) addMessage(r, m);
+  r.hasMore = before.has_more;
+  const last = r.messages.length ? r.messages[r.messages.length - 1].id : 0;
+  r.gapAfter = after.has_more && last ? last : 0;
+  r.dirty = true;
+}
+
+// A page after r.gapAfter ({messages, has_more}, fetched with after=): the
+// gap closes when the server has nothing newer.
+export function applyNewerPage(r, page) {
+  for (const m of page.messages) addMessage(r, m);
+  const last = page.messages.length ? page.messages[page.messages.length - 1].id : 0;
+  r.gapAfter = page.has_more && last > r.gapAfter ? last : 0;
+  r.dirty = true;
+}
+
+// The messages the timeline shows: none past a gap.
+export const shownMessages = (r) => (r.gapAfter ? r.messages.filter((m) => m.id <= r.gapAfter) : r.messages);

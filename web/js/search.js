@@ -1,10 +1,11 @@
 // search - the sidebar's search of every room's messages (GET /api/v1/search,
 // feature search): results newest first, each with its room, author and
 // time, the words searched for marked (<mark> around text nodes, never
-// HTML); older results on demand; a result opens its room.
+// HTML); older results on demand; a result opens its room at that message
+// (chat.js openAt: the history around it, scrolled to and marked).
 
 import { api } from './api.js';
-import { setRooms } from './chat.js';
+import { openAt, setRooms } from './chat.js';
 import { pickRoom } from './render.js';
 import { S } from './state.js';
 import { markParts } from './text.js';
@@ -22,9 +23,10 @@ function marked(body, q) {
   return div;
 }
 
-function open(name) {
+function open(name, id) {
   if (!S.order.includes(name)) setRooms([...S.order, name]);
   pickRoom(name);
+  openAt(name, id);
 }
 
 function hit(m, q) {
@@ -35,7 +37,7 @@ function hit(m, q) {
       el('span', { class: 'author', text: m.author }), ' ',
       el('time', { dateTime: date.toISOString(), text: date.toLocaleString([], { dateStyle: 'short', timeStyle: 'short' }) })),
     marked(m.body, q));
-  button.addEventListener('click', () => open(m.room));
+  button.addEventListener('click', () => open(m.room, m.id));
   return el('li', {}, button);
 }
 

@@ -32,6 +32,9 @@ export const S = {
   newBelow: false, // others' messages arrived while the reader was scrolled up
   rendered: null, // the room the timeline shows
   focusAfter: null, // a selector to focus after the redraw
+  scrollTo: 0, // a message to scroll to and mark on the next redraw that shows it (a search result)
+  highlight: { id: 0, until: 0 }, // the message marked for a moment
+  gapShown: false, // the last redraw ended at a gap (room.js gapAfter): newer pages keep the scroll
 };
 
 export const settled = new Settled(); // cids acknowledged or discarded in this page
@@ -52,6 +55,7 @@ export const ui = {
   schedule() {}, // a redraw soon
   toast() {},
   announce() {},
+  notify() {}, // a message arrived live (alerts.js decides)
   atBottom: () => true, // the reader sees the end of the timeline
   sessionEnded() {}, // the server says the session is gone
   moderated() {}, // a moderation frame came: the admin view's audit log is stale

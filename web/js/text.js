@@ -51,6 +51,11 @@ export function mentionParts(text) {
   return parts;
 }
 
+// Whether the text mentions `name` ("@name", without case), by the rule of
+// mentionParts: the mark the viewer sees and the count in the sidebar agree.
+export const mentions = (text, name) => name !== null && name !== undefined
+  && mentionParts(text).some((p) => p.mention && p.mention.toLowerCase() === name.toLowerCase());
+
 export const sameDay = (a, b) => a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth()
   && a.getDate() === b.getDate();
 

@@ -47,11 +47,11 @@ const STATE_TEXT = {
 
 // One message: a stored one ({id, author, body, ts}) or an outbox entry
 // ({cid, body, created, state, error}). `own` picks the side and colour.
-function messageItem(m, own, actions, me) {
+function messageItem(m, own, actions, me, highlight) {
   const date = new Date(m.ts ?? m.created);
   const state = m.id ? 'sent' : m.state;
   const item = el('li', {
-    class: `msg${own ? ' own' : ''}`,
+    class: `msg${own ? ' own' : ''}${highlight && m.id === highlight ? ' highlight' : ''}`,
     'data-id': m.id ?? null,
     'data-cid': m.cid ?? null,
     'data-state': own ? state : null,
@@ -75,7 +75,7 @@ function messageItem(m, own, actions, me) {
 
 // The timeline of one room: day separators, stored messages, notices (by
 // time) and then the outbox entries of this room.
-export function renderTimeline(list, { messages, notices, outbox, me, hasMore, loading, room }, actions) {
+export function renderTimeline(list, { messages, notices, outbox, me, hasMore, loading, room, gap, highlight }, actions) {
   const frag = document.createDocumentFragment();
   frag.append(el('li', {
     class: 'history-edge',
@@ -97,7 +97,14 @@ export function renderTimeline(list, { messages, notices, outbox, me, hasMore, l
   for (const m of messages) {
     while (n < notices.length && notices[n].ts <= m.ts) addNotice(notices[n++]);
     addDay(new Date(m.ts));
-    frag.append(messageItem(m, ownMessage(m, isMe), actions, me));
+    frag.append(messageItem(m, ownMessage(m, isMe), actions, me, highlight));
+  }
+  // Opened at an old message: newer ones come as the reader scrolls down;
+  // notices and the outbox belong after them.
+  if (gap) {
+    frag.append(el('li', { class: 'history-edge newer', text: gap === 'loading' ? 'Loading newer messages…' : 'Scroll down for newer messages' }));
+    list.replaceChildren(frag);
+    return;
   }
   while (n < notices.length) addNotice(notices[n++]);
   for (const entry of outbox) {
@@ -107,11 +114,14 @@ export function renderTimeline(list, { messages, notices, outbox, me, hasMore, l
   list.replaceChildren(frag);
 }
 
-// rooms: [{name, unread, ready}]; ready: joined and caught up (data-ready).
+// rooms: [{name, unread, mentions, ready}]; ready: joined and caught up
+// (data-ready); mentions: the unread ones that name the reader, or all in a
+// direct-message room (an "@" badge of their own).
 export function renderRooms(list, rooms, current, onPick) {
-  list.replaceChildren(...rooms.map(({ name, direct, unread, ready }) => {
+  const count = (n) => (n > 99 ? '99+' : String(n));
+  list.replaceChildren(...rooms.map(({ name, direct, unread, mentions, ready }) => {
     const shown = direct || name; // a direct conversation shows the other member
-    const label = `${direct ? `conversation with ${direct}` : name}${unread ? `, ${unread} unread` : ''}`;
+    const label = `${direct ? `conversation with ${direct}` : name}${unread ? `, ${unread} unread` : ''}${mentions ? `, ${mentions} for you` : ''}`;
     const button = el('button', {
       type: 'button',
       class: 'room',
@@ -120,7 +130,8 @@ export function renderRooms(list, rooms, current, onPick) {
       'aria-label': label,
       'data-ready': ready ? 'true' : null,
     }, el('span', { class: 'hash', text: direct ? '@' : '#' }), el('span', { class: 'name', text: shown }));
-    if (unread) button.append(el('span', { class: 'unread', text: unread > 99 ? '99+' : String(unread) }));
+    if (mentions) button.append(el('span', { class: 'mentions', text: `@${count(mentions)}` }));
+    if (unread) button.append(el('span', { class: 'unread', text: count(unread) }));
     button.addEventListener('click', () => onPick(name));
     return el('li', {}, button);
   }));
