@@ -90,12 +90,17 @@
  * read the audit log (GET /api/v1/admin/audit). Needs CHAT_WITH_ACCOUNTS
  * (an admin is a registered account). Off: no admin routes, no "admin" in
  * the session, no `lanchat admin`; the schema (users.admin, audit, mutes,
- * bans, rooms.read_only and topic) is the same either way. Costs 17,355 bytes of text, 464 of data
- * and 3,072 of bss (the mutes table, CHAT_MAX_MUTES) on 65cce4b, with bans, reserved names,
- * read-only rooms and topics (8,136 of text and 96 of data on 3d50293,
- * before them) (`size` of build/desktop/lanchat against
- * `make FLAGS=no-moderation`, gcc 12 -Os, x86-64). A room's topic and flag
- * are in its pool block either way (CHAT_TOPIC_MAX). */
+ * bans, rooms.read_only and topic) is the same either way. Costs 18,654
+ * bytes of text, 512 of data and 3,072 of bss (the mutes table,
+ * CHAT_MAX_MUTES) on desktop; 16,908 of text, 244 of data and 3,072 of bss
+ * on rpi-zero (armel) (`make [BOARD=rpi-zero] cost-table` on f309951:
+ * size(1) against FLAGS=no-moderation, gcc 12 -Os), the page's admin view
+ * included. A room's topic and flag are in its pool block either way
+ * (CHAT_TOPIC_MAX): with them and the direct members the room block grew
+ * from 48 to 312 bytes, and the largest hello they allow grew each
+ * connbuf block from 78,464 to 92,224 bytes (desktop, `lanchat --version`
+ * of 03967dc against f309951: 14 MB more address space over 1024 slots,
+ * touched only by a hello that large). On for every board. */
 #ifndef CHAT_WITH_MODERATION
 #define CHAT_WITH_MODERATION CHAT_WITH_ACCOUNTS
 #endif
@@ -158,9 +163,13 @@
  * is schema (a migration builds it, triggers keep it), kept whether or not
  * the switch is on, so a database moves between builds unharmed; off, only
  * the route and its reader statement are removed. Needs an SQLite with FTS5
- * (Debian's has it). Costs 1,844 bytes of text, no data (size(1) of
- * build/desktop/lanchat against `make FLAGS=no-search`); no RAM: the query
- * is on the request's stack, its page in the request's block. */
+ * (Debian's has it). Costs 2,120 bytes of text, no data or bss on desktop,
+ * 2,132 of text, 4 of data and 8 of bss on rpi-zero (armel) (`make
+ * [BOARD=rpi-zero] cost-table` on f309951: size(1) against FLAGS=no-search);
+ * no RAM of its own: the query is on the request's stack, its page in the
+ * request's block. On disk the index is 42 bytes a message (39.9 MiB of a
+ * 120.7 MiB database of 1,000,000 messages, `make bench-search`). On for
+ * every board. */
 #ifndef CHAT_WITH_SEARCH
 #define CHAT_WITH_SEARCH 1
 #endif
