@@ -35,6 +35,8 @@ export const isDirect = (name) => /^@[0-9]+$/.test(name);
 export function setRoomList(rooms) {
   for (const r of rooms) if (r.direct && isDirect(r.name)) S.direct.set(r.name, r.direct);
   setRooms(rooms.map((r) => r.name));
+  // a direct-message room: every unread message in it counts as a mention
+  for (const e of rooms) if (S.rooms.has(e.name)) S.rooms.get(e.name).direct = e.direct !== undefined && e.direct !== false;
 }
 
 export function setRooms(names) {
@@ -48,13 +50,6 @@ export function setRooms(names) {
   S.order = list;
   if (!S.order.includes(S.current)) S.current = S.order[0];
   local.saveRooms(S.me, S.order);
-}
-
-// The room list's entries ({name, direct?}): a direct-message room is
-// flagged, so that its unread messages count as mentions (room.js).
-function setRoomList(entries) {
-  setRooms(entries.map((r) => r.name));
-  for (const e of entries) if (S.rooms.has(e.name)) S.rooms.get(e.name).direct = e.direct !== undefined && e.direct !== false;
 }
 
 // ---- the outbox ----
