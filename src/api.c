@@ -409,6 +409,21 @@ static void users_create(struct api_request *r)
 }
 #endif
 
+/* The body's object and its "name", a valid user or room name; NULL with
+ * the refusal sent. */
+static const char *read_name(struct api_request *r, const cJSON **doc)
+{
+    *doc = read_object(r);
+    if (!*doc)
+        return NULL;
+    const char *name = json_get_string(*doc, "name");
+    if (!text_valid_name(name)) {
+        fail(r, CHAT_E_BAD_REQUEST, NAME_RULE);
+        return NULL;
+    }
+    return name;
+}
+
 /* ---- rooms ------------------------------------------------------------------------ */
 
 /* Written into the request block's body buffer (a GET has no body), which
@@ -426,14 +441,10 @@ static void rooms_list(struct api_request *r)
 #if CHAT_WITH_ROOMS
 static void rooms_create(struct api_request *r)
 {
-    const cJSON *doc = read_object(r);
-    if (!doc)
+    const cJSON *doc;
+    const char *name = read_name(r, &doc);
+    if (!name)
         return;
-    const char *name = json_get_string(doc, "name");
-    if (!text_valid_name(name)) {
-        fail(r, CHAT_E_BAD_REQUEST, NAME_RULE);
-        return;
-    }
     int index;
     struct chat_error e = hub_room_create(name, &index);
     if (e.kind) {
@@ -466,14 +477,10 @@ static bool someone(const char *name, char spelled[CHAT_NAME_MAX + 1])
 
 static void direct_open(struct api_request *r)
 {
-    const cJSON *doc = read_object(r);
-    if (!doc)
+    const cJSON *doc;
+    const char *name = read_name(r, &doc);
+    if (!name)
         return;
-    const char *name = json_get_string(doc, "name");
-    if (!text_valid_name(name)) {
-        fail(r, CHAT_E_BAD_REQUEST, NAME_RULE);
-        return;
-    }
     char other[CHAT_NAME_MAX + 1];
     if (text_same_name(name, r->who.name)) {
         fail(r, CHAT_E_BAD_REQUEST, "a direct conversation needs someone else");
@@ -796,14 +803,9 @@ static const char *moderation_target(struct api_request *r, const cJSON **doc)
         fail(r, CHAT_E_FORBIDDEN, "only an admin may do that");
         return NULL;
     }
-    *doc = read_object(r);
-    if (!*doc)
+    const char *name = read_name(r, doc);
+    if (!name)
         return NULL;
-    const char *name = json_get_string(*doc, "name");
-    if (!text_valid_name(name)) {
-        fail(r, CHAT_E_BAD_REQUEST, NAME_RULE);
-        return NULL;
-    }
     if (text_same_name(name, r->who.name)) {
         fail(r, CHAT_E_BAD_REQUEST, "an admin cannot do that to themselves");
         return NULL;
