@@ -48,7 +48,9 @@ static void rooms_list(struct api_request *r);
 #if CHAT_WITH_ROOMS
 static void rooms_create(struct api_request *r);
 #endif
+#if CHAT_WITH_DIRECT
 static void direct_open(struct api_request *r);
+#endif
 static void messages_list(struct api_request *r);
 static void messages_post(struct api_request *r);
 static void message_get(struct api_request *r);
@@ -59,7 +61,8 @@ static void search_get(struct api_request *r);
 static void presence_get(struct api_request *r);
 static void health_get(struct api_request *r);
 static void server_get(struct api_request *r);
-#if !CHAT_WITH_ACCOUNTS || !CHAT_WITH_ROOMS || !CHAT_WITH_SEARCH
+#if !CHAT_WITH_ACCOUNTS || !CHAT_WITH_ROOMS || !CHAT_WITH_SEARCH || !CHAT_WITH_DIRECT ||           \
+    (CHAT_WITH_MODERATION && !CHAT_WITH_BACKUPS)
 static void feature_absent(struct api_request *r);
 #endif
 #if CHAT_WITH_METRICS
@@ -78,7 +81,9 @@ static void reserved_list(struct api_request *r);
 static void reserved_create(struct api_request *r);
 static void reserved_delete(struct api_request *r);
 static bool refuse_banned(struct api_request *r, const char *name, bool new_name);
+#if CHAT_WITH_BACKUPS
 static void backup_get(struct api_request *r);
+#endif
 #endif
 #if CHAT_WITH_TLS
 static void trust_get(struct api_request *r);
@@ -105,7 +110,11 @@ static const struct route {
 #else
     {"POST", "/api/v1/rooms", PUBLIC, feature_absent},
 #endif
+#if CHAT_WITH_DIRECT
     {"POST", "/api/v1/direct", AUTHENTICATED, direct_open},
+#else
+    {"POST", "/api/v1/direct", PUBLIC, feature_absent},
+#endif
     {"GET", "/api/v1/rooms/*/messages", AUTHENTICATED, messages_list},
     {"POST", "/api/v1/rooms/*/messages", AUTHENTICATED, messages_post},
     {"GET", "/api/v1/messages/*", AUTHENTICATED, message_get},
@@ -128,7 +137,11 @@ static const struct route {
     {"GET", "/api/v1/admin/reserved", AUTHENTICATED, reserved_list},
     {"POST", "/api/v1/admin/reserved", AUTHENTICATED, reserved_create},
     {"DELETE", "/api/v1/admin/reserved/*", AUTHENTICATED, reserved_delete},
+#if CHAT_WITH_BACKUPS
     {"GET", "/api/v1/admin/backup", AUTHENTICATED, backup_get},
+#else
+    {"GET", "/api/v1/admin/backup", PUBLIC, feature_absent},
+#endif
 #endif
     {"GET", "/api/v1/server", PUBLIC, server_get},
     {"GET", "/healthz", PUBLIC, health_get},
@@ -409,6 +422,7 @@ static void users_create(struct api_request *r)
 }
 #endif
 
+#if CHAT_WITH_ROOMS || CHAT_WITH_DIRECT || CHAT_WITH_MODERATION
 /* The body's object and its "name", a valid user or room name; NULL with
  * the refusal sent. */
 static const char *read_name(struct api_request *r, const cJSON **doc)
@@ -423,6 +437,7 @@ static const char *read_name(struct api_request *r, const cJSON **doc)
     }
     return name;
 }
+#endif
 
 /* ---- rooms ------------------------------------------------------------------------ */
 
@@ -463,6 +478,7 @@ static void rooms_create(struct api_request *r)
 #endif
 
 /* ---- direct conversations ------------------------------------------------------- */
+#if CHAT_WITH_DIRECT
 
 /* Whether name is someone to talk to: a registered account (its spelling in
  * spelled) or a nickname a live session holds now. */
@@ -510,6 +526,7 @@ static void direct_open(struct api_request *r)
     jw_raw(&w, "}");
     http_json(r->conn, created ? 201 : 200, json);
 }
+#endif
 
 /* ---- messages --------------------------------------------------------------------- */
 
@@ -892,6 +909,7 @@ static void kicks_create(struct api_request *r)
     http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
 }
 
+#if CHAT_WITH_BACKUPS
 /* Sends the file fd holds (size bytes) as the body, through the request
  * block's buffer; false when it could not be read or the peer went away. */
 static bool send_file(struct api_request *r, int fd, size_t size)
@@ -965,6 +983,7 @@ static void backup_get(struct api_request *r)
     else
         log_error("backup for %s cut short (%zu bytes)", r->who.name, size);
 }
+#endif
 
 static void audit_list(struct api_request *r)
 {
@@ -1331,7 +1350,8 @@ static void reserved_list(struct api_request *r)
 }
 #endif
 
-#if !CHAT_WITH_ACCOUNTS || !CHAT_WITH_ROOMS || !CHAT_WITH_SEARCH
+#if !CHAT_WITH_ACCOUNTS || !CHAT_WITH_ROOMS || !CHAT_WITH_SEARCH || !CHAT_WITH_DIRECT ||           \
+    (CHAT_WITH_MODERATION && !CHAT_WITH_BACKUPS)
 /* A route of a feature this build left out: as if it did not exist. */
 static void feature_absent(struct api_request *r)
 {
@@ -1367,17 +1387,20 @@ static void health_get(struct api_request *r)
  * text_valid_name's rule, as a regular expression the page can use. */
 static void server_get(struct api_request *r)
 {
-    char json[384];
+    char json[448];
     snprintf(json, sizeof json,
              "{\"name\":\"lanchat\",\"version\":\"%s\","
-             "\"features\":{\"accounts\":%s,\"rooms\":%s,\"search\":%s,\"moderation\":%s},"
+             "\"features\":{\"accounts\":%s,\"rooms\":%s,\"search\":%s,\"moderation\":%s,"
+             "\"direct\":%s,\"typing\":%s,\"backups\":%s},"
              "\"limits\":{\"body_bytes\":%d,\"name_chars\":%d,"
              "\"name_pattern\":\"^[A-Za-z0-9_.-]{1,%d}$\",\"password_min_bytes\":%d,"
              "\"page_messages\":%d,\"page_messages_max\":%d}}",
              CHAT_VERSION, CHAT_WITH_ACCOUNTS ? "true" : "false",
              CHAT_WITH_ROOMS ? "true" : "false", CHAT_WITH_SEARCH ? "true" : "false",
-             CHAT_WITH_MODERATION ? "true" : "false", CHAT_MAX_BODY, CHAT_NAME_MAX, CHAT_NAME_MAX,
-             CHAT_PASSWORD_MIN, CHAT_HISTORY_DEFAULT, CHAT_HISTORY_MAX);
+             CHAT_WITH_MODERATION ? "true" : "false", CHAT_WITH_DIRECT ? "true" : "false",
+             CHAT_WITH_TYPING ? "true" : "false", CHAT_WITH_BACKUPS ? "true" : "false",
+             CHAT_MAX_BODY, CHAT_NAME_MAX, CHAT_NAME_MAX, CHAT_PASSWORD_MIN, CHAT_HISTORY_DEFAULT,
+             CHAT_HISTORY_MAX);
     http_json(r->conn, 200, json);
 }
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#if CHAT_WITH_BACKUPS
 #define PATH_CAP 600
 #define USAGE "usage: lanchat %s FILE [--force] [--db PATH | --config FILE] [--debug]\n"
 
@@ -293,3 +294,26 @@ int backup_restore_main(int argc, char **argv)
              version, store_schema_version());
     return 0;
 }
+#else
+/* A build without backups: the commands exist to say so. */
+static int absent(const char *name)
+{
+    fprintf(stderr,
+            "lanchat %s: this build has no backups (CHAT_WITH_BACKUPS=0); copy the "
+            "database file while the server is stopped instead\n",
+            name);
+    return 2;
+}
+
+int backup_main(int argc, char **argv)
+{
+    (void)argc;
+    return absent(argv[0]);
+}
+
+int backup_restore_main(int argc, char **argv)
+{
+    (void)argc;
+    return absent(argv[0]);
+}
+#endif

@@ -11,7 +11,8 @@
 #define LANCHAT_BACKUP_H
 
 /* argv[0] is the command's name ("backup", "restore"). Exit status: 0 done,
- * 1 failed or refused, 2 usage. */
+ * 1 failed or refused, 2 usage (and, without CHAT_WITH_BACKUPS, always: the
+ * build has none). */
 int backup_main(int argc, char **argv);
 int backup_restore_main(int argc, char **argv);
 

@@ -173,6 +173,44 @@
 #ifndef CHAT_WITH_SEARCH
 #define CHAT_WITH_SEARCH 1
 #endif
+/* Direct conversations (POST /api/v1/direct; docs/API.md, "Direct
+ * messages"): a room `@<id>` of two members, its only readers, kept in the
+ * room pool (CHAT_MAX_ROOMS). Needs CHAT_WITH_ROOMS (without it the pool
+ * holds general alone). Off: the route is a 404, stored direct rooms are not
+ * loaded (no one reads them; the schema's rooms.member_a/member_b stay), and
+ * a room's block keeps its member names (always ""). Costs 2,264 bytes of
+ * text, no data or bss on desktop; 1,888 of text and 24 of data on rpi-zero
+ * (armel) (`make [BOARD=rpi-zero] cost-table` on 2026-12-02, the tree of its
+ * commit: size(1) against FLAGS=no-direct); no pool of its own. On for every
+ * board. */
+#ifndef CHAT_WITH_DIRECT
+#define CHAT_WITH_DIRECT CHAT_WITH_ROOMS
+#endif
+/* Typing indicators ({"type":"typing"} frames over the WebSocket; docs/API.md):
+ * relayed through the room's feed, never stored, rate-limited by
+ * CHAT_TYPING_INTERVAL_MS. Off: a typing frame is answered like any unknown
+ * frame type (an error frame, the connection stays open) and each connection
+ * slot drops its per-room timestamps (CHAT_MAX_ROOMS int64_t). Costs 602
+ * bytes of text on desktop, 484 on rpi-zero (armel) (`make [BOARD=rpi-zero]
+ * cost-table`, as CHAT_WITH_DIRECT's), and the timestamps: the conn block
+ * 1,456 -> 1,712 bytes on desktop (32 rooms), 840 -> 968 on rpi-zero (16
+ * rooms) (`lanchat --version` of FLAGS=no-typing and the full build, the
+ * armel one under qemu-arm). On for every board. */
+#ifndef CHAT_WITH_TYPING
+#define CHAT_WITH_TYPING 1
+#endif
+/* Backups (README.md, "Backups"): `lanchat backup FILE`
+ * and `lanchat restore FILE` from the box and, with CHAT_WITH_MODERATION, an
+ * admin's GET /api/v1/admin/backup. Off: both commands say the build has no
+ * backups (exit 2) and the route is a 404; a copy of the stopped server's
+ * file is then the way. Costs 7,950 bytes of text, 112 of data and 512 of
+ * bss on desktop; 7,699 of text, 52 of data and 256 of bss on rpi-zero
+ * (armel) (`make [BOARD=rpi-zero] cost-table`, as CHAT_WITH_DIRECT's); no
+ * RAM at run time but the copy's SQLite connections while one is made. On
+ * for every board. */
+#ifndef CHAT_WITH_BACKUPS
+#define CHAT_WITH_BACKUPS 1
+#endif
 /* Longest search query in bytes (its q= parameter, decoded): a longer one
  * is a 400. */
 #ifndef CHAT_SEARCH_QUERY_MAX
@@ -596,7 +634,10 @@
     (CHAT_WITH_EMBEDDED_WEB != 0 && CHAT_WITH_EMBEDDED_WEB != 1) ||                                \
     (CHAT_WITH_TLS != 0 && CHAT_WITH_TLS != 1) || (CHAT_WITH_MQTT != 0 && CHAT_WITH_MQTT != 1) ||  \
     (CHAT_WITH_SEARCH != 0 && CHAT_WITH_SEARCH != 1) ||                                            \
-    (CHAT_WITH_MODERATION != 0 && CHAT_WITH_MODERATION != 1)
+    (CHAT_WITH_MODERATION != 0 && CHAT_WITH_MODERATION != 1) ||                                    \
+    (CHAT_WITH_DIRECT != 0 && CHAT_WITH_DIRECT != 1) ||                                            \
+    (CHAT_WITH_TYPING != 0 && CHAT_WITH_TYPING != 1) ||                                            \
+    (CHAT_WITH_BACKUPS != 0 && CHAT_WITH_BACKUPS != 1)
 #error "a CHAT_WITH_* switch is 0 or 1"
 #endif
 #if CHAT_SEARCH_QUERY_MAX < 16 || CHAT_SEARCH_QUERY_MAX > 4096
@@ -611,6 +652,9 @@
 #endif
 #if CHAT_WITH_MODERATION && !CHAT_WITH_ACCOUNTS
 #error "CHAT_WITH_MODERATION needs CHAT_WITH_ACCOUNTS: an admin is a registered account"
+#endif
+#if CHAT_WITH_DIRECT && !CHAT_WITH_ROOMS
+#error "CHAT_WITH_DIRECT needs CHAT_WITH_ROOMS: a direct conversation is a room of the room pool"
 #endif
 #if CHAT_MQTT_INFLIGHT < 1 || CHAT_MQTT_INFLIGHT > 1000 || CHAT_MQTT_KEEPALIVE_S < 5 ||            \
     CHAT_MQTT_RECEIVE_BATCH < 1 || CHAT_MQTT_RECONNECT_MIN_S < 1 ||                                \

@@ -765,6 +765,7 @@ void deliver_join(struct deliver_conn *c, int room, int64_t since)
 /* ---- typing
  * ------------------------------------------------------------------------------------------ */
 
+#if CHAT_WITH_TYPING
 /* Ephemeral: a record of the room's feed like a deletion (id 0, so the feed's
  * last_id and the replays do not see it), skipped by the sender's own
  * connection. The interval bounds what it takes of the feed, and so of the
@@ -786,6 +787,7 @@ bool deliver_typing(struct deliver_conn *c, int room)
     wake_all();
     return true;
 }
+#endif
 
 /* ---- sends
  * ---------------------------------------------------------------------------------------------- */

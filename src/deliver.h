@@ -131,8 +131,10 @@ struct deliver_conn {
     uint64_t joined; /* rooms joined (bits) */
     uint64_t paused; /* rooms whose replay is not complete: their feed waits */
     uint64_t cursor[CHAT_MAX_ROOMS];
-    uint64_t lobby;                    /* place in the presence feed */
+    uint64_t lobby; /* place in the presence feed */
+#if CHAT_WITH_TYPING
     int64_t typing_at[CHAT_MAX_ROOMS]; /* the last typing frame relayed, per room (ms) */
+#endif
     struct deliver_replay replays[CHAT_MAX_ROOMS];
     int replay_head, replay_count;
 
@@ -202,10 +204,12 @@ void deliver_close_handle(uint32_t handle, int code);
 /* The connection's own thread. */
 bool deliver_reply(struct deliver_conn *c, const char *frame, size_t len);
 void deliver_join(struct deliver_conn *c, int room, int64_t since);
+#if CHAT_WITH_TYPING
 /* "c's user is typing in room": into the room's feed for every other
  * connection that joined it, never stored; at most one per room in
  * CHAT_TYPING_INTERVAL_MS, the rest dropped (false). */
 bool deliver_typing(struct deliver_conn *c, int room);
+#endif
 void deliver_close(struct deliver_conn *c, int code, const char *reason);
 struct json_arena *deliver_arena(struct deliver_conn *c);
 /* The thread's time (ms of CLOCK_MONOTONIC, never 0) of the wake that is

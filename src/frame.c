@@ -125,6 +125,7 @@ size_t frame_moderation(char *buf, size_t cap, const char *action, const char *u
     return wrap(&w, buf, FRAME_TEXT);
 }
 
+#if CHAT_WITH_TYPING
 size_t frame_typing(char *buf, size_t cap, const char *room, const char *user)
 {
     struct jw w;
@@ -136,6 +137,7 @@ size_t frame_typing(char *buf, size_t cap, const char *room, const char *user)
     jw_raw(&w, "}");
     return wrap(&w, buf, FRAME_TEXT);
 }
+#endif
 
 struct list {
     struct jw *w;

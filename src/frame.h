@@ -60,7 +60,9 @@ size_t frame_deleted(char *buf, size_t cap, const char *room, int64_t id, const 
 size_t frame_moderation(char *buf, size_t cap, const char *action, const char *user, const char *by,
                         int64_t seconds);
 size_t frame_presence(char *buf, size_t cap, const char *user, bool online);
+#if CHAT_WITH_TYPING
 size_t frame_typing(char *buf, size_t cap, const char *room, const char *user);
+#endif
 size_t frame_hello(char *buf, size_t cap, const char *user); /* rooms, users online */
 size_t frame_joined(char *buf, size_t cap, const char *room);
 size_t frame_gap(char *buf, size_t cap, const char *room);

@@ -251,6 +251,7 @@ struct chat_error hub_room_adopt(const char *name)
     return e.kind == CHAT_E_CONFLICT ? CHAT_OK : e;
 }
 
+#if CHAT_WITH_DIRECT
 /* The direct room of the pair (in order), reserved ones too; -1 when none. */
 static int direct_find_locked(const char *a, const char *b)
 {
@@ -333,6 +334,7 @@ static void load_direct(void *ctx, int64_t id, const char *name, const char *a, 
     if (index < 0)
         log_warn("direct room %s not loaded: CHAT_MAX_ROOMS (%d) reached", name, CHAT_MAX_ROOMS);
 }
+#endif
 
 static void load_room(void *ctx, int64_t id, const char *name)
 {
@@ -385,8 +387,10 @@ int hub_start(void)
         return -1;
     }
     int direct = 0;
+#if CHAT_WITH_DIRECT
     if (store_each_direct(load_direct, &direct) != STORE_OK)
         return -1;
+#endif
 #if CHAT_WITH_MODERATION
     if (store_each_room_settings(load_room_settings, NULL) != STORE_OK) {
         log_error("cannot read the rooms' settings");

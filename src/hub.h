@@ -75,11 +75,13 @@ struct chat_error hub_room_create(const char *name, int *index);
 /* A room another appliance created (mirrored): made here too, unless it
  * exists; not announced again. */
 struct chat_error hub_room_adopt(const char *name);
+#if CHAT_WITH_DIRECT
 /* The direct conversation of user and other (made and stored when new,
  * *created then): BAD_REQUEST to oneself, UNAVAILABLE when every room slot is
  * taken (direct rooms share CHAT_MAX_ROOMS) or the store refused. The caller
  * has checked that other exists. */
 struct chat_error hub_direct_open(const char *user, const char *other, int *index, bool *created);
+#endif
 
 /* Clients. NULL when CHAT_MAX_CLIENTS are connected. */
 struct hub_client *hub_client_open(const char *user,

@@ -274,13 +274,15 @@ enum options_outcome options_parse(struct options *o, int argc, char **argv)
 void options_print_version(void)
 {
     printf("lanchat %s\n", CHAT_VERSION);
-    printf("features:%s%s%s%s%s%s%s%s%s\n", CHAT_WITH_ACCOUNTS ? " accounts" : "",
+    printf("features:%s%s%s%s%s%s%s%s%s%s%s%s\n", CHAT_WITH_ACCOUNTS ? " accounts" : "",
            CHAT_WITH_ROOMS ? " rooms" : "", CHAT_WITH_METRICS ? " metrics" : "",
            CHAT_WITH_EMBEDDED_WEB ? " embedded-web" : "", CHAT_WITH_TLS ? " tls" : "",
            CHAT_WITH_MQTT ? " mqtt" : "", CHAT_WITH_SEARCH ? " search" : "",
-           CHAT_WITH_MODERATION ? " moderation" : "",
+           CHAT_WITH_MODERATION ? " moderation" : "", CHAT_WITH_DIRECT ? " direct" : "",
+           CHAT_WITH_TYPING ? " typing" : "", CHAT_WITH_BACKUPS ? " backups" : "",
            CHAT_WITH_ACCOUNTS || CHAT_WITH_ROOMS || CHAT_WITH_METRICS || CHAT_WITH_EMBEDDED_WEB ||
-                   CHAT_WITH_TLS || CHAT_WITH_MQTT || CHAT_WITH_SEARCH || CHAT_WITH_MODERATION
+                   CHAT_WITH_TLS || CHAT_WITH_MQTT || CHAT_WITH_SEARCH || CHAT_WITH_MODERATION ||
+                   CHAT_WITH_DIRECT || CHAT_WITH_TYPING || CHAT_WITH_BACKUPS
                ? ""
                : " none");
     printf("limits: body=%d request=%d clients=%d feed=%d client-queue=%d stall-ms=%d "

@@ -1104,6 +1104,7 @@ enum store_result store_add_room(const char *name, bool announce, int64_t *room_
     return r;
 }
 
+#if CHAT_WITH_DIRECT
 enum store_result store_add_direct(const char *member_a, const char *member_b, int64_t *room_id)
 {
     struct waiter w;
@@ -1113,6 +1114,7 @@ enum store_result store_add_direct(const char *member_a, const char *member_b, i
         *room_id = w.id;
     return r;
 }
+#endif
 
 enum store_result store_delete_mirrored(const char *node, int64_t origin_id, int64_t *room_id,
                                         int64_t *id)
@@ -1405,6 +1407,7 @@ enum store_result store_each_room(void (*fn)(void *ctx, int64_t id, const char *
     return reader_finalize(st, rc);
 }
 
+#if CHAT_WITH_DIRECT
 enum store_result store_each_direct(store_direct_fn *fn, void *ctx)
 {
     sqlite3_stmt *st = reader_prepare("SELECT id, name, member_a, member_b FROM rooms"
@@ -1417,6 +1420,7 @@ enum store_result store_each_direct(store_direct_fn *fn, void *ctx)
            (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3));
     return reader_finalize(st, rc);
 }
+#endif
 
 enum store_result store_each_session(void (*fn)(void *ctx, const struct store_session *s),
                                      void *ctx)
@@ -1757,6 +1761,7 @@ int store_schema_version(void)
     return SCHEMA_VERSION;
 }
 
+#if CHAT_WITH_BACKUPS
 /* The single value of a one-row pragma, as text ("" when there is none). */
 static int pragma_text(sqlite3 *db, const char *sql, char *out, size_t cap)
 {
@@ -1915,3 +1920,4 @@ enum store_result store_quiesce(const char *path)
         result = STORE_ERROR;
     return result;
 }
+#endif

@@ -116,7 +116,9 @@ enum store_result store_delete_message(int64_t id, const char *actor, bool moder
 enum store_result store_add_room(const char *name, bool announce, int64_t *room_id);
 /* A direct conversation of the two (member_a before member_b without case),
  * named "@<room id>"; never in the outbox. STORE_DUPLICATE when the pair has one. */
+#if CHAT_WITH_DIRECT
 enum store_result store_add_direct(const char *member_a, const char *member_b, int64_t *room_id);
+#endif
 enum store_result store_add_user(const char *name, const char *password_hash);
 enum store_result store_add_session(const struct store_session *session);
 enum store_result store_drop_session(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE]);
@@ -176,7 +178,9 @@ enum store_result store_get_account(const char *name, char spelled[CHAT_NAME_MAX
 enum store_result store_each_room(void (*fn)(void *ctx, int64_t id, const char *name), void *ctx);
 typedef void store_direct_fn(void *ctx, int64_t id, const char *name, const char *member_a,
                              const char *member_b);
+#if CHAT_WITH_DIRECT
 enum store_result store_each_direct(store_direct_fn *fn, void *ctx);
+#endif
 enum store_result store_each_session(void (*fn)(void *ctx, const struct store_session *s),
                                      void *ctx);
 /* At boot, before store_start: calls keep for each session, registered ones
@@ -252,6 +256,7 @@ enum store_result store_console_each_ban(const char *path,
 /* Copies of the database file, for `lanchat backup` and `lanchat restore`
  * (backup.c): each opens its own connection and needs none of the above. */
 int store_schema_version(void); /* the newest schema this binary knows */
+#if CHAT_WITH_BACKUPS
 /* Writes one consistent snapshot of the database at src (a server may be
  * writing it) into the new file dst with SQLite's online backup, makes dst
  * a single self-contained file (journal_mode=DELETE) and checks it
@@ -271,6 +276,7 @@ int store_check_copy(const char *path, int *version);
  * otherwise folds its WAL into the file and leaves it a single file (no
  * -wal). STORE_ERROR logged. */
 enum store_result store_quiesce(const char *path);
+#endif
 
 struct store_stats {
     uint64_t commits;

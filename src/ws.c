@@ -270,6 +270,7 @@ static void handle_join(struct deliver_conn *c, const cJSON *doc)
     deliver_join(c, index, has == 1 ? since : -1);
 }
 
+#if CHAT_WITH_TYPING
 /* Relayed to the room's other readers, or silently dropped over the rate
  * (docs/API.md, "typing"); an unknown room is an error frame. */
 static void handle_typing(struct deliver_conn *c, const cJSON *doc)
@@ -281,6 +282,7 @@ static void handle_typing(struct deliver_conn *c, const cJSON *doc)
     else
         deliver_typing(c, index);
 }
+#endif
 
 /* A whole message. text[len] must be writable: it is set to NUL for the
  * parser. A send that must wait is kept in the assembly buffer. */
@@ -302,8 +304,10 @@ static void handle_text(struct deliver_conn *c, char *text, size_t len)
             done = handle_send(c, doc);
         else if (type && strcmp(type, "join") == 0)
             handle_join(c, doc);
+#if CHAT_WITH_TYPING
         else if (type && strcmp(type, "typing") == 0)
             handle_typing(c, doc);
+#endif
         else
             send_error(c, CHAT_ERROR(BAD_REQUEST, "unknown frame type"),
                        json_get_string(doc, "cid"));

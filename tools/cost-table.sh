@@ -21,7 +21,7 @@ text=$1 data=$2 bss=$3
 echo "cost of each feature on $board (size(1) of build/$board/lanchat, -Os):"
 printf '  %-14s %9s %9s %9s\n' feature text data bss
 printf '  %-14s %9d %9d %9d\n' "(all on)" "$text" "$data" "$bss"
-for feature in accounts rooms metrics embedded-web tls mqtt search moderation; do
+for feature in accounts rooms metrics embedded-web tls mqtt search moderation direct typing backups; do
     $MAKE -s BOARD="$board" FLAGS="no-$feature" "build/$board-no-$feature/lanchat"
     set -- $(sizes "build/$board-no-$feature/lanchat")
     printf '  %-14s %+9d %+9d %+9d\n' "$feature" $((text - $1)) $((data - $2)) $((bss - $3))

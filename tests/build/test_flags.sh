@@ -36,6 +36,9 @@ check full_build_has_embedded_web has_symbol "$full" web_assets
 check full_build_has_tls has_symbol "$full" tls_setup
 check full_build_has_search has_symbol "$full" search_get
 check full_build_has_moderation has_symbol "$full" admin_main
+check full_build_has_direct_messages has_symbol "$full" hub_direct_open
+check full_build_has_typing has_symbol "$full" deliver_typing
+check full_build_has_backups has_symbol "$full" store_quiesce
 check minimal_build_lacks_account_registration lacks_symbol "$minimal" users_create
 check minimal_build_lacks_password_hashing lacks_symbol "$minimal" crypto_pwhash_str
 check minimal_build_lacks_room_creation lacks_symbol "$minimal" rooms_create
@@ -44,13 +47,18 @@ check minimal_build_lacks_embedded_web lacks_symbol "$minimal" web_assets
 check minimal_build_lacks_tls lacks_symbol "$minimal" tls_setup
 check minimal_build_lacks_search lacks_symbol "$minimal" search_get
 check minimal_build_lacks_moderation lacks_symbol "$minimal" audit_list
+check minimal_build_lacks_direct_messages lacks_symbol "$minimal" hub_direct_open
+check minimal_build_lacks_typing lacks_symbol "$minimal" deliver_typing
+check minimal_build_lacks_backups lacks_symbol "$minimal" store_quiesce
 check minimal_build_needs_no_openssl sh -c "! readelf -d '$minimal' | grep -q 'libssl'"
 check minimal_binary_is_smaller smaller "$full" "$minimal"
-check full_version_lists_features features_line "$full" "accounts rooms metrics embedded-web tls mqtt search moderation"
+check full_version_lists_features features_line "$full" "accounts rooms metrics embedded-web tls mqtt search moderation direct typing backups"
 check minimal_version_lists_no_features features_line "$minimal" "none"
 check config_h_defaults_compile config_compiles
 check config_moderation_without_accounts_fails_to_compile config_rejects CHAT_WITH_MODERATION \
     -DCHAT_WITH_ACCOUNTS=0 -DCHAT_WITH_MODERATION=1
+check config_direct_without_rooms_fails_to_compile config_rejects CHAT_WITH_DIRECT \
+    -DCHAT_WITH_ROOMS=0 -DCHAT_WITH_DIRECT=1
 check config_batch_larger_than_queue_fails_to_compile config_rejects CHAT_WRITE_BATCH \
     -DCHAT_WRITE_BATCH=999 -DCHAT_WRITE_QUEUE=10
 check config_io_buffer_smaller_than_a_frame_fails_to_compile config_rejects CHAT_IO_BUFFER \

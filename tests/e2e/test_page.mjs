@@ -67,7 +67,9 @@ export async function test_minimal_build_from_disk_hides_what_it_lacks(t) {
     args: ['--web-root', join(t.repo, 'web')],
   });
   const info = await t.request(server.url, 'GET', '/api/v1/server');
-  assertEqual(info.body.features, { accounts: false, rooms: false, search: false, moderation: false }, 'features of the minimal build');
+  assertEqual(info.body.features, {
+    accounts: false, rooms: false, search: false, moderation: false, direct: false, typing: false, backups: false,
+  }, 'features of the minimal build');
   const { page, watcher } = await joinAs(t, server, 'alice', { viewport: PHONE });
   assert(await page.locator('#room-form').isHidden(), 'room form shown without rooms');
   assert(await page.locator('#search-form').isHidden(), 'search shown without search');
@@ -80,5 +82,18 @@ export async function test_minimal_build_from_disk_hides_what_it_lacks(t) {
   await page.locator('#composer-input').fill('from the minimal build');
   await page.locator('#composer-input').press('Enter');
   await page.locator('#messages li.msg[data-id]').filter({ hasText: 'from the minimal build' }).waitFor();
+  // without direct messages a name under Online is not a button; without
+  // typing, typing sends nothing (the server would answer an error frame)
+  const carol = await joinAs(t, server, 'carol', { viewport: PHONE });
+  await page.locator('#online li', { hasText: 'carol' }).waitFor({ state: 'attached' }); // hidden on a phone
+  assertEqual(await page.locator('#online button.talk').count(), 0, 'a private-message button without direct');
+  await carol.page.locator('#composer-input').pressSequentially('abc');
+  await carol.page.locator('#composer-input').fill('');
+  await carol.page.locator('#composer-input').fill('from carol');
+  await carol.page.locator('#composer-input').press('Enter');
+  await carol.page.locator('#messages li.msg[data-id]').filter({ hasText: 'from carol' }).waitFor();
+  assert(await carol.page.locator('#toast').isHidden(), 'carol was told of a refusal');
+  await page.locator('#messages li.msg[data-id]').filter({ hasText: 'from carol' }).waitFor();
+  carol.watcher.assertClean('carol\'s page in the minimal build');
   watcher.assertClean('the minimal build\'s page');
 }

@@ -776,6 +776,43 @@ FEATURE_ROUTES = {
     "tls": ("GET", "/api/v1/trust", None, False),
     "search": ("GET", "/api/v1/search?q=probe", None, False),
     "moderation": ("GET", "/api/v1/admin/audit", None, True),
+    "direct": ("POST", "/api/v1/direct", {"name": "probe404"}, True),
+}
+
+
+def _typing_absent():
+    """Without typing, a typing frame is an unknown frame type: an error frame,
+    and the connection stays open (a join still works on it)."""
+    srv = shared()
+    ws = srv.ws(srv.session(uname("probe")))
+    try:
+        ws.send_json({"type": "typing", "room": "general"})
+        f = next_frame(ws)
+        assert f.get("type") == "error" and f.get("code") == "bad_request" \
+            and "unknown frame type" in f.get("message", ""), f
+        join(ws, "general")
+    finally:
+        ws.close()
+
+
+def _backups_absent():
+    """Without backups, `lanchat backup` and `lanchat restore` say so (exit 2)
+    and an admin's download route is a 404."""
+    for command in ("backup", "restore"):
+        p = subprocess.run([binary(), command, "/nonexistent/x.db"], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60,
+                           env=server_env())
+        out = p.stdout.decode(errors="replace")
+        assert p.returncode == 2 and "this build has no backups" in out, (command, p.returncode, out)
+    srv = shared()
+    r = srv.request("GET", "/api/v1/admin/backup", token=srv.session(uname("probe")))
+    expect_error(r, 404, "not_found")
+
+
+# feature: what a build without it must do, for features without a route of their own
+FEATURE_PROBES = {
+    "typing": _typing_absent,
+    "backups": _backups_absent,
 }
 
 
@@ -791,14 +828,17 @@ def assert_feature_route_404(feature):
 
 
 def requires(feature):
-    """Run the test when the binary has the feature; otherwise assert its route is 404."""
-    assert feature in FEATURE_ROUTES, feature
+    """Run the test when the binary has the feature; otherwise assert its route is 404
+    (or what FEATURE_PROBES says a build without it does)."""
+    assert feature in FEATURE_ROUTES or feature in FEATURE_PROBES, feature
 
     def deco(fn):
         @functools.wraps(fn)
         def wrapper():
             if has(feature):
                 return fn()
+            if feature in FEATURE_PROBES:
+                return FEATURE_PROBES[feature]()
             return assert_feature_route_404(feature)
         return wrapper
     return deco

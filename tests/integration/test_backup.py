@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import threading
 
-from harness import Server, binary, expect, loopback_source, server_env, uname
+from harness import Server, binary, expect, loopback_source, requires, server_env, uname
 
 
 def lanchat(*args):
@@ -25,6 +25,7 @@ def integrity(path):
         return db.execute("PRAGMA integrity_check").fetchall()
 
 
+@requires("backups")
 def test_backup_under_load_restores_every_message_acknowledged_before_it():
     with Server(label="backup-load") as srv:
         token = srv.session(uname("bk"))
@@ -93,6 +94,7 @@ def check_restored(state, before, during):
                 assert ids.get(m["id"]) == m, (m, ids.get(m["id"]))
 
 
+@requires("backups")
 def test_backup_refuses_an_existing_file_without_force():
     with Server(label="backup-force") as srv:
         token = srv.session(uname("bf"))
@@ -109,6 +111,7 @@ def test_backup_refuses_an_existing_file_without_force():
         assert integrity(out) == [("ok",)]
 
 
+@requires("backups")
 def test_backup_usage_errors_exit_2():
     rc, log = lanchat("backup")
     assert rc == 2 and "usage: lanchat backup FILE" in log, (rc, log)
@@ -116,6 +119,7 @@ def test_backup_usage_errors_exit_2():
     assert rc == 2, (rc, log)
 
 
+@requires("backups")
 def test_a_failed_backup_leaves_no_file():
     d = tempfile.mkdtemp(prefix="lanchat-it-backup-")
     try:
@@ -136,6 +140,7 @@ def failed_backup_in(d):
     assert sorted(os.listdir(d)) == ["junk.db"], os.listdir(d)
 
 
+@requires("backups")
 def test_restore_refuses_a_missing_file():
     d = tempfile.mkdtemp(prefix="lanchat-it-restore-")
     try:
@@ -147,6 +152,7 @@ def test_restore_refuses_a_missing_file():
         shutil.rmtree(d, ignore_errors=True)
 
 
+@requires("backups")
 def test_restore_refuses_while_the_server_runs():
     with Server(label="restore-busy") as srv:
         token = srv.session(uname("rb"))
@@ -163,6 +169,7 @@ def test_restore_refuses_while_the_server_runs():
         expect(srv.get("/healthz"), 200)
 
 
+@requires("backups")
 def test_restore_refuses_a_file_that_is_not_a_lanchat_database():
     with Server(label="restore-junk") as srv:
         token = srv.session(uname("rj"))
@@ -183,6 +190,7 @@ def test_restore_refuses_a_file_that_is_not_a_lanchat_database():
         assert srv.history(srv.session(uname("rj2")), "general")["messages"][-1] == kept
 
 
+@requires("backups")
 def test_restore_keeps_the_old_database_and_drops_its_wal():
     with Server(label="restore-old") as srv:
         token = srv.session(uname("ro"))
@@ -212,6 +220,7 @@ def test_restore_keeps_the_old_database_and_drops_its_wal():
         assert rc == 0, log
 
 
+@requires("backups")
 def test_restore_refuses_a_newer_schema_and_a_live_database():
     with Server(label="restore-schema") as srv:
         token = srv.session(uname("rs"))
@@ -231,6 +240,7 @@ def test_restore_refuses_a_newer_schema_and_a_live_database():
         assert srv.history(token, "general")["messages"][-1] == kept
 
 
+@requires("backups")
 def test_backup_and_restore_take_the_database_from_config():
     with Server(label="backup-config") as srv:
         token = srv.session(uname("bc"))

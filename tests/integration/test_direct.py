@@ -8,8 +8,8 @@ import sqlite3
 import subprocess
 import urllib.parse
 
-from harness import (Server, binary, expect, expect_error, free_port, has, join, next_frame, uname,
-                     wait_frame)
+from harness import (Server, binary, expect, expect_error, free_port, has, join, next_frame, requires,
+                     uname, wait_frame)
 
 PW = "correct horse"
 
@@ -39,6 +39,7 @@ def _trio(srv):
     return (a, ta), (b, tb), (c, tc), room["name"]
 
 
+@requires("direct")
 def test_direct_room_is_in_both_lists_and_reopening_is_200():
     with _server() as srv:
         (a, ta), (b, tb), (c, tc), room = _trio(srv)
@@ -52,6 +53,7 @@ def test_direct_room_is_in_both_lists_and_reopening_is_200():
         assert all(r["name"] != room for r in srv.ws(tc).hello["rooms"])
 
 
+@requires("direct")
 def test_direct_refusals_to_oneself_unknown_and_bad_names():
     with _server() as srv:
         me = uname("me")
@@ -66,6 +68,7 @@ def test_direct_refusals_to_oneself_unknown_and_bad_names():
         expect_error(srv.post("/api/v1/rooms", {"name": "@9"}, token=t), 400, "bad_request")
 
 
+@requires("direct")
 def test_direct_members_post_and_read_over_rest_and_others_get_404():
     with _server() as srv:
         (a, ta), (b, tb), (c, tc), room = _trio(srv)
@@ -97,6 +100,7 @@ def test_direct_members_post_and_read_over_rest_and_others_get_404():
         assert r.status == 204, r
 
 
+@requires("direct")
 def test_direct_frames_reach_members_only_over_websocket():
     with _server() as srv:
         (a, ta), (b, tb), (c, tc), room = _trio(srv)
@@ -111,12 +115,13 @@ def test_direct_frames_reach_members_only_over_websocket():
         wc.send_json({"type": "send", "room": room, "body": "sneak", "cid": "c1"})
         f = next_frame(wc)
         assert f.get("type") == "error" and f.get("code") == "not_found", f
-        wc.send_json({"type": "typing", "room": room})
-        f = next_frame(wc)
-        assert f.get("type") == "error" and f.get("code") == "not_found", f
-        # typing, a message and its deletion in the conversation
-        wa.send_json({"type": "typing", "room": room})
-        assert next_frame(wb) == {"type": "typing", "room": room, "user": a}
+        if has("typing"):
+            wc.send_json({"type": "typing", "room": room})
+            f = next_frame(wc)
+            assert f.get("type") == "error" and f.get("code") == "not_found", f
+            # typing, a message and its deletion in the conversation
+            wa.send_json({"type": "typing", "room": room})
+            assert next_frame(wb) == {"type": "typing", "room": room, "user": a}
         wa.send_json({"type": "send", "room": room, "body": "secret", "cid": "d1"})
         got = wait_frame(wb, type="message", room=room)
         assert got["body"] == "secret", got
@@ -129,6 +134,7 @@ def test_direct_frames_reach_members_only_over_websocket():
         assert f.get("type") == "message" and f.get("id") == mark["id"], f
 
 
+@requires("direct")
 def test_direct_search_finds_it_for_members_only():
     if not has("search"):
         return
@@ -145,6 +151,7 @@ def test_direct_search_finds_it_for_members_only():
         assert len(expect(srv.get(q, token=tb), 200)["messages"]) == 1
 
 
+@requires("direct")
 def test_direct_outlives_a_restart():
     with _server() as srv:
         (a, ta), (b, tb), (c, tc), room = _trio(srv)
@@ -156,6 +163,7 @@ def test_direct_outlives_a_restart():
         assert _open(srv, tb, a, 200)["name"] == room
 
 
+@requires("direct")
 def test_direct_with_a_nickname_belongs_to_the_name_without_case():
     with _server() as srv:
         nick, other = uname("Nick"), uname("oth")
@@ -172,6 +180,7 @@ def test_direct_with_a_nickname_belongs_to_the_name_without_case():
         assert len(srv.history(t2, room)["messages"]) == 1
 
 
+@requires("direct")
 def test_direct_messages_never_enter_the_mqtt_outbox():
     if not has("mqtt"):
         return
@@ -193,6 +202,7 @@ def test_direct_messages_never_enter_the_mqtt_outbox():
         assert srv.metrics().get("lanchat_mqtt_outbox") == len(rows), rows
 
 
+@requires("direct")
 def test_direct_messages_stay_on_their_appliance_and_the_broker_cannot_write_into_them():
     if not has("mqtt"):
         return

@@ -549,6 +549,7 @@ def test_moderation_ban_and_reservation_on_a_full_disk_are_503_and_not_in_force(
 BACKUP = "/api/v1/admin/backup"
 
 
+@requires("backups")
 @requires("moderation")
 def test_moderation_backup_download_is_admins_only_a_checked_db_and_leaves_no_file():
     import datetime

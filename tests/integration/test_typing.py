@@ -3,7 +3,7 @@ other readers as {"type":"typing","room","user"}, never stored, at most one per
 connection and room in CHAT_TYPING_INTERVAL_MS (2 s), the rest dropped without an
 answer; an unknown room is an error frame."""
 
-from harness import isolated_room, join, next_frame, uname
+from harness import isolated_room, join, next_frame, requires, uname
 
 
 def _pair(srv, room):
@@ -37,6 +37,7 @@ def _next_message(ws, cid):
         "expected the marker message, got %r" % (f,)
 
 
+@requires("typing")
 def test_typing_is_relayed_to_other_members_and_not_to_the_sender():
     with isolated_room("ty") as (srv, token, room):
         name, typist, reader = _pair(srv, room)
@@ -47,6 +48,7 @@ def test_typing_is_relayed_to_other_members_and_not_to_the_sender():
         _next_message(reader, cid)
 
 
+@requires("typing")
 def test_typing_is_not_stored():
     with isolated_room("ts") as (srv, token, room):
         name, typist, reader = _pair(srv, room)
@@ -59,6 +61,7 @@ def test_typing_is_not_stored():
         assert [m["cid"] for m in after] == [m["cid"] for m in before] + [cid], after
 
 
+@requires("typing")
 def test_typing_twice_within_the_interval_is_relayed_once_without_error():
     with isolated_room("tr") as (srv, token, room):
         name, typist, reader = _pair(srv, room)
@@ -69,6 +72,7 @@ def test_typing_twice_within_the_interval_is_relayed_once_without_error():
         _next_message(reader, cid)  # the reader's next frame is the marker, no typing
 
 
+@requires("typing")
 def test_typing_in_unknown_room_is_error_not_found():
     with isolated_room("tu") as (srv, token, room):
         ws = srv.ws(token)

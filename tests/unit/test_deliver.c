@@ -356,6 +356,7 @@ static void test_a_send_is_acked_after_its_commit_and_reaches_every_member_once(
     assert_true(nothing_more(outsider)); /* not a member */
 }
 
+#if CHAT_WITH_TYPING
 static bool count_row(void *ctx, const struct store_message *m)
 {
     (void)m;
@@ -407,6 +408,27 @@ static void test_typing_reaches_the_other_members_once_per_interval_and_is_not_s
     expect_type(a, "error", &f);
     assert_non_null(strstr(f.text, "\"not_found\""));
 }
+#else
+/* Without CHAT_WITH_TYPING a typing frame is an unknown type: an error frame
+ * to the sender, nothing to the others. */
+static void test_typing_is_an_unknown_frame_type_without_the_feature(void **state)
+{
+    struct frame f;
+    struct peer *a = open_peer(0, "alice", 1), *b = open_peer(1, "bob", 2);
+    client_text(a, "{\"type\":\"join\",\"room\":\"general\"}");
+    client_text(b, "{\"type\":\"join\",\"room\":\"general\"}");
+    pump();
+    while (next_frame(a, &f))
+        ;
+    while (next_frame(b, &f))
+        ;
+    client_text(a, "{\"type\":\"typing\",\"room\":\"general\"}");
+    pump();
+    expect_type(a, "error", &f);
+    assert_non_null(strstr(f.text, "unknown frame type"));
+    assert_true(nothing_more(b));
+}
+#endif
 
 static void test_frames_waiting_together_leave_in_one_write(void **state)
 {
@@ -872,7 +894,11 @@ int main(void)
         T(test_hello_first_and_presence_only_on_a_users_first_and_last_connection),
         T(test_a_user_leaving_with_the_last_connection_is_announced_once),
         T(test_a_send_is_acked_after_its_commit_and_reaches_every_member_once),
+#if CHAT_WITH_TYPING
         T(test_typing_reaches_the_other_members_once_per_interval_and_is_not_stored),
+#else
+        T(test_typing_is_an_unknown_frame_type_without_the_feature),
+#endif
         T(test_frames_waiting_together_leave_in_one_write),
         T(test_join_replays_then_goes_live_without_gap_or_duplicate),
         T(test_a_join_missing_more_than_the_replay_limit_starts_with_a_gap),

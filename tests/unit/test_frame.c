@@ -53,12 +53,14 @@ static void test_a_presence_frame_is_one_text_frame_of_its_json(void **state)
                         "{\"type\":\"presence\",\"user\":\"bob\",\"online\":false}");
 }
 
+#if CHAT_WITH_TYPING
 static void test_a_typing_frame_names_its_room_and_user(void **state)
 {
     size_t n = frame_typing(buf, sizeof buf, "general", "alice");
     assert_string_equal(text_payload(n),
                         "{\"type\":\"typing\",\"room\":\"general\",\"user\":\"alice\"}");
 }
+#endif
 
 static void test_a_message_frame_carries_every_field_escaped(void **state)
 {
@@ -192,7 +194,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_presence_frame_is_one_text_frame_of_its_json),
+#if CHAT_WITH_TYPING
         cmocka_unit_test(test_a_typing_frame_names_its_room_and_user),
+#endif
         cmocka_unit_test(test_a_message_frame_carries_every_field_escaped),
         cmocka_unit_test(test_the_largest_message_fits_frame_message_max),
         cmocka_unit_test(test_the_header_takes_the_shortest_length_form),

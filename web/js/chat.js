@@ -103,7 +103,7 @@ let typingSent = { room: null, at: 0 };
 // this link, so never in one the server does not have (an error toast).
 export function typed() {
   const now = Date.now();
-  if (!S.up || !S.rooms.get(S.current)?.joined) return;
+  if (!S.features.typing || !S.up || !S.rooms.get(S.current)?.joined) return;
   if (typingSent.room === S.current && now - typingSent.at < TYPING_SEND_MS) return;
   if (link.send({ type: 'typing', room: S.current })) typingSent = { room: S.current, at: now };
 }

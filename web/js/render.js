@@ -90,7 +90,8 @@ export function render() {
     return { name, direct: S.direct.get(name), unread: unreadCount(x, isMe), mentions: mentionCount(x, isMe, S.me), ready: x.joined && !x.fresh };
   });
   renderRooms($('rooms'), rooms, S.current, pickRoom);
-  renderOnline($('online'), $('online-count'), S.online, S.me, (name) => openDirect(name, pickRoom));
+  renderOnline($('online'), $('online-count'), S.online, S.me,
+    S.features.direct ? (name) => openDirect(name, pickRoom) : null);
   $('admin-open').hidden = !S.admin;
   renderAdmin();
   const total = rooms.reduce((n, x) => n + x.unread, 0);

@@ -25,6 +25,7 @@ export function applyServer(info) {
   $('register-submit').hidden = !S.features.accounts;
   $('room-form').hidden = !S.features.rooms;
   $('search-form').hidden = !S.features.search;
+  $('admin-backup').hidden = !S.features.backups;
   const chars = String(S.limits.name_chars);
   $('login-name').maxLength = S.limits.name_chars;
   $('room-name').maxLength = S.limits.name_chars;

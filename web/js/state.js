@@ -13,7 +13,9 @@ import { sameName } from './text.js';
 export const S = {
   me: null,
   admin: false, // the session's account is an admin (feature moderation): the admin view and every Delete
-  features: { accounts: false, rooms: false, search: false, moderation: false },
+  features: {
+    accounts: false, rooms: false, search: false, moderation: false, direct: false, typing: false, backups: false,
+  },
   limits: limitsFrom(null, DEFAULT_LIMITS),
   rooms: new Map(), // name → room (room.js)
   direct: new Map(), // a direct room's name ("@7") → the other member

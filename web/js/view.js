@@ -138,10 +138,11 @@ export function renderRooms(list, rooms, current, onPick) {
 }
 
 // onTalk(name): another user's name is a button that opens a direct conversation.
-export function renderOnline(list, count, names, me, onTalk) {
+export function renderOnline(list, count, names, me, onTalk = null) {
   count.textContent = `(${names.length})`;
   list.replaceChildren(...names.map((name) => {
     if (sameName(name, me)) return el('li', { class: 'self', text: name });
+    if (!onTalk) return el('li', { text: name }); // a build without direct messages
     const button = el('button', {
       type: 'button', class: 'talk', 'data-user': name, 'aria-label': `Message ${name} privately`, text: name,
     });
