@@ -15,6 +15,14 @@ function features(bin) {
   return execFileSync(bin, ['--version'], { encoding: 'utf8' });
 }
 
+// Fails on console errors of the page (watchErrors) but the answers >= 400
+// the test asked for (`expected`, a RegExp) and those client.mjs expects.
+function assertNoErrorsBut(seen, expected, what) {
+  const also = /status of 40[19] |WebSocket connection to .* failed|can.t establish a connection to the server at ws:/;
+  const bad = seen.errors.filter((e) => !expected.test(e) && !also.test(e));
+  assert(!bad.length, `${what} logged errors:\n  ${bad.join('\n  ')}`);
+}
+
 // Registers name, marks it admin from the box, and joins as it.
 async function joinAsAdmin(t, server, name) {
   const r = await t.request(server.url, 'POST', '/api/v1/users', { body: { name, password: PW } });
@@ -140,3 +148,166 @@ export async function test_moderation_a_member_is_refused_in_words_and_never_see
   const bad = seen.errors.filter((e) => !/status of 40[13] /.test(e));
   assert(!bad.length, `cy's page logged errors:\n  ${bad.join('\n  ')}`);
 }
+
+// Bans and reserved names from the admin view: a name ban ends the user's
+// session and refuses their login in words; an address ban is listed; a
+// refusal of the server (a bad address, the admin's own) is shown in words;
+// a reserved name cannot be registered nor taken as a nickname until it is
+// released. Every act is told to everyone in words.
+export async function test_moderation_an_admin_bans_and_reserves_names_from_the_admin_view(t) {
+  if (!/moderation/.test(features(t.bin))) return;
+  const server = await t.startServer();
+  const ada = await joinAsAdmin(t, server, 'ada');
+  const bob = await joinAs(t, server, 'bob');
+  const adaSeen = t.watchErrors(ada.page);
+  const bobSeen = t.watchErrors(bob.page);
+  const status = ada.page.locator('#admin-status');
+
+  await ada.page.locator('#admin-open').click();
+  await ada.page.locator('#admin-bans li.hint', { hasText: 'Nobody is banned.' }).waitFor();
+  await ada.page.locator('#admin-reserved li.hint', { hasText: 'No name is reserved.' }).waitFor();
+
+  // a name ban: bob's session ends, his login is refused in words
+  await ada.page.locator('#admin-ban-kind').selectOption('name');
+  await ada.page.getByLabel('Name or address to ban').fill('bob');
+  await ada.page.locator('#admin-ban-form button[type="submit"]').click();
+  await status.filter({ hasText: 'bob is banned.' }).waitFor();
+  await ada.page.locator('#admin-bans li[data-ban="name"][data-value="bob"]', { hasText: 'by ada' }).waitFor();
+  await ada.page.locator('#messages li.notice', { hasText: 'ada banned bob' }).waitFor();
+  await bob.page.locator('#login').waitFor({ state: 'visible' });
+  await submitJoin(bob.page, 'bob');
+  await bob.page.locator('#login-error', { hasText: 'that name is banned' }).waitFor();
+  await ada.page.locator('#admin-audit li[data-action="ban"]', { hasText: 'bob' }).waitFor();
+
+  // an address ban is listed; the server's refusals are shown in words
+  await ada.page.locator('#admin-ban-kind').selectOption('address');
+  await ada.page.locator('#admin-ban-value').fill('192.0.2.7');
+  await ada.page.locator('#admin-ban-value').press('Enter');
+  await status.filter({ hasText: 'The address 192.0.2.7 is banned.' }).waitFor();
+  await ada.page.locator('#admin-bans li[data-ban="address"][data-value="192.0.2.7"]').waitFor();
+  await ada.page.locator('#admin-ban-value').fill('not-an-address');
+  await ada.page.locator('#admin-ban-value').press('Enter');
+  await status.filter({ hasText: 'The address not-an-address is not banned: the address must be an IPv4 or IPv6 address' }).waitFor();
+  await ada.page.locator('#admin-ban-value').fill('127.0.0.1'); // the admin's own, as the server sees it
+  await ada.page.locator('#admin-ban-value').press('Enter');
+  await status.filter({ hasText: 'is not banned: an admin cannot do that to themselves' }).waitFor();
+  assertEqual(await ada.page.locator('#admin-ban-value').inputValue(), '127.0.0.1', 'the refused value is kept to correct');
+  assertEqual(await ada.page.locator('#admin-bans li[data-ban]').count(), 2, 'bans listed');
+
+  // lifted: bob may join again
+  await ada.page.locator('#admin-bans li[data-value="bob"] [data-action="unban"]').click();
+  await status.filter({ hasText: 'bob is no longer banned.' }).waitFor();
+  await ada.page.locator('#admin-bans li[data-value="bob"]').waitFor({ state: 'detached' });
+  await ada.page.locator('#messages li.notice', { hasText: 'ada lifted the ban on bob' }).waitFor();
+  await submitJoin(bob.page, 'bob');
+  await linkUp(bob.page);
+
+  // a reserved name: refused to a registration and to a nickname, in words
+  await ada.page.getByLabel('Reserve the name').fill('teacher');
+  await ada.page.locator('#admin-reserve-form button[type="submit"]').click();
+  await status.filter({ hasText: 'teacher is reserved.' }).waitFor();
+  await ada.page.locator('#admin-reserved li[data-reserved="teacher"]', { hasText: 'by ada' }).waitFor();
+  await bob.page.locator('#messages li.notice', { hasText: 'ada reserved the name teacher' }).waitFor();
+  const context = await t.newContext({ viewport: { width: 1280, height: 800 } });
+  const other = await context.newPage();
+  const otherWatch = watch(t, other);
+  await other.goto(`${server.url}/`);
+  await submitJoin(other, 'Teacher', { password: PW, register: true });
+  await other.locator('#login-error', { hasText: '“Teacher” is reserved. Pick another name.' }).waitFor();
+  await other.locator('#login-password').fill('');
+  await submitJoin(other, 'teacher');
+  await other.locator('#login-error', { hasText: '“teacher” is reserved. Pick another name.' }).waitFor();
+  await ada.page.getByLabel('Reserve the name').fill('teacher');
+  await ada.page.getByLabel('Reserve the name').press('Enter'); // again: nothing changes
+  await status.filter({ hasText: 'teacher is reserved.' }).waitFor();
+  assertEqual(await ada.page.locator('#admin-reserved li[data-reserved]').count(), 1, 'reserved names listed');
+
+  // released: the name may be taken
+  await ada.page.locator('#admin-reserved li[data-reserved="teacher"] [data-action="unreserve"]').click();
+  await status.filter({ hasText: 'teacher is no longer reserved.' }).waitFor();
+  await ada.page.locator('#admin-reserved li.hint', { hasText: 'No name is reserved.' }).waitFor();
+  await bob.page.locator('#messages li.notice', { hasText: 'ada released the name teacher' }).waitFor();
+  await submitJoin(other, 'teacher');
+  await linkUp(other);
+  // the refusals this test asked for: two bad bans, bob's banned login
+  assertNoErrorsBut(adaSeen, /status of 400 .*\/api\/v1\/admin\/bans:/, 'ada\'s page');
+  assertNoErrorsBut(bobSeen, /status of 403 .*\/api\/v1\/session:/, 'bob\'s page');
+  otherWatch.assertClean('the page that took teacher');
+  assertEqual([...ada.watcher.dialogs, ...bob.watcher.dialogs], [], 'dialogs opened');
+}
+
+test_moderation_an_admin_bans_and_reserves_names_from_the_admin_view.timeout = 150;
+
+// A room's topic and read-only flag: set by an admin in the admin view, seen
+// live by every member (the topic under the room's name, a marker, and a
+// member's composer off with its reason); the admin still posts; cleared,
+// the member writes again. A message that reaches the server anyway is
+// refused in words. A direct conversation has no settings to edit.
+export async function test_moderation_a_topic_and_read_only_room_show_live_to_members(t) {
+  if (!/moderation/.test(features(t.bin))) return;
+  const server = await t.startServer();
+  const ada = await joinAsAdmin(t, server, 'ada');
+  const bob = await joinAs(t, server, 'bob');
+  const status = ada.page.locator('#admin-status');
+  assert(await bob.page.locator('#room-about').isHidden(), 'a room with neither topic nor flag shows a line for them');
+
+  await ada.page.locator('#admin-open').click();
+  await ada.page.locator('#admin-room-heading', { hasText: 'This room: #general' }).waitFor();
+  await ada.page.getByLabel('Topic').fill('Maths quiz at 10');
+  await ada.page.locator('#admin-topic-set').click();
+  await status.filter({ hasText: 'The topic of #general is set.' }).waitFor();
+  await bob.page.locator('#room-topic', { hasText: 'Maths quiz at 10' }).waitFor();
+  await bob.page.locator('#messages li.notice', { hasText: 'ada changed the topic or read-only setting of #general' }).waitFor();
+  assert(await bob.page.locator('#room-readonly').isHidden(), 'the read-only marker before the room is read-only');
+  assert(await bob.page.locator('#composer-input').isEnabled(), 'bob\'s composer before read-only');
+
+  // read-only: bob's composer off with its reason, ada's on
+  await ada.page.getByLabel('Read-only').check();
+  await status.filter({ hasText: '#general is read-only: only admins may post.' }).waitFor();
+  await bob.page.locator('#room-readonly').waitFor({ state: 'visible' });
+  await bob.page.locator('#composer-input:disabled').waitFor();
+  assert(await bob.page.locator('#composer-send').isDisabled(), 'bob\'s Send in a read-only room');
+  await bob.page.locator('#composer-locked', { hasText: 'only an admin may write here' }).waitFor({ state: 'visible' });
+  assert(await ada.page.locator('#composer-input').isEnabled(), 'the admin\'s composer in a read-only room');
+  assert(await ada.page.locator('#composer-locked').isHidden(), 'the admin is told the room is locked');
+  await t.screenshot(bob.page, 'read-only-member');
+  await t.screenshot(ada.page, 'read-only-admin-view');
+  await ada.page.locator('#admin-close').click();
+  await send(ada.page, 'the admin still speaks');
+  await seeMessage(bob.page, 'the admin still speaks');
+
+  // a message that reaches the server anyway (queued before, sent after a
+  // reload) is refused in words
+  await bob.page.evaluate(() => localStorage.setItem('lanchat.outbox.bob', JSON.stringify([
+    { cid: 'c-readonly-1', room: 'general', body: 'queued before', created: Date.now(), state: 'pending', error: null }])));
+  await bob.page.reload();
+  await linkUp(bob.page);
+  await messagesWith(bob.page, 'queued before', 'failed').locator('.fail', { hasText: 'this room is read-only' }).waitFor();
+  await bob.page.locator('#room-topic', { hasText: 'Maths quiz at 10' }).waitFor(); // from the hello
+  await bob.page.locator('#composer-input:disabled').waitFor();
+
+  // cleared: bob writes again; the topic cleared leaves no line
+  await ada.page.locator('#admin-open').click();
+  await ada.page.getByLabel('Read-only').uncheck();
+  await status.filter({ hasText: 'Everyone may post in #general again.' }).waitFor();
+  await bob.page.locator('#composer-input:enabled').waitFor();
+  assert(await bob.page.locator('#composer-locked').isHidden(), 'the read-only reason after it was cleared');
+  await send(bob.page, 'bob speaks again');
+  await seeMessage(ada.page, 'bob speaks again');
+  await ada.page.getByLabel('Topic').fill('');
+  await ada.page.locator('#admin-topic-set').click();
+  await status.filter({ hasText: 'The topic of #general is cleared.' }).waitFor();
+  await bob.page.locator('#room-about').waitFor({ state: 'hidden' });
+
+  // a direct conversation: no settings to edit
+  await ada.page.locator('#admin-close').click();
+  await ada.page.locator('#online button[data-user="bob"]').click();
+  await ada.page.locator('#room-title', { hasText: '@bob' }).waitFor();
+  await ada.page.locator('#admin-open').click();
+  await ada.page.locator('#admin-room-direct').waitFor({ state: 'visible' });
+  assert(await ada.page.locator('#admin-room-form').isHidden(), 'room settings in a direct conversation');
+  ada.watcher.assertClean('ada\'s page');
+  bob.watcher.assertClean('bob\'s page');
+}
+
+test_moderation_a_topic_and_read_only_room_show_live_to_members.timeout = 150;

@@ -351,7 +351,13 @@ test('moderation_frames_are_told_in_words', () => {
   assert.equal(say({ action: 'mute', user: 'bob', by: 'ada', seconds: 1 }), 'ada muted bob for 1 second');
   assert.equal(say({ action: 'unmute', user: 'bob', by: 'ada', seconds: 0 }), 'ada unmuted bob');
   assert.equal(say({ action: 'kick', user: 'bob', by: 'ada' }), 'ada removed bob');
-  assert.equal(say({ action: 'ban', user: 'bob', by: 'ada' }), null); // a newer server's: not shown
+  assert.equal(say({ action: 'ban', user: 'bob', by: 'ada' }), 'ada banned bob');
+  assert.equal(say({ action: 'ban', user: '192.0.2.7', by: 'ada' }), 'ada banned 192.0.2.7');
+  assert.equal(say({ action: 'unban', user: 'bob', by: 'ada' }), 'ada lifted the ban on bob');
+  assert.equal(say({ action: 'reserve', user: 'teacher', by: 'ada' }), 'ada reserved the name teacher');
+  assert.equal(say({ action: 'unreserve', user: 'teacher', by: 'ada' }), 'ada released the name teacher');
+  assert.equal(say({ action: 'room', user: 'maths', by: 'ada' }), 'ada changed the topic or read-only setting of #maths');
+  assert.equal(say({ action: 'promote', user: 'bob', by: 'ada' }), null); // a newer server's: not shown
   assert.equal(say({ action: 'kick', user: 7, by: 'ada' }), null);
 });
 

@@ -57,6 +57,14 @@ export const api = {
   presence: () => call('GET', '/api/v1/presence'),
   mute: (name, seconds) => call('POST', '/api/v1/admin/mutes', { name, seconds }),
   kick: (name) => call('POST', '/api/v1/admin/kicks', { name }),
+  bans: () => call('GET', '/api/v1/admin/bans'),
+  ban: (kind, value) => call('POST', '/api/v1/admin/bans', { kind, value }),
+  unban: (kind, value) => call('DELETE', `/api/v1/admin/bans/${kind}/${encodeURIComponent(value)}`),
+  reserved: () => call('GET', '/api/v1/admin/reserved'),
+  reserve: (name) => call('POST', '/api/v1/admin/reserved', { name }),
+  unreserve: (name) => call('DELETE', `/api/v1/admin/reserved/${encodeURIComponent(name)}`),
+  // settings: {read_only?: bool, topic?: string ("" clears it)}
+  setRoom: (name, settings) => call('PATCH', room(name), settings),
   audit: (before, limit = 20) => call('GET', `/api/v1/admin/audit?limit=${limit}${before ? `&before=${before}` : ''}`),
   // The database as a Blob (GET /api/v1/admin/backup), with the file name the server gave.
   async backup() {

@@ -31,12 +31,18 @@ const TYPING_SHOW_MS = 5000; // "x is typing…" without a new frame from x
 // A direct conversation's room: "@" and its id (docs/API.md, "Direct messages").
 export const isDirect = (name) => /^@[0-9]+$/.test(name);
 
-// The rooms of a hello or GET /api/v1/rooms: [{name, direct?}].
+// The rooms of a hello or GET /api/v1/rooms: [{name, direct?, read_only?, topic?}].
 export function setRoomList(rooms) {
   for (const r of rooms) if (r.direct && isDirect(r.name)) S.direct.set(r.name, r.direct);
   setRooms(rooms.map((r) => r.name));
-  // a direct-message room: every unread message in it counts as a mention
-  for (const e of rooms) if (S.rooms.has(e.name)) S.rooms.get(e.name).direct = e.direct !== undefined && e.direct !== false;
+  for (const e of rooms) {
+    const r = S.rooms.get(e.name);
+    if (!r) continue;
+    // a direct-message room: every unread message in it counts as a mention
+    r.direct = e.direct !== undefined && e.direct !== false;
+    r.readOnly = e.read_only === true;
+    r.topic = typeof e.topic === 'string' ? e.topic : '';
+  }
 }
 
 export function setRooms(names) {
@@ -230,7 +236,8 @@ function onFrame(f) {
       if (!text) return;
       S.notices = [...S.notices, { ts: Date.now(), text, kind: 'moderation' }].slice(-NOTICES_KEPT);
       ui.announce(text);
-      ui.moderated();
+      if (f.action === 'room') refreshRooms(); // its new flag and topic
+      ui.moderated(f);
       break;
     }
     case 'deleted': {

@@ -84,6 +84,7 @@ export function render() {
 
   const other = S.direct.get(r.name);
   $('room-title').textContent = other ? `@${other}` : `#${r.name}`;
+  renderRoomSettings(r);
   $('me').textContent = S.me;
   const rooms = S.order.map((name) => {
     const x = room(name);
@@ -102,6 +103,23 @@ export function render() {
   // not while a join's replay is still coming in (after a gap the room starts
   // again from it, and what it will hold is not known until "joined").
   if (r.joined && r.hasMore && box.scrollHeight <= box.clientHeight + TOP_SLACK_PX) loadOlder(r);
+}
+
+// The room's topic and read-only marker under its title (feature
+// moderation); in a read-only room, a member's composer is off, and says why.
+function renderRoomSettings(r) {
+  const readOnly = S.features.moderation && r.readOnly;
+  const topic = S.features.moderation ? r.topic : '';
+  $('room-readonly').hidden = !readOnly;
+  if ($('room-topic').textContent !== topic) {
+    $('room-topic').textContent = topic;
+    $('room-topic').title = topic;
+  }
+  $('room-about').hidden = !readOnly && !topic;
+  const locked = readOnly && !S.admin;
+  $('composer-input').disabled = locked;
+  $('composer-send').disabled = locked;
+  $('composer-locked').hidden = !locked;
 }
 
 function markRead(r) {

@@ -23,6 +23,8 @@ export function newRoom(name, cached) {
     loadFailedAt: 0,
     dirty: false,
     direct: false, // a direct-message room (the room list's "direct"): every unread one counts as a mention
+    readOnly: false, // only admins may post (the room list's "read_only", feature moderation)
+    topic: '', // the room list's "topic"
     gapAfter: 0, // opened at a search result: messages after this id are not loaded yet (0: none missing)
   };
 }

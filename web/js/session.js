@@ -92,6 +92,8 @@ export function loginError(message) {
 function loginRefusal(e, name, password) {
   switch (e.code) {
     case 'name_taken':
+      // a name an admin reserved, or one in use
+      if (/reserved/.test(e.message)) return `“${name}” is reserved. Pick another name.`;
       return `“${name}” is already in use. Pick another name.`;
     case 'unauthorized':
       if (!password) return `“${name}” is registered. Type its password to join with it.`;

@@ -60,5 +60,5 @@ export const ui = {
   notify() {}, // a message arrived live (alerts.js decides)
   atBottom: () => true, // the reader sees the end of the timeline
   sessionEnded() {}, // the server says the session is gone
-  moderated() {}, // a moderation frame came: the admin view's audit log is stale
+  moderated() {}, // a moderation frame came (given): the admin view's lists are stale
 };

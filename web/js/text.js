@@ -135,13 +135,22 @@ export function durationText(seconds) {
 }
 
 // A "moderation" frame ({action, user, by, seconds}) in words, or null for
-// one this page does not know.
+// one this page does not know. A ban's `user` is a name or a client address
+// (the frame does not say which); a room's is the room's name.
 export function moderationText(f) {
   if (!f || typeof f.user !== 'string' || typeof f.by !== 'string') return null;
   if (f.action === 'mute' && Number.isSafeInteger(f.seconds) && f.seconds > 0) {
     return `${f.by} muted ${f.user} for ${durationText(f.seconds)}`;
   }
-  if (f.action === 'unmute' || f.action === 'mute') return `${f.by} unmuted ${f.user}`;
-  if (f.action === 'kick') return `${f.by} removed ${f.user}`;
-  return null;
+  switch (f.action) {
+    case 'mute':
+    case 'unmute': return `${f.by} unmuted ${f.user}`;
+    case 'kick': return `${f.by} removed ${f.user}`;
+    case 'ban': return `${f.by} banned ${f.user}`;
+    case 'unban': return `${f.by} lifted the ban on ${f.user}`;
+    case 'reserve': return `${f.by} reserved the name ${f.user}`;
+    case 'unreserve': return `${f.by} released the name ${f.user}`;
+    case 'room': return `${f.by} changed the topic or read-only setting of #${f.user}`;
+    default: return null;
+  }
 }
