@@ -15,7 +15,8 @@
 importScripts('/sw-files.js'); /* global LANCHAT_FILES, LANCHAT_VERSION */
 
 const CACHE = `lanchat-shell-${LANCHAT_VERSION}`;
-const UNCACHED = ['/healthz', '/metrics', '/trust', '/trust.html', '/js/trust.js', '/js/qr.js', '/ca.crt'];
+// The admin view's script too: an admin loads it on demand, and offline it could do nothing.
+const UNCACHED = ['/healthz', '/metrics', '/trust', '/trust.html', '/js/trust.js', '/js/qr.js', '/js/admin.js', '/ca.crt'];
 // '/' is the page itself (index.html, under the name a navigation asks for).
 const SHELL = ['/', ...LANCHAT_FILES.filter((f) => f !== '/index.html' && f !== '/sw.js' && !UNCACHED.includes(f))];
 

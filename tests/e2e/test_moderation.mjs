@@ -38,6 +38,21 @@ async function joinAsAdmin(t, server, name) {
   return { page, context, watcher };
 }
 
+// Whether the page fetched /js/admin.js, and whether the service worker's
+// copy of the shell (once installed: it holds /js/main.js) has it.
+const adminScript = (page) => page.evaluate(async () => {
+  const fetched = performance.getEntriesByType('resource').some((e) => new URL(e.name).pathname === '/js/admin.js');
+  await navigator.serviceWorker.ready;
+  let installed = false;
+  let cached = false;
+  for (const key of await caches.keys()) {
+    const cache = await caches.open(key);
+    installed ||= Boolean(await cache.match('/js/main.js'));
+    cached ||= Boolean(await cache.match('/js/admin.js'));
+  }
+  return { fetched, installed, cached };
+});
+
 export async function test_moderation_an_admin_removes_a_message_for_everyone_and_members_see_no_controls(t) {
   if (!/moderation/.test(features(t.bin))) return; // a build without the feature
   const server = await t.startServer();
@@ -54,6 +69,12 @@ export async function test_moderation_an_admin_removes_a_message_for_everyone_an
   assertEqual(await messagesWith(bob.page, 'ada speaks').locator('[data-action^="delete-"]').count(), 0,
     'Delete buttons on ada\'s message for bob');
   assertEqual(await bob.page.locator('#admin-users li, #admin-audit li').count(), 0, 'admin lists on bob\'s page');
+  // nor its script: not fetched, not in the offline copy (the first visit's budget leaves it out)
+  await bob.page.waitForFunction(async () => {
+    for (const key of await caches.keys()) if (await (await caches.open(key)).match('/js/main.js')) return true;
+    return false;
+  });
+  assertEqual(await adminScript(bob.page), { fetched: false, installed: true, cached: false }, 'admin.js on bob\'s page');
 
   // the admin: Delete on bob's message, twice (it asks first)
   const doomed = messagesWith(ada.page, 'a message ada removes');
@@ -66,6 +87,7 @@ export async function test_moderation_an_admin_removes_a_message_for_everyone_an
   assert(await ada.page.locator('#admin-open').isVisible(), 'ada lacks the admin view\'s button');
   await ada.page.locator('#admin-open').click();
   await ada.page.locator('#admin-audit li[data-action="delete"]', { hasText: 'bob' }).waitFor();
+  assertEqual((await adminScript(ada.page)).fetched, true, 'admin.js loaded by ada\'s click');
   const row = ada.page.locator('#admin-users li[data-user="bob"]');
   await row.waitFor();
   assertEqual(await ada.page.locator('#admin-users li[data-user="ada"]').count(), 0, 'ada may act on herself');

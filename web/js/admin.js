@@ -275,7 +275,7 @@ async function downloadBackup() {
   }
 }
 
-function open() {
+export function openAdmin() {
   if (!S.admin) return;
   shownUsers = null;
   shownRoom = { name: null, topic: null };
@@ -294,8 +294,8 @@ export function closeAdmin() {
   if (isOpen()) $('admin').close();
 }
 
+// Called once, when main.js has loaded this module.
 export function wireAdmin() {
-  $('admin-open').addEventListener('click', open);
   $('admin-close').addEventListener('click', closeAdmin);
   $('admin-older').addEventListener('click', () => loadAudit(true));
   $('admin-backup').addEventListener('click', downloadBackup);
@@ -303,6 +303,8 @@ export function wireAdmin() {
   $('admin-readonly').addEventListener('change', toggleReadOnly);
   $('admin-ban-form').addEventListener('submit', submitBan);
   $('admin-reserve-form').addEventListener('submit', submitReserve);
+  ui.renderAdmin = renderAdmin;
+  ui.closeAdmin = closeAdmin;
   ui.moderated = (f) => {
     loadAudit();
     if (f && ['ban', 'unban', 'reserve', 'unreserve'].includes(f.action)) loadLists();

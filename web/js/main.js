@@ -6,7 +6,8 @@
 //   session.js  join screen, logout       render.js   drawing the chat from the state
 //   rules.js    the server's limits       room.js, outbox.js, text.js  pure logic
 //   view.js     DOM building              api.js, link.js, local.js  REST, WebSocket, storage
-//   search.js   the sidebar's search      admin.js    the admin view (moderation)
+//   search.js   the sidebar's search      admin.js    the admin view (moderation),
+//                                                     loaded when an admin opens it
 //                                         alerts.js, notify.js  notifications
 
 import { wireAlerts } from './alerts.js';
@@ -16,12 +17,29 @@ import { local } from './local.js';
 import { TOP_SLACK_PX, atBottom, autogrow, pickRoom, render, saveRooms, schedule, toggleSidebar } from './render.js';
 import { bodyProblem, nameProblem } from './rules.js';
 import { wireSearch } from './search.js';
-import { wireAdmin } from './admin.js';
 import { OFFLINE_TEXT, applyServer, enterChat, loginError, logout, showLogin, submitLogin } from './session.js';
-import { S, room } from './state.js';
+import { S, room, ui } from './state.js';
 
 const $ = (id) => document.getElementById(id);
 const ROOMS_POLL_MS = 60000; // rooms created by others (there is no frame for them)
+
+// The admin view (admin.js) is loaded when an admin first opens it: it is
+// not part of a first visit, nor of the service worker's copy (every act of
+// it needs the server).
+let adminView = null;
+async function openAdmin() {
+  if (!S.admin) return;
+  try {
+    adminView ??= import('./admin.js').then((m) => {
+      m.wireAdmin();
+      return m;
+    });
+    (await adminView).openAdmin();
+  } catch {
+    adminView = null;
+    ui.toast('The admin view cannot be loaded: the server cannot be reached.');
+  }
+}
 
 function composerError(text) {
   $('composer-error').textContent = text;
@@ -78,7 +96,7 @@ function wire() {
   $('conn-now').addEventListener('click', () => link.retryNow());
   $('room-form').addEventListener('submit', createRoom);
   wireSearch();
-  wireAdmin();
+  $('admin-open').addEventListener('click', openAdmin);
   wireAlerts();
   $('new-pill').addEventListener('click', () => {
     S.stickOnce = true;

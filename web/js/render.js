@@ -11,7 +11,6 @@ import { keepMessages, mentionCount, ownMessage, shownMessages, unreadCount } fr
 import { S, isMe, room, ui } from './state.js';
 import { plural, typingText } from './text.js';
 import { el, renderOnline, renderRooms, renderTimeline } from './view.js';
-import { renderAdmin } from './admin.js';
 
 const $ = (id) => document.getElementById(id);
 const BOTTOM_SLACK_PX = 80; // closer than this to the end counts as "at the bottom"
@@ -94,7 +93,7 @@ export function render() {
   renderOnline($('online'), $('online-count'), S.online, S.me,
     S.features.direct ? (name) => openDirect(name, pickRoom) : null);
   $('admin-open').hidden = !S.admin;
-  renderAdmin();
+  ui.renderAdmin();
   const total = rooms.reduce((n, x) => n + x.unread, 0);
   document.title = total ? `(${total}) lanchat` : 'lanchat';
   renderBanner();

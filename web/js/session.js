@@ -10,7 +10,6 @@ import { render, saveRooms, toast } from './render.js';
 import { limitsFrom, nameProblem, passwordProblem } from './rules.js';
 import { S, settled, ui } from './state.js';
 import { clearSearch } from './search.js';
-import { closeAdmin } from './admin.js';
 import { plural } from './text.js';
 
 const $ = (id) => document.getElementById(id);
@@ -70,7 +69,7 @@ function leaveChat() {
   S.admin = false;
   S.up = false;
   clearSearch();
-  closeAdmin();
+  ui.closeAdmin();
   $('chat').hidden = true;
 }
 

@@ -61,4 +61,6 @@ export const ui = {
   atBottom: () => true, // the reader sees the end of the timeline
   sessionEnded() {}, // the server says the session is gone
   moderated() {}, // a moderation frame came (given): the admin view's lists are stale
+  renderAdmin() {}, // a redraw: the admin view's part (admin.js, once an admin opened it)
+  closeAdmin() {},
 };
