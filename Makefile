@@ -138,7 +138,7 @@ LDLIBS := -lcivetweb -lsqlite3 -lsodium -lcjson
 # build's CPPFLAGS (board defines, FLAGS, -D on the command line): the names
 # of config.h's CHAT_WITH_<NAME> switches that are on, lower case. The host
 # compiler answers for every board: config.h includes nothing.
-FEATURE_SWITCHES := ACCOUNTS ROOMS METRICS EMBEDDED_WEB TLS MQTT
+FEATURE_SWITCHES := ACCOUNTS ROOMS METRICS EMBEDDED_WEB TLS MQTT SEARCH MODERATION DIRECT TYPING BACKUPS
 HASH := \#
 FEATURES := $(shell { echo '$(HASH)include "config.h"'; for f in $(FEATURE_SWITCHES); do \
               printf '$(HASH)if CHAT_WITH_%s\n%s\n$(HASH)endif\n' $$f $$f; done; } | \

@@ -90,13 +90,13 @@
  * read the audit log (GET /api/v1/admin/audit). Needs CHAT_WITH_ACCOUNTS
  * (an admin is a registered account). Off: no admin routes, no "admin" in
  * the session, no `lanchat admin`; the schema (users.admin, audit, mutes,
- * bans, rooms.read_only and topic) is the same either way. Costs 18,654
+ * bans, rooms.read_only and topic) is the same either way. Costs 18,619
  * bytes of text, 512 of data and 3,072 of bss (the mutes table,
- * CHAT_MAX_MUTES) on desktop; 16,908 of text, 244 of data and 3,072 of bss
- * on rpi-zero (armel) (`make [BOARD=rpi-zero] cost-table` on f309951:
- * size(1) against FLAGS=no-moderation, gcc 12 -Os), the page's admin view
- * included. A room's topic and flag are in its pool block either way
- * (CHAT_TOPIC_MAX): with them and the direct members the room block grew
+ * CHAT_MAX_MUTES) on desktop; 16,856 of text, 244 of data and 3,072 of bss
+ * on rpi-zero (armel) (`make [BOARD=rpi-zero] cost-table` on 7b02941:
+ * size(1) against FLAGS=no-moderation, gcc 12 -Os; every board: README.md's
+ * table under the boards'); the page's admin view is in every build. A room's topic and flag are in
+ * its pool block either way (CHAT_TOPIC_MAX): with them and the direct members the room block grew
  * from 48 to 312 bytes, and the largest hello they allow grew each
  * connbuf block from 78,464 to 92,224 bytes (desktop, `lanchat --version`
  * of 03967dc against f309951: 14 MB more address space over 1024 slots,
@@ -164,8 +164,9 @@
  * the switch is on, so a database moves between builds unharmed; off, only
  * the route and its reader statement are removed. Needs an SQLite with FTS5
  * (Debian's has it). Costs 2,120 bytes of text, no data or bss on desktop,
- * 2,132 of text, 4 of data and 8 of bss on rpi-zero (armel) (`make
- * [BOARD=rpi-zero] cost-table` on f309951: size(1) against FLAGS=no-search);
+ * 2,140 of text, 4 of data and 8 of bss on rpi-zero (armel) (`make
+ * [BOARD=rpi-zero] cost-table` on 7b02941: size(1) against FLAGS=no-search;
+ * every board: README.md's table under the boards');
  * no RAM of its own: the query is on the request's stack, its page in the
  * request's block. On disk the index is 42 bytes a message (39.9 MiB of a
  * 120.7 MiB database of 1,000,000 messages, `make bench-search`). On for
@@ -180,9 +181,9 @@
  * loaded (no one reads them; the schema's rooms.member_a/member_b stay), and
  * a room's block keeps its member names (always ""). Costs 2,264 bytes of
  * text, no data or bss on desktop; 1,888 of text and 24 of data on rpi-zero
- * (armel) (`make [BOARD=rpi-zero] cost-table` on 2026-12-02, the tree of its
- * commit: size(1) against FLAGS=no-direct); no pool of its own. On for every
- * board. */
+ * (armel) (`make [BOARD=rpi-zero] cost-table` on 7b02941: size(1) against
+ * FLAGS=no-direct; every board: README.md's table under the boards'); no pool
+ * of its own. On for every board. */
 #ifndef CHAT_WITH_DIRECT
 #define CHAT_WITH_DIRECT CHAT_WITH_ROOMS
 #endif
@@ -194,8 +195,9 @@
  * bytes of text on desktop, 484 on rpi-zero (armel) (`make [BOARD=rpi-zero]
  * cost-table`, as CHAT_WITH_DIRECT's), and the timestamps: the conn block
  * 1,456 -> 1,712 bytes on desktop (32 rooms), 840 -> 968 on rpi-zero (16
- * rooms) (`lanchat --version` of FLAGS=no-typing and the full build, the
- * armel one under qemu-arm). On for every board. */
+ * rooms), 1,384 -> 1,640 on rpi3 (`lanchat --version` of FLAGS=no-typing and
+ * the full build, the ARM ones under qemu-user; every board: README.md's
+ * table under the boards'). On for every board. */
 #ifndef CHAT_WITH_TYPING
 #define CHAT_WITH_TYPING 1
 #endif
