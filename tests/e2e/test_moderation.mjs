@@ -189,10 +189,11 @@ export async function test_moderation_an_admin_bans_and_reserves_names_from_the_
   await ada.page.locator('#admin-bans li.hint', { hasText: 'Nobody is banned.' }).waitFor();
   await ada.page.locator('#admin-reserved li.hint', { hasText: 'No name is reserved.' }).waitFor();
 
-  // a name ban: bob's session ends, his login is refused in words
-  await ada.page.locator('#admin-ban-kind').selectOption('name');
-  await ada.page.getByLabel('Name or address to ban').fill('bob');
-  await ada.page.locator('#admin-ban-form button[type="submit"]').click();
+  // a name ban from the online list (it asks first): bob's session ends, his
+  // login is refused in words
+  const ban = ada.page.locator('#admin-users li[data-user="bob"] [data-action="ban"]');
+  await ban.click();
+  await ban.filter({ hasText: 'Really ban?' }).click();
   await status.filter({ hasText: 'bob is banned.' }).waitFor();
   await ada.page.locator('#admin-bans li[data-ban="name"][data-value="bob"]', { hasText: 'by ada' }).waitFor();
   await ada.page.locator('#messages li.notice', { hasText: 'ada banned bob' }).waitFor();

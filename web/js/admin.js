@@ -1,7 +1,7 @@
 // admin - the admin view (feature moderation; only for a session whose
 // account is an admin, S.admin): the current room's topic and read-only
-// flag; who is online, each with Mute (for 5 min, 1 h or 1 day), Unmute and
-// Kick; the bans (names and client addresses) and the reserved names, each
+// flag; who is online, each with Mute (for 5 min, 1 h or 1 day), Unmute,
+// Kick and Ban; the bans (names and client addresses) and the reserved names, each
 // with its removal, and a form to add one; a download of the database's
 // backup; the audit log, newest first, with older pages on demand. Built of
 // text nodes only; every refusal of the server is shown in words in its
@@ -195,6 +195,15 @@ function userItem(name) {
   const choice = el('select', { 'aria-label': `Mute ${name} for`, 'data-choice': name },
     ...MUTE_CHOICES.map((s) => el('option', { value: String(s), text: durationText(s) })));
   const button = (text, action, onclick) => el('button', { type: 'button', class: 'act', text, 'data-action': action, onclick });
+  // a ban lasts until it is lifted: the first click asks
+  const ban = button('Ban', 'ban', async () => {
+    if (ban.dataset.confirm !== 'yes') {
+      ban.dataset.confirm = 'yes';
+      ban.textContent = 'Really ban?';
+      return;
+    }
+    if (await act(`${name} is not banned`, `${name} is banned.`, () => api.ban('name', name))) loadLists();
+  });
   return el('li', { 'data-user': name },
     el('span', { class: 'name', text: name }),
     choice,
@@ -203,7 +212,8 @@ function userItem(name) {
       act(`${name} is not muted`, `${name} is muted for ${durationText(seconds)}.`, () => api.mute(name, seconds));
     }),
     button('Unmute', 'unmute', () => act(`${name} is not unmuted`, `${name} is no longer muted.`, () => api.mute(name, 0))),
-    button('Kick', 'kick', () => act(`${name} is not removed`, `${name} was removed (logged out).`, () => api.kick(name))));
+    button('Kick', 'kick', () => act(`${name} is not removed`, `${name} was removed (logged out).`, () => api.kick(name))),
+    ban);
 }
 
 // Called by every redraw of the chat: the room's settings, and the online
