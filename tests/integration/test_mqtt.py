@@ -457,6 +457,44 @@ def test_mqtt_refused_device_posts_are_counted_and_never_stored():
     assert posts_total() - posts_before == 1
 
 
+@requires_mqtt
+def test_mqtt_device_posts_keep_the_rate_limit_and_a_read_only_room():
+    """REST's rules hold for device posts: a device author past its burst is
+    refused and counted, stored nothing, and (moderation) so is a post into a
+    read-only room. One appliance, so every post reaches the same rate limiter."""
+    refused, posts = "lanchat_mqtt_posts_refused_total", "lanchat_mqtt_posts_total"
+    # 0.01 a second: no token comes back within the test
+    with Broker() as broker, mqtt_server(broker, "a", ("--rate-limit", "0.01:3"),
+                                         label="mqtt rate") as srv:
+        _wait_connected([srv], True)
+        wait_until("the appliance subscribed to device posts",
+                   lambda: "rooms/+/post" in broker.log_tail(200))
+        tag = uname("rate")
+        token = srv.session(uname("rater"))
+        for i in range(5):
+            broker.publish(POST % "general", json.dumps({"body": "%s %d" % (tag, i),
+                                                         "author": "bell"}))
+        wait_until("5 device posts taken", lambda: _metric(srv, refused) + _metric(srv, posts) >= 5)
+        got = _tagged(srv, token, tag)
+        assert [(m["body"], m["author"]) for m in got] == \
+            [("%s %d" % (tag, i), "device:bell") for i in range(3)], got
+        assert (_metric(srv, posts), _metric(srv, refused)) == (3, 2)
+        if not has("moderation"):
+            return
+        admin = uname("ro")
+        srv.register(admin, "correct horse")
+        p = subprocess.run([binary(), "admin", "add", admin, "--db", srv.db],
+                           capture_output=True, text=True, timeout=30, env=server_env())
+        assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+        r = srv.request("PATCH", "/api/v1/rooms/general", body={"read_only": True},
+                        token=srv.session(admin, "correct horse"))
+        assert r.status == 204, r
+        broker.publish(POST % "general", json.dumps({"body": tag + " read-only", "author": "door"}))
+        wait_until("the post into the read-only room refused", lambda: _metric(srv, refused) >= 3)
+        assert _metric(srv, posts) == 3
+        assert [m["body"] for m in _tagged(srv, token, tag)] == ["%s %d" % (tag, i) for i in range(3)]
+
+
 # ---------------------------------------------------------------- rooms and deletes
 @requires_mqtt
 def test_mqtt_a_room_created_on_one_appliance_appears_on_the_other_and_carries_both_ways():
