@@ -467,6 +467,7 @@ static void rooms_create(struct api_request *r)
         return;
     }
     log_info("room %s created by %s", name, r->who.name);
+    deliver_rooms_changed();
     char json[96];
     struct jw w;
     jw_init(&w, json, sizeof json);
@@ -515,8 +516,10 @@ static void direct_open(struct api_request *r)
     }
     char room[CHAT_NAME_MAX + 1], json[160];
     hub_room_name(index, room);
-    if (created)
+    if (created) {
         log_info("direct room %s made", room); /* not who talks to whom */
+        deliver_rooms_changed();               /* the other member's list has it now */
+    }
     struct jw w;
     jw_init(&w, json, sizeof json);
     jw_raw(&w, "{\"name\":");

@@ -956,16 +956,31 @@ void deliver_message_deleted(int64_t room_id, int64_t id, const char *by)
     hook_leave();
 }
 
+/* A frame for every open WebSocket, joined rooms or not: presence's feed.
+ * Inside hook_enter. */
+static void tell_everyone(const char *frame, size_t n)
+{
+    if (n && feed_append(&D.feeds[LOBBY], frame, n, 0, 0)) {
+        feed_changed(LOBBY);
+        wake_all();
+    }
+}
+
 void deliver_moderation(const char *action, const char *user, const char *by, int64_t seconds)
 {
     if (!hook_enter())
         return;
     char frame[4 * CHAT_NAME_MAX + 96];
-    size_t n = frame_moderation(frame, sizeof frame, action, user, by, seconds);
-    if (n && feed_append(&D.feeds[LOBBY], frame, n, 0, 0)) {
-        feed_changed(LOBBY);
-        wake_all();
-    }
+    tell_everyone(frame, frame_moderation(frame, sizeof frame, action, user, by, seconds));
+    hook_leave();
+}
+
+void deliver_rooms_changed(void)
+{
+    if (!hook_enter())
+        return;
+    char frame[32];
+    tell_everyone(frame, frame_rooms(frame, sizeof frame));
     hook_leave();
 }
 

@@ -192,6 +192,10 @@ void deliver_message_deleted(int64_t room_id, int64_t id, const char *by);
 /* An admin's mute or kick, to every open WebSocket (presence's feed); any
  * thread. */
 void deliver_moderation(const char *action, const char *user, const char *by, int64_t seconds);
+/* A room was made here (POST /api/v1/rooms, a new direct conversation):
+ * {"type":"rooms"} to every open WebSocket, so clients read their list
+ * again; any thread. */
+void deliver_rooms_changed(void);
 void deliver_batch_done(void);
 /* A send's job handed back (store_job.done). */
 void deliver_send_done(struct store_job *job);

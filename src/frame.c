@@ -125,6 +125,14 @@ size_t frame_moderation(char *buf, size_t cap, const char *action, const char *u
     return wrap(&w, buf, FRAME_TEXT);
 }
 
+size_t frame_rooms(char *buf, size_t cap)
+{
+    struct jw w;
+    begin(&w, buf, cap);
+    jw_raw(&w, "{\"type\":\"rooms\"}");
+    return wrap(&w, buf, FRAME_TEXT);
+}
+
 #if CHAT_WITH_TYPING
 size_t frame_typing(char *buf, size_t cap, const char *room, const char *user)
 {

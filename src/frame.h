@@ -60,6 +60,9 @@ size_t frame_deleted(char *buf, size_t cap, const char *room, int64_t id, const 
 size_t frame_moderation(char *buf, size_t cap, const char *action, const char *user, const char *by,
                         int64_t seconds);
 size_t frame_presence(char *buf, size_t cap, const char *user, bool online);
+/* {"type":"rooms"}: the list of rooms changed, read it again (no names: a
+ * direct room's are its members' alone). */
+size_t frame_rooms(char *buf, size_t cap);
 #if CHAT_WITH_TYPING
 size_t frame_typing(char *buf, size_t cap, const char *room, const char *user);
 #endif

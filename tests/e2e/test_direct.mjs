@@ -1,6 +1,7 @@
 // Direct messages: a click on someone's name under "Online" opens a private
-// conversation, listed as "@bob" (for alice) and "@alice" (for bob, once his
-// page has the room list again); what is said there reaches those two, and
+// conversation, listed as "@bob" (for alice) and "@alice" (for bob: the
+// server's "rooms" frame makes his page read its list again, no reload);
+// what is said there reaches those two, as an unread mention for bob, and
 // carol, in the same chat, sees neither the room nor its messages.
 
 import { assertEqual, joinAs, seeMessage, send, shownBodies } from './client.mjs';
@@ -21,14 +22,15 @@ export async function test_a_click_on_a_name_opens_a_private_conversation_of_the
   assertEqual(/^@[0-9]+$/.test(room), true, `the direct room's name ${room}`);
   await ready(alice.page, room);
   assertEqual(await alice.page.locator('#room-title').textContent(), '@bob', 'alice\'s title');
-  await send(alice.page, 'just between us');
-  await seeMessage(alice.page, 'just between us');
 
-  // bob's page asks for the rooms again when it gets the focus
-  await bob.page.evaluate(() => window.dispatchEvent(new Event('focus')));
+  // bob's page lists it by itself (no focus, no reload) and joins it
   const his = bob.page.locator(`#rooms button.room[data-room="${room}"]`);
   await his.waitFor();
+  await ready(bob.page, room);
   assertEqual((await his.locator('.name').textContent()), 'alice', 'bob\'s label');
+  await send(alice.page, 'just between us');
+  await seeMessage(alice.page, 'just between us');
+  await his.locator('.mentions', { hasText: '@1' }).waitFor(); // a direct message counts as one for him
   await his.click();
   await seeMessage(bob.page, 'just between us');
 

@@ -905,8 +905,9 @@ def bulk_post(srv, token, room, bodies, threads=8, cid_prefix=None):
 
 
 # ---------------------------------------------------------------- WebSocket frames
-def next_frame(ws, timeout=5.0, skip=("presence",)):
-    """Next JSON frame whose type is not in skip."""
+def next_frame(ws, timeout=5.0, skip=("presence", "rooms")):
+    """Next JSON frame whose type is not in skip (by default presence, and the
+    hint that the rooms changed, which any test's room creation sends)."""
     deadline = time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()

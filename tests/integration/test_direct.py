@@ -50,7 +50,20 @@ def test_direct_room_is_in_both_lists_and_reopening_is_200():
         assert _open(srv, ta, b, 200)["name"] == room
         ws = srv.ws(tb)
         assert {"name": room, "direct": a} in ws.hello["rooms"], ws.hello
-        assert all(r["name"] != room for r in srv.ws(tc).hello["rooms"])
+        wc = srv.ws(tc)
+        assert all(r["name"] != room for r in wc.hello["rooms"])
+        # a new conversation: every WebSocket is told the rooms changed, with
+        # no name in it; reopening one is no change
+        join(ws, "general")
+        join(wc, "general")
+        assert _open(srv, ta, c)["direct"] == c
+        for w in (ws, wc):
+            assert next_frame(w, skip=("presence",)) == {"type": "rooms"}
+        assert _open(srv, ta, c, 200)["direct"] == c
+        mark = srv.send(ta, "general", "marker", cid=uname("mk"))
+        for w in (ws, wc):
+            f = next_frame(w, skip=("presence",))
+            assert f.get("type") == "message" and f.get("id") == mark["id"], f
 
 
 @requires("direct")

@@ -1,7 +1,7 @@
 """Rooms: GET /api/v1/rooms always; POST /api/v1/rooms with feature "rooms"
 (without it, the gated tests assert POST /api/v1/rooms answers 404)."""
 
-from harness import expect, expect_error, has, requires, shared, uname
+from harness import expect, expect_error, has, next_frame, requires, shared, uname
 
 ROOMS = "/api/v1/rooms"
 
@@ -35,9 +35,13 @@ def test_rooms_list_requires_auth_401():
 def test_create_room_returns_201_and_room_is_listed():
     srv = shared()
     token = srv.session(uname("rc"))
+    watcher = srv.ws(srv.session(uname("rcw")))
     name = uname("kitchen")
     r = srv.post(ROOMS, {"name": name}, token=token)
     assert expect(r, 201) == {"name": name}
+    # every WebSocket is told to read its list again
+    assert next_frame(watcher, skip=("presence",)) == {"type": "rooms"}
+    watcher.close()
     other = srv.session(uname("rc2"))
     assert name in _room_names(srv, other)
     # a new room is empty and usable

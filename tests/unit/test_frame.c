@@ -53,6 +53,12 @@ static void test_a_presence_frame_is_one_text_frame_of_its_json(void **state)
                         "{\"type\":\"presence\",\"user\":\"bob\",\"online\":false}");
 }
 
+static void test_a_rooms_frame_names_no_room(void **state)
+{
+    size_t n = frame_rooms(buf, sizeof buf);
+    assert_string_equal(text_payload(n), "{\"type\":\"rooms\"}");
+}
+
 #if CHAT_WITH_TYPING
 static void test_a_typing_frame_names_its_room_and_user(void **state)
 {
@@ -194,6 +200,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_presence_frame_is_one_text_frame_of_its_json),
+        cmocka_unit_test(test_a_rooms_frame_names_no_room),
 #if CHAT_WITH_TYPING
         cmocka_unit_test(test_a_typing_frame_names_its_room_and_user),
 #endif

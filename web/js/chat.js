@@ -207,6 +207,9 @@ function onFrame(f) {
       }
       break;
     }
+    case 'rooms': // a room was made (a direct conversation with us, perhaps)
+      refreshRooms();
+      break;
     case 'error':
       onRefused(f);
       break;

@@ -21,7 +21,7 @@ import { OFFLINE_TEXT, applyServer, enterChat, loginError, logout, showLogin, su
 import { S, room, ui } from './state.js';
 
 const $ = (id) => document.getElementById(id);
-const ROOMS_POLL_MS = 60000; // rooms created by others (there is no frame for them)
+const ROOMS_POLL_MS = 60000; // rooms mirrored from other appliances (a "rooms" frame tells of the others)
 
 // The admin view (admin.js) is loaded when an admin first opens it: it is
 // not part of a first visit, nor of the service worker's copy (every act of
