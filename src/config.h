@@ -169,7 +169,11 @@
  * every board: README.md's table under the boards');
  * no RAM of its own: the query is on the request's stack, its page in the
  * request's block. On disk the index is 42 bytes a message (39.9 MiB of a
- * 120.7 MiB database of 1,000,000 messages, `make bench-search`). On for
+ * 120.7 MiB database of 1,000,000 messages, `make bench-search`). Its
+ * upkeep is the writer's, whatever the switch: a segment a transaction,
+ * 222,610 instructions a stored message at one a commit against 72,248
+ * without an index, 57,173 with 8 senders of window 8 (`make bench-instr`,
+ * `tests/bench/instr.py --batched`; docs/PERFORMANCE.md). On for
  * every board. */
 #ifndef CHAT_WITH_SEARCH
 #define CHAT_WITH_SEARCH 1

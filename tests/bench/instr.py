@@ -16,6 +16,10 @@ with timing.
   per delivered frame = (I(10 receivers) - I(no receivers)) / 2000
 
     python3 tests/bench/instr.py --bin build/desktop/lanchat --loadgen build/loadgen
+
+--batched: instead, 8 senders of window 8, 100 messages each, no receivers,
+so that commits hold several messages (how many depends on timing): the
+stored message's cost when the writer batches (docs/PERFORMANCE.md).
 """
 import argparse
 import json
@@ -36,7 +40,7 @@ def callgrind_control(pid, flag):
     subprocess.run(["callgrind_control", flag, str(pid)], check=True, stdout=subprocess.DEVNULL)
 
 
-def measured_instructions(binary, loadgen, receivers):
+def measured_instructions(binary, loadgen, receivers, senders=1, window=1, messages=MESSAGES):
     """Instructions of the server's threads during loadgen's measured phase."""
     tmp = tempfile.mkdtemp(prefix="lanchat-instr-")
     out = os.path.join(tmp, "callgrind.out")
@@ -57,8 +61,8 @@ def measured_instructions(binary, loadgen, receivers):
         else:
             raise RuntimeError("the server did not start under valgrind")
         lg = [loadgen, "--url", "http://127.0.0.1:%d" % port,
-              "--clients", str(max(receivers, 1)), "--senders", "1", "--window", "1",
-              "--messages", str(MESSAGES), "--json-only", "--timeout", "600", "--sync"]
+              "--clients", str(max(receivers, senders)), "--senders", str(senders),
+              "--window", str(window), "--messages", str(messages), "--json-only", "--timeout", "600", "--sync"]
         if receivers == 0:
             lg.append("--no-join")
         gen = subprocess.Popen(lg, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -94,8 +98,14 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--loadgen", default=os.path.join(HERE, "..", "..", "build", "loadgen"))
     ap.add_argument("--out", default="build/bench/instr.json")
+    ap.add_argument("--batched", action="store_true",
+                    help="8 senders of window 8, 100 messages each, no receivers")
     args = ap.parse_args()
     binary, loadgen = os.path.abspath(args.bin), os.path.abspath(args.loadgen)
+    if args.batched:
+        total = measured_instructions(binary, loadgen, 0, senders=8, window=8, messages=100)
+        print("instructions per stored message, 8 senders x window 8: %d" % round(total / 800))
+        return 0
     counts = {}
     for receivers in (0, RECEIVERS):
         counts[receivers] = measured_instructions(binary, loadgen, receivers)

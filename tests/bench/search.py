@@ -53,6 +53,9 @@ def fill(db, n):
            " INSERT INTO messages (room_id, author, body, ts)"
            " SELECT 1 + i %% %d, 'bench', %s, 1700000000000 + i FROM n;"
            % (n, ROOMS, " || ' ' || ".join([word] * 8)))
+    # the server's writer indexes what it adds (schema step 9); rows added
+    # behind its back are indexed as migration 4 does
+    sqlite(db, "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');")
 
 
 def index_bytes(db):
@@ -117,23 +120,21 @@ def main():
         srv.stop()
         t0 = time.perf_counter()
         fill(srv.db, args.messages)
-        print("fill: %d messages through the triggers in %.1f s"
+        print("fill: %d messages and their index in %.1f s"
               % (args.messages, time.perf_counter() - t0))
         sqlite(srv.db, "PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")
         fts, total = index_bytes(srv.db)
         print("size: index %.1f MiB of a %.1f MiB database (%.0f bytes a message)"
               % (fts / 2 ** 20, total / 2 ** 20, fts / args.messages))
 
-        version = int(sqlite(srv.db, "PRAGMA user_version;"))
-        sqlite(srv.db, "DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_delete;"
-                       "DROP TRIGGER messages_fts_update; DROP TABLE messages_fts;"
-                       "PRAGMA user_version=%d; VACUUM;" % (version - 1))
+        # what migration 4 does to an existing database: the whole index
+        # built again from the rows (the server's start waits for it)
+        sqlite(srv.db, "INSERT INTO messages_fts(messages_fts) VALUES ('delete-all'); VACUUM;")
         t0 = time.perf_counter()
+        sqlite(srv.db, "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');")
+        print("migration: building the index of %d messages took %.1f s (migration 4's rebuild)"
+              % (args.messages, time.perf_counter() - t0))
         srv.start()
-        started = time.perf_counter() - t0
-        assert srv.wait_log(r"schema migrated to version %d" % version)
-        print("migration: the server started in %.1f s, building the index of %d messages"
-              % (started, args.messages))
         sqlite(srv.db, "PRAGMA wal_checkpoint(TRUNCATE);")
         fts2, _ = index_bytes(srv.db)
         print("size after the migration: index %.1f MiB" % (fts2 / 2 ** 20))

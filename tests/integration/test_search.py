@@ -173,7 +173,7 @@ def test_search_index_is_built_by_migration_for_an_older_database():
         # the database as schema 3 (before the index, step 4) left it: the
         # later steps' tables and columns go too, so every step from 4 runs
         con = sqlite3.connect(srv.db)
-        con.executescript("DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_delete;"
+        con.executescript("DROP TRIGGER IF EXISTS messages_fts_insert; DROP TRIGGER messages_fts_delete;"
                           "DROP TRIGGER messages_fts_update; DROP TABLE messages_fts;"
                           "DROP TABLE IF EXISTS audit; DROP TABLE IF EXISTS mutes;"
                           "DROP TABLE IF EXISTS bans;")
@@ -194,6 +194,14 @@ def test_search_index_is_built_by_migration_for_an_older_database():
         assert _ids(search(srv, token, w)) == old[::-1]
         new = srv.send(token, "general", "%s new" % w)["id"]
         assert _ids(search(srv, token, w)) == [new] + old[::-1]
+        # step 9: the writer indexes new messages, no trigger does
+        con = sqlite3.connect(srv.db)
+        try:
+            triggers = {r[0] for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        finally:
+            con.close()
+        assert triggers == {"messages_fts_delete", "messages_fts_update"}, triggers
 
 
 @requires("search")

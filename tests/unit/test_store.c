@@ -9,6 +9,8 @@
 
 #include "config.h"
 
+#include <sqlite3.h>
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1048,6 +1050,51 @@ static void test_concurrent_appends_all_commit_with_distinct_ids(void **state)
     assert_int_equal(count, WRITERS * EACH);
 }
 
+/* The writer indexes a batch's messages once, before its COMMIT (schema
+ * step 9), and before a trim or delete in it: many writers at once make
+ * batches of many messages with retention trims inside them, then a
+ * deletion; the FTS5 index must hold exactly the rows left (its
+ * integrity-check against the content table, from another connection). */
+static void test_the_search_index_keeps_in_step_with_batches_trims_and_deletes(void **state)
+{
+    struct fixture *f = *state;
+    reopen(f, 3); /* fewer than a batch of the writers below holds: trims of its own rows */
+    static const char *authors[WRITERS] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7"};
+    pthread_t threads[WRITERS];
+    for (int t = 0; t < WRITERS; t++)
+        assert_int_equal(pthread_create(&threads[t], NULL, write_many, (void *)authors[t]), 0);
+    for (int t = 0; t < WRITERS; t++) {
+        void *failures;
+        pthread_join(threads[t], &failures);
+        assert_int_equal((uintptr_t)failures, 0);
+    }
+    struct rows r = history(GENERAL, 0, INT64_MAX, 16, 16);
+    assert_int_equal(r.count, 3);
+    assert_int_equal(store_delete_message(r.ids[0], authors[0], true, NULL), STORE_OK);
+    int64_t last = post(GENERAL, "i0", "concurrent after");
+
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char *err = NULL;
+    int rc = sqlite3_exec(
+        db, "INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)", NULL,
+        NULL, &err);
+    if (rc != SQLITE_OK)
+        fail_msg("integrity-check: %s", err ? err : sqlite3_errstr(rc));
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*), max(rowid) FROM messages_fts"
+                                        " WHERE messages_fts MATCH 'concurrent'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int64(st, 0), 3); /* 2 of the writers' left, the last */
+    assert_int_equal(sqlite3_column_int64(st, 1), last);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 /* ---- copies of the file (backup, restore) ------------------------------- */
 
 #if CHAT_WITH_BACKUPS
@@ -1190,6 +1237,7 @@ int main(void)
         T(test_async_append_is_busy_without_the_writer_and_never_handed_back),
         T(test_stats_count_commits_and_committed_messages),
         T(test_concurrent_appends_all_commit_with_distinct_ids),
+        T(test_the_search_index_keeps_in_step_with_batches_trims_and_deletes),
 #if CHAT_WITH_BACKUPS
         T(test_backup_of_an_open_store_is_a_checked_single_file_copy),
         T(test_quiesce_is_busy_while_the_store_holds_the_database),
