@@ -163,6 +163,12 @@ static void fail(struct api_request *r, enum chat_errc kind, const char *message
     http_error(r->conn, (struct chat_error){kind, message});
 }
 
+/* 204: done, nothing to say. */
+static void no_content(struct api_request *r)
+{
+    http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
+}
+
 /* Reads and parses the JSON object body; on failure the reply is sent. */
 static const cJSON *read_object(struct api_request *r)
 {
@@ -762,7 +768,7 @@ static void message_delete(struct api_request *r)
     enum store_result deleted = store_delete_message(id, r->who.name, moderator, NULL);
     switch (deleted) {
     case STORE_OK:
-        http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
+        no_content(r);
         return;
     case STORE_NOT_FOUND:
         fail(r, CHAT_E_NOT_FOUND, "no such message");
@@ -877,7 +883,7 @@ static void mutes_create(struct api_request *r)
         log_error("mute of %s stored but not in force: CHAT_MAX_MUTES filled meanwhile", name);
     log_info("%s muted %s for %lld s", r->who.name, name, (long long)seconds);
     deliver_moderation(seconds ? "mute" : "unmute", name, r->who.name, seconds);
-    http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
+    no_content(r);
 }
 
 /* Ends every session of the user, as their own logouts would, and closes
@@ -909,7 +915,7 @@ static void kicks_create(struct api_request *r)
         deliver_close_session(hashes[i], FRAME_CLOSE_NORMAL);
     }
     log_info("%s kicked %s (%zu session(s))", r->who.name, target, n);
-    http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
+    no_content(r);
 }
 
 #if CHAT_WITH_BACKUPS
@@ -1022,15 +1028,21 @@ static void audit_list(struct api_request *r)
 
 /* ---- read-only rooms and topics ------------------------------------------------- */
 
+static bool admin_only(struct api_request *r)
+{
+    if (admin_now(r->who.registered, r->who.name))
+        return true;
+    fail(r, CHAT_E_FORBIDDEN, "only an admin may do that");
+    return false;
+}
+
 /* Either member or both; stored with its audit row before the 204, then in
  * force and told to every client (a moderation frame, action "room", whose
  * "user" is the room's name: clients read GET /api/v1/rooms again). */
 static void room_patch(struct api_request *r)
 {
-    if (!admin_now(r->who.registered, r->who.name)) {
-        fail(r, CHAT_E_FORBIDDEN, "only an admin may do that");
+    if (!admin_only(r))
         return;
-    }
     /* a direct conversation has no settings, and an admin no view of it */
     int index = hub_room_find(r->param);
     if (index < 0 || hub_room_direct(index)) {
@@ -1081,7 +1093,7 @@ static void room_patch(struct api_request *r)
     hub_room_configure(index, read_only, topic);
     deliver_moderation("room", room, r->who.name, -1);
     log_info("%s changed room %s: %s", r->who.name, room, detail);
-    http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
+    no_content(r);
 }
 
 /* ---- bans and reserved names ----------------------------------------------------- */
@@ -1100,17 +1112,20 @@ static bool refuse_banned(struct api_request *r, const char *name, bool new_name
 {
     static const struct {
         const char *kind;
+        bool of_address; /* else of the name */
+        bool new_names_only;
         enum chat_errc code;
         const char *message;
     } checks[] = {
-        {"address", CHAT_E_FORBIDDEN, "logins from this address are banned"},
-        {"name", CHAT_E_FORBIDDEN, "that name is banned"},
-        {"reserved", CHAT_E_NAME_TAKEN, "that name is reserved; pick another"},
+        {"address", true, false, CHAT_E_FORBIDDEN, "logins from this address are banned"},
+        {"name", false, false, CHAT_E_FORBIDDEN, "that name is banned"},
+        {"reserved", false, true, CHAT_E_NAME_TAKEN, "that name is reserved; pick another"},
     };
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
-        if (i == 2 && !new_name)
-            break;
-        enum store_result found = store_is_banned(checks[i].kind, i ? name : client_addr(r));
+        if (checks[i].new_names_only && !new_name)
+            continue;
+        enum store_result found =
+            store_is_banned(checks[i].kind, checks[i].of_address ? client_addr(r) : name);
         if (found == STORE_NOT_FOUND)
             continue;
         if (found == STORE_OK)
@@ -1119,14 +1134,6 @@ static bool refuse_banned(struct api_request *r, const char *name, bool new_name
             fail(r, CHAT_E_UNAVAILABLE, "the bans could not be read; try again later");
         return true;
     }
-    return false;
-}
-
-static bool admin_only(struct api_request *r)
-{
-    if (admin_now(r->who.registered, r->who.name))
-        return true;
-    fail(r, CHAT_E_FORBIDDEN, "only an admin may do that");
     return false;
 }
 
@@ -1192,7 +1199,7 @@ static void ban_set(struct api_request *r, const char *kind, const char *raw)
     const char *action = reserve ? "reserve" : "ban";
     enum store_result done = store_ban(r->who.name, action, kind, value, true);
     if (done == STORE_DUPLICATE) { /* already so: nothing changes, nothing is told */
-        http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
+        no_content(r);
         return;
     }
     if (done != STORE_OK) {
@@ -1218,7 +1225,7 @@ static void ban_set(struct api_request *r, const char *kind, const char *raw)
     }
     log_info("%s %s %s %s (%zu session(s) ended)", r->who.name, reserve ? "reserved" : "banned",
              kind, value, ended);
-    http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
+    no_content(r);
 }
 
 static void ban_lift(struct api_request *r, const char *kind)
@@ -1242,7 +1249,7 @@ static void ban_lift(struct api_request *r, const char *kind)
     deliver_moderation(action, value, r->who.name, -1);
     log_info("%s lifted the %s %s of %s", r->who.name, kind, reserve ? "reservation" : "ban",
              value);
-    http_reply(r->conn, 204, "application/json", "", 0, NULL, NULL);
+    no_content(r);
 }
 
 static void bans_create(struct api_request *r)

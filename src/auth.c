@@ -617,32 +617,32 @@ enum auth_result auth_logout(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE
     return AUTH_OK;
 }
 
-size_t auth_user_sessions(const char *name, unsigned char hashes[][CHAT_TOKEN_HASH_SIZE],
-                          size_t cap)
+/* The token hashes of the live sessions of user name, or (by_addr) from
+ * client address value; at most cap. */
+static size_t sessions_of(bool by_addr, const char *value,
+                          unsigned char hashes[][CHAT_TOKEN_HASH_SIZE], size_t cap)
 {
     size_t n = 0;
     pthread_mutex_lock(&A.lock);
     for (size_t i = 0; i < CHAT_MAX_SESSIONS && n < cap; i++) {
         struct auth_session *s = session_at(i);
-        if (usable(s) && text_same_name(s->name, name))
+        if (usable(s) && (by_addr ? strcmp(s->addr, value) == 0 : text_same_name(s->name, value)))
             memcpy(hashes[n++], s->token_hash, CHAT_TOKEN_HASH_SIZE);
     }
     pthread_mutex_unlock(&A.lock);
     return n;
 }
 
+size_t auth_user_sessions(const char *name, unsigned char hashes[][CHAT_TOKEN_HASH_SIZE],
+                          size_t cap)
+{
+    return sessions_of(false, name, hashes, cap);
+}
+
 size_t auth_addr_sessions(const char *addr, unsigned char hashes[][CHAT_TOKEN_HASH_SIZE],
                           size_t cap)
 {
-    size_t n = 0;
-    pthread_mutex_lock(&A.lock);
-    for (size_t i = 0; i < CHAT_MAX_SESSIONS && n < cap; i++) {
-        struct auth_session *s = session_at(i);
-        if (usable(s) && strcmp(s->addr, addr) == 0)
-            memcpy(hashes[n++], s->token_hash, CHAT_TOKEN_HASH_SIZE);
-    }
-    pthread_mutex_unlock(&A.lock);
-    return n;
+    return sessions_of(true, addr, hashes, cap);
 }
 
 static void count_websocket(const unsigned char token_hash[CHAT_TOKEN_HASH_SIZE], int delta)

@@ -203,6 +203,24 @@ static bool room_read_only(int index)
 }
 #endif
 
+/* A reserved slot once the store answered: ready under its id (a direct
+ * room named "@<id>" then), or given back. */
+static void room_settle(int slot, enum store_result stored, int64_t id, bool direct)
+{
+    pthread_mutex_lock(&H.lock);
+    struct hub_room *r = H.rooms[slot];
+    if (stored == STORE_OK) {
+        r->id = id;
+        if (direct)
+            snprintf(r->name, sizeof r->name, "@%lld", (long long)id);
+        r->ready = true;
+    } else {
+        H.rooms[slot] = NULL;
+        pool_give(POOL_room, r);
+    }
+    pthread_mutex_unlock(&H.lock);
+}
+
 static struct chat_error create_room(const char *name, bool announce, int *index)
 {
     pthread_mutex_lock(&H.lock);
@@ -217,16 +235,7 @@ static struct chat_error create_room(const char *name, bool announce, int *index
     }
     int64_t id = 0;
     enum store_result stored = store_add_room(name, announce, &id);
-    pthread_mutex_lock(&H.lock);
-    struct hub_room *r = H.rooms[slot];
-    if (stored == STORE_OK) {
-        r->id = id;
-        r->ready = true;
-    } else {
-        H.rooms[slot] = NULL;
-        pool_give(POOL_room, r);
-    }
-    pthread_mutex_unlock(&H.lock);
+    room_settle(slot, stored, id, false);
     if (stored == STORE_DUPLICATE) /* made by an earlier process under another spelling */
         return CHAT_ERROR(CONFLICT, "that room exists");
     if (stored != STORE_OK)
@@ -299,17 +308,7 @@ struct chat_error hub_direct_open(const char *user, const char *other, int *inde
     }
     int64_t id = 0;
     enum store_result stored = store_add_direct(a, b, &id);
-    pthread_mutex_lock(&H.lock);
-    struct hub_room *r = H.rooms[slot];
-    if (stored == STORE_OK) {
-        r->id = id;
-        snprintf(r->name, sizeof r->name, "@%lld", (long long)id);
-        r->ready = true;
-    } else {
-        H.rooms[slot] = NULL;
-        pool_give(POOL_room, r);
-    }
-    pthread_mutex_unlock(&H.lock);
+    room_settle(slot, stored, id, true);
     if (stored == STORE_DUPLICATE) /* stored but not loaded: CHAT_MAX_ROOMS was reached at boot */
         return CHAT_ERROR(UNAVAILABLE, "no more rooms can be held on this server");
     if (stored != STORE_OK)

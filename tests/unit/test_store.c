@@ -1020,11 +1020,9 @@ static void *write_many(void *arg)
     return (void *)failures;
 }
 
-static void test_concurrent_appends_all_commit_with_distinct_ids(void **state)
+/* WRITERS threads, one an author, each appending EACH messages; none fails. */
+static void write_at_once(const char *const authors[WRITERS])
 {
-    static const char *authors[WRITERS] = {"w0", "w1", "w2", "w3", "w4", "w5", "w6", "w7"};
-    struct store_stats before, after;
-    store_get_stats(&before);
     pthread_t threads[WRITERS];
     for (int t = 0; t < WRITERS; t++)
         assert_int_equal(pthread_create(&threads[t], NULL, write_many, (void *)authors[t]), 0);
@@ -1033,6 +1031,14 @@ static void test_concurrent_appends_all_commit_with_distinct_ids(void **state)
         pthread_join(threads[t], &failures);
         assert_int_equal((uintptr_t)failures, 0);
     }
+}
+
+static void test_concurrent_appends_all_commit_with_distinct_ids(void **state)
+{
+    static const char *authors[WRITERS] = {"w0", "w1", "w2", "w3", "w4", "w5", "w6", "w7"};
+    struct store_stats before, after;
+    store_get_stats(&before);
+    write_at_once(authors);
     store_get_stats(&after);
     assert_int_equal(after.committed_messages - before.committed_messages, WRITERS * EACH);
     assert_int_equal(seen.added, WRITERS * EACH);
@@ -1060,14 +1066,7 @@ static void test_the_search_index_keeps_in_step_with_batches_trims_and_deletes(v
     struct fixture *f = *state;
     reopen(f, 3); /* fewer than a batch of the writers below holds: trims of its own rows */
     static const char *authors[WRITERS] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7"};
-    pthread_t threads[WRITERS];
-    for (int t = 0; t < WRITERS; t++)
-        assert_int_equal(pthread_create(&threads[t], NULL, write_many, (void *)authors[t]), 0);
-    for (int t = 0; t < WRITERS; t++) {
-        void *failures;
-        pthread_join(threads[t], &failures);
-        assert_int_equal((uintptr_t)failures, 0);
-    }
+    write_at_once(authors);
     struct rows r = history(GENERAL, 0, INT64_MAX, 16, 16);
     assert_int_equal(r.count, 3);
     assert_int_equal(store_delete_message(r.ids[0], authors[0], true, NULL), STORE_OK);
