@@ -103,7 +103,12 @@ export async function test_refused_message_can_be_edited_retried_or_discarded(t)
   await t.screenshot(page, 'failed');
   assert((await failed.locator('.fail').textContent()).startsWith('Not sent'), 'no reason on the failed message');
 
+  // The entry shown failed before the click is no sign the retry was
+  // answered: the stored outbox is. The click's handler stores the entry as
+  // pending before click() resolves; the refusal stores it failed again.
   await failed.locator('button', { hasText: 'Retry' }).click();
+  await page.waitForFunction((b) => JSON.parse(localStorage.getItem('lanchat.outbox.alice') || '[]')
+    .some((e) => e.body === b && e.state === 'failed'), bell);
   await failed.waitFor(); // refused again, still there once
   assertEqual(await failed.count(), 1, 'failed entries after a retry');
 
