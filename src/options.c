@@ -3,6 +3,7 @@
 #include "config.h"
 #include "pool.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,9 +116,21 @@ static bool apply(struct options *o, const char *name, const char *value, bool *
         if (ok)
             o->port = (int)n;
     } else if (strcmp(name, "listen") == 0) {
-        ok = strlen(value) < sizeof o->listen;
-        if (ok)
-            snprintf(o->listen, sizeof o->listen, "%s", value);
+        /* CivetWeb takes a numeric address, and Debian's is built without
+         * IPv6 (mg_check_feature(8) is 0): "[::]" or a host name failed only
+         * at the listen, after the store had started, as an "invalid port
+         * spec" of civetweb's. */
+        struct in_addr v4;
+        if (strlen(value) >= sizeof o->listen || inet_pton(AF_INET, value, &v4) != 1) {
+            fprintf(stderr,
+                    "lanchat: bad value for --listen: %s (give an IPv4 address of this machine, "
+                    "such as 127.0.0.1, or 0.0.0.0 for every interface: the CivetWeb library "
+                    "has no IPv6 and resolves no host names)\n",
+                    value);
+            return false;
+        }
+        ok = true;
+        snprintf(o->listen, sizeof o->listen, "%s", value);
     } else if (strcmp(name, "db") == 0) {
         ok = copy_path(o->db, sizeof o->db, value);
     } else if (strcmp(name, "web-root") == 0) {

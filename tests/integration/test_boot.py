@@ -84,6 +84,25 @@ def test_boot_failing_at_a_database_directory_it_cannot_make_stops_only_what_sta
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_boot_refuses_a_listen_address_civetweb_cannot_bind_before_any_step():
+    # Debian's CivetWeb has no IPv6 and resolves no names: these failed at the
+    # http step, after the store had made its file, as "invalid port spec"
+    tmp = tempfile.mkdtemp(prefix="lanchat-boot-")
+    try:
+        db = os.path.join(tmp, "chat.db")
+        for address in ("[::]", "::1", "localhost"):
+            status, lines = _run(["--listen", address, "--port", "0", "--db", db], tmp)
+            text = "\n".join(lines)
+            assert status == 2, "exit status %r for %s:\n%s" % (status, address, text)
+            assert lines[0] == "lanchat: bad value for --listen: %s (give an IPv4 address of " \
+                "this machine, such as 127.0.0.1, or 0.0.0.0 for every interface: the CivetWeb " \
+                "library has no IPv6 and resolves no host names)" % address, text
+            assert _steps(lines) == ([], []), text
+            assert not os.path.exists(db), text
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_boot_makes_a_missing_database_directory():
     with Server(["--db", "PLACEHOLDER"], start=False) as srv:
         db = os.path.join(srv.tmpdir, "new", "chat.db")

@@ -237,17 +237,16 @@ static void test_rate_limit_refuses_bad_values(void **state)
     assert_int_equal(PARSE(&o, "--rate-limit", "2/4"), OPTIONS_EXIT_ERROR);
 }
 
-static void test_listen_address_must_fit_its_buffer(void **state)
+static void test_listen_takes_an_ipv4_address_only(void **state)
 {
     struct options o;
-    char longest[64], too_long[65];
-    memset(longest, 'a', sizeof longest - 1);
-    longest[sizeof longest - 1] = '\0';
-    memset(too_long, 'a', sizeof too_long - 1);
-    too_long[sizeof too_long - 1] = '\0';
-    assert_int_equal(PARSE(&o, "--listen", longest), OPTIONS_RUN);
-    assert_string_equal(o.listen, longest);
-    assert_int_equal(PARSE(&o, "--listen", too_long), OPTIONS_EXIT_ERROR);
+    assert_int_equal(PARSE(&o, "--listen", "192.168.1.20"), OPTIONS_RUN);
+    assert_string_equal(o.listen, "192.168.1.20");
+    assert_int_equal(PARSE(&o, "--listen", "0.0.0.0"), OPTIONS_RUN);
+    /* no IPv6 in the CivetWeb library, and it resolves no names */
+    static char *refused[] = {"[::]", "::1", "localhost", "10.0.0", "", "1.2.3.4 "};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        assert_int_equal(PARSE(&o, "--listen", refused[i]), OPTIONS_EXIT_ERROR);
 }
 
 static void test_paths_must_be_non_empty_and_fit_their_buffer(void **state)
@@ -455,7 +454,7 @@ int main(void)
         cmocka_unit_test(test_rate_limit_burst_is_at_least_one),
         cmocka_unit_test(test_rate_limit_zero_turns_the_limit_off),
         cmocka_unit_test(test_rate_limit_refuses_bad_values),
-        cmocka_unit_test(test_listen_address_must_fit_its_buffer),
+        cmocka_unit_test(test_listen_takes_an_ipv4_address_only),
         cmocka_unit_test(test_paths_must_be_non_empty_and_fit_their_buffer),
         cmocka_unit_test(test_help_and_version_ask_to_exit_successfully),
         cmocka_unit_test(test_config_file_sets_options_by_their_long_names),
