@@ -198,10 +198,7 @@ def test_a_flood_of_wrong_passwords_is_throttled_and_does_not_starve_other_login
         target, other, password = uname("tgt"), uname("oth"), "password-right"
         srv.register(target, password)
         srv.register(other, password)
-        # what one correct login costs here and now (an argon2id hash)
-        t0 = time.monotonic()
         expect(Client(srv, "127.0.0.2").login(other, password), 201)
-        one_hash = time.monotonic() - t0
 
         statuses, retry_after = [], []
         stop = threading.Event()
@@ -226,9 +223,11 @@ def test_a_flood_of_wrong_passwords_is_throttled_and_does_not_starve_other_login
         # until the flood has had three passwords hashed and refused
         while statuses.count(401) < 3 and any(t.is_alive() for t in flooders):
             time.sleep(0.01)
-        t0 = time.monotonic()
+        # Counted in the flood's hashes, not in seconds: under a loaded CI
+        # host (qemu, other suites) a hash's time varies from one to the next.
+        hashed_before = statuses.count(401)
         r = Client(srv, "127.0.0.2").login(other, password)
-        took = time.monotonic() - t0
+        hashed_during = statuses.count(401) - hashed_before
         stop.set()
         for t in flooders:
             t.join(60)
@@ -236,10 +235,11 @@ def test_a_flood_of_wrong_passwords_is_throttled_and_does_not_starve_other_login
         assert 429 in statuses, "no 429 in %d wrong passwords: %r" % (len(statuses), statuses)
         assert set(statuses) <= {401, 429}, sorted(set(statuses))
         assert all(v and v.isdigit() and int(v) >= 1 for v in retry_after), set(retry_after)
-        # waits behind at most the one hash of the flooding address in progress
-        bound = 3 * one_hash + 2.0
-        assert took < bound, "the other login took %.2f s under the flood (one hash %.2f s)" % (
-            took, one_hash)
+        # The flooding address hashes one password at a time, so the other
+        # login waits behind at most the hash in progress and runs beside the
+        # next: not behind the flood's queue of hundreds of attempts.
+        assert hashed_during <= 3, \
+            "%d of the flood's passwords were hashed while the other login waited" % hashed_during
 
 
 # ---------------------------------------------------------------- durable answers
