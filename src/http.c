@@ -31,12 +31,15 @@ static size_t head_lines(struct http_header *out, char length[24], int status,
     size_t n = 0;
     for (size_t i = 0; i < SECURITY_COUNT; i++)
         out[n++] = security_headers[i];
+    /* A 204 has no body: no Content-Length (RFC 9110 8.6: a server must not
+     * send one), and no Content-Type of the body it lacks. */
+    bool bodiless = status == 204;
     for (size_t i = 0; i < count && n < HEAD_MAX - 1; i++)
-        if (headers[i].name)
+        if (headers[i].name && !(bodiless && strcasecmp(headers[i].name, "Content-Type") == 0))
             out[n++] = headers[i];
     if (len == HTTP_CHUNKED) {
         out[n++] = (struct http_header){"Transfer-Encoding", "chunked"};
-    } else if (status != 304) {
+    } else if (status != 304 && !bodiless) {
         snprintf(length, 24, "%zu", len);
         out[n++] = (struct http_header){"Content-Length", length};
     }

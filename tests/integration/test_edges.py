@@ -511,6 +511,26 @@ def _read_response(sock, timeout):
     return status, headers, body
 
 
+def test_a_204_carries_no_body_headers_and_the_connection_serves_on():
+    # RFC 9110 8.6: no Content-Length in a 204; nor a Content-Type of no body
+    srv = shared()
+    token = srv.session(uname("nobody"))
+    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    try:
+        sock.sendall(("DELETE /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      "Authorization: Bearer %s\r\n\r\n" % token).encode())
+        status, headers, body = _read_response(sock, 10)
+        assert status == 204 and body == b"", (status, headers, body)
+        assert "content-length" not in headers and "content-type" not in headers, headers
+        assert headers.get("x-content-type-options") == "nosniff", headers
+        assert "set-cookie" in headers, headers  # the logout's cookie cleared
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        status, headers, body = _read_response(sock, 10)
+        assert status == 200 and json.loads(body) == {"status": "ok"}, (status, body)
+    finally:
+        sock.close()
+
+
 def test_content_length_over_16KiB_is_413_from_the_headers_alone():
     srv = shared()
     token = srv.session(uname("cl413"))
