@@ -7,7 +7,9 @@
 
 import { execFileSync } from 'node:child_process';
 
-import { assert, assertEqual, joinAs, linkUp, messagesWith, seeMessage, send, submitJoin, watch } from './client.mjs';
+import {
+  PHONE, assert, assertEqual, joinAs, linkUp, messagesWith, seeMessage, send, submitJoin, watch,
+} from './client.mjs';
 
 const PW = 'correct horse';
 
@@ -334,3 +336,51 @@ export async function test_moderation_a_topic_and_read_only_room_show_live_to_me
 }
 
 test_moderation_a_topic_and_read_only_room_show_live_to_members.timeout = 150;
+
+// A topic longer than a phone's line is cut with "…" under the room's name;
+// a tap on it shows it whole, a second tap folds it, and a new topic starts
+// folded again.
+export async function test_moderation_a_long_topic_opens_whole_on_a_tap_on_a_phone(t) {
+  if (!/moderation/.test(features(t.bin))) return;
+  const server = await t.startServer();
+  const r = await t.request(server.url, 'POST', '/api/v1/users', { body: { name: 'ada', password: PW } });
+  assertEqual(r.status, 201, 'register the admin');
+  execFileSync(t.bin, ['admin', 'add', 'ada', '--db', server.dbPath], { encoding: 'utf8' });
+  const token = await t.login(server.url, 'ada', PW);
+  const setTopic = async (topic) => assertEqual((await t.request(server.url, 'PATCH', '/api/v1/rooms/general',
+    { token, body: { topic } })).status, 204, 'set the topic');
+  const long = `Quiz on Friday: ${'fractions, decimals and percentages; '.repeat(4)}bring a calculator`;
+  assert(long.length <= 200, `the topic is ${long.length} characters`);
+
+  const { page, watcher } = await joinAs(t, server, 'bob', { viewport: PHONE });
+  await setTopic(long);
+  const about = page.locator('#room-about');
+  await page.locator('#room-topic', { hasText: 'bring a calculator' }).waitFor();
+  const shape = () => about.evaluate((e) => ({ cut: e.scrollWidth > e.clientWidth, height: e.clientHeight }));
+  // Log out and Send stay on the screen (a long topic once widened the page)
+  const onScreen = () => page.evaluate(() => ['logout', 'composer-send'].filter((id) => {
+    const box = document.getElementById(id).getBoundingClientRect();
+    return box.width > 0 && box.right <= window.innerWidth;
+  }));
+  const folded = await shape();
+  assert(folded.cut, 'the long topic fits a phone\'s line: nothing to open');
+  assertEqual(await onScreen(), ['logout', 'composer-send'], 'on the screen under a long topic');
+  await t.screenshot(page, 'topic-folded');
+
+  await about.click();
+  await page.locator('#room-about[aria-expanded="true"]').waitFor();
+  const open = await shape();
+  assert(!open.cut && open.height > 2 * folded.height, `the opened topic: ${JSON.stringify({ folded, open })}`);
+  assertEqual(await onScreen(), ['logout', 'composer-send'], 'on the screen under an opened topic');
+  await t.screenshot(page, 'topic-open');
+  await about.click();
+  await page.locator('#room-about[aria-expanded="false"]').waitFor();
+  assertEqual(await shape(), folded, 'the topic folded again');
+
+  await about.click();
+  await page.locator('#room-about[aria-expanded="true"]').waitFor();
+  await setTopic(`${long.slice(0, 150)} (moved)`);
+  await page.locator('#room-topic', { hasText: '(moved)' }).waitFor();
+  assertEqual(await about.getAttribute('aria-expanded'), 'false', 'a new topic opened');
+  watcher.assertClean('bob\'s page');
+}

@@ -94,6 +94,10 @@ function wire() {
   $('logout').addEventListener('click', logout);
   $('menu-button').addEventListener('click', () => toggleSidebar(!$('chat').classList.contains('sidebar-open')));
   $('conn-now').addEventListener('click', () => link.retryNow());
+  $('room-about').addEventListener('click', (e) => {
+    const about = e.currentTarget;
+    about.setAttribute('aria-expanded', String(about.getAttribute('aria-expanded') !== 'true'));
+  });
   $('room-form').addEventListener('submit', createRoom);
   wireSearch();
   $('admin-open').addEventListener('click', openAdmin);

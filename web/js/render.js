@@ -113,6 +113,7 @@ function renderRoomSettings(r) {
   if ($('room-topic').textContent !== topic) {
     $('room-topic').textContent = topic;
     $('room-topic').title = topic;
+    $('room-about').setAttribute('aria-expanded', 'false'); // a new topic starts on one line
   }
   $('room-about').hidden = !readOnly && !topic;
   const locked = readOnly && !S.admin;
