@@ -54,6 +54,18 @@ export function watch(t, page) {
   };
 }
 
+// The first truthy value of an async predicate run in the page, tried every
+// 50 ms for at most `timeout` ms (then its last value). waitForFunction is no
+// use for these: it takes the Promise itself for a truthy answer.
+export async function untilInPage(page, predicate, arg, timeout = 10_000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const value = await page.evaluate(predicate, arg);
+    if (value || Date.now() > end) return value;
+    await new Promise((resolve) => { setTimeout(resolve, 50); });
+  }
+}
+
 // Opens the page in a fresh browser context and joins as `name`; resolves
 // when the chat shows and its link is up. Returns {page, context, watcher}.
 export async function joinAs(t, server, name, { viewport = DESKTOP, context } = {}) {

@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 
 import {
-  PHONE, assert, assertEqual, joinAs, linkUp, messagesWith, seeMessage, send, submitJoin, watch,
+  PHONE, assert, assertEqual, joinAs, linkUp, messagesWith, seeMessage, send, submitJoin, untilInPage, watch,
 } from './client.mjs';
 
 const PW = 'correct horse';
@@ -72,10 +72,10 @@ export async function test_moderation_an_admin_removes_a_message_for_everyone_an
     'Delete buttons on ada\'s message for bob');
   assertEqual(await bob.page.locator('#admin-users li, #admin-audit li').count(), 0, 'admin lists on bob\'s page');
   // nor its script: not fetched, not in the offline copy (the first visit's budget leaves it out)
-  await bob.page.waitForFunction(async () => {
+  assert(await untilInPage(bob.page, async () => {
     for (const key of await caches.keys()) if (await (await caches.open(key)).match('/js/main.js')) return true;
     return false;
-  });
+  }), 'the service worker\'s copy of the shell within 10 s');
   assertEqual(await adminScript(bob.page), { fetched: false, installed: true, cached: false }, 'admin.js on bob\'s page');
 
   // the admin: Delete on bob's message, twice (it asks first)
