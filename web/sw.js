@@ -11,6 +11,9 @@
 // of web/ and a version, a hash of their contents. A changed file changes
 // that script, so the browser installs this worker again: it copies the
 // files into a cache of the new version and deletes the older caches.
+//
+// It also shows the page's notifications (alerts.js: Chrome on Android shows
+// no other kind), and a click on one opens its room in the page.
 
 importScripts('/sw-files.js'); /* global LANCHAT_FILES, LANCHAT_VERSION */
 
@@ -42,4 +45,20 @@ self.addEventListener('fetch', (event) => {
     }
     return response;
   }).catch(() => caches.match(key).then((hit) => hit || Response.error())));
+});
+
+// The room of a clicked notification, opened in the page the user was in
+// last (matchAll lists windows most recently focused first), or in a new one.
+async function openRoomOf(data) {
+  const room = typeof data?.room === 'string' ? data.room : null;
+  const [page] = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  if (!page) return self.clients.openWindow('/');
+  if (room) page.postMessage({ type: 'open-room', room });
+  // focus is allowed in a notificationclick only
+  return page.focus().catch(() => page);
+}
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  event.waitUntil(openRoomOf(event.notification.data));
 });

@@ -242,6 +242,8 @@ async function runTest(name, fn) {
     const msg = error instanceof Error ? error.message : String(error);
     console.log(`FAIL ${name}: ${msg.split('\n')[0]}`);
     console.log(indent(error instanceof Error && error.stack ? error.stack : msg));
+    // what Node's fetch saw ("fetch failed" says nothing of it)
+    if (error?.cause) console.log(indent(`cause: ${error.cause.stack || error.cause}`));
     for (const n of notes) console.log(n);
   } else {
     console.log(`ok   ${name} (${secs} s)`);

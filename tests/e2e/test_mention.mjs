@@ -4,7 +4,7 @@
 // notification while the page is hidden (stubbed Notification), or the page
 // says why notifications cannot work.
 
-import { assert, assertEqual, joinAs, seeMessage, send } from './client.mjs';
+import { assert, assertEqual, joinAs, seeMessage, send, untilInPage } from './client.mjs';
 
 export async function test_a_mention_is_marked_for_all_and_apart_for_the_one_named(t) {
   const server = await t.startServer();
@@ -55,12 +55,14 @@ export async function test_a_mention_in_another_room_counts_apart_until_read(t) 
 
 // A page whose Notification and visibility are stubbed (browser APIs, not
 // ours), so that a test can see what the page asks and shows.
-const STUB = ({ permission, secure, absent }) => {
+// visibilityOnly: the browser's own Notification kept.
+const STUB = ({ permission, secure, absent, visibilityOnly }) => {
   window.__shown = [];
   window.__asked = 0;
   window.__visibility = 'visible';
   Object.defineProperty(document, 'visibilityState', { get: () => window.__visibility });
   Object.defineProperty(document, 'hidden', { get: () => window.__visibility === 'hidden' });
+  if (visibilityOnly) return;
   if (secure === false) Object.defineProperty(window, 'isSecureContext', { get: () => false });
   if (absent) {
     delete window.Notification;
@@ -161,4 +163,40 @@ export async function test_a_granted_permission_turns_notifications_on_without_a
   await page.locator('#notify[data-state="on"]').waitFor();
   assertEqual(await page.locator('#notify-status').textContent(), '', 'nothing to explain');
   watcher.assertClean('the granted page');
+}
+
+// Chrome on Android shows no notification made by a page, only those of a
+// service worker: with the permission granted (chromium's context) the
+// worker shows the mention, it is read back from the worker's registration,
+// and the worker's click handling opens its room in the page.
+export async function test_a_mention_is_shown_by_the_service_worker_and_its_click_opens_the_room(t) {
+  if (t.browserName !== 'chromium') return; // firefox has no notifications permission to grant
+  const server = await t.startServer();
+  const token = await t.login(server.url, 'bob');
+  await t.request(server.url, 'POST', '/api/v1/rooms', { token, body: { name: 'kitchen' } });
+  const context = await t.newContext({ viewport: { width: 1280, height: 800 }, permissions: ['notifications'] });
+  await context.addInitScript(STUB, { visibilityOnly: true });
+  const { page, watcher } = await joinAs(t, server, 'alice', { context });
+  await page.locator('#rooms button[data-room="kitchen"][data-ready="true"]').waitFor();
+  await page.locator('#notify-toggle').check();
+  await page.locator('#notify[data-state="on"]').waitFor();
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  const worker = context.serviceWorkers()[0] ?? await context.waitForEvent('serviceworker');
+
+  await page.evaluate(() => { window.__visibility = 'hidden'; });
+  await t.post(server.url, token, 'kitchen', '@alice tea is ready');
+  const shown = await untilInPage(page, async () => {
+    const list = await (await navigator.serviceWorker.ready).getNotifications();
+    return list.length && list.map((n) => ({ title: n.title, body: n.body, data: n.data }));
+  });
+  assertEqual(shown, [{ title: '#kitchen: bob', body: '@alice tea is ready', data: { room: 'kitchen' } }],
+    'the worker\'s notifications');
+  assertEqual(await page.evaluate(() => window.__shown.length), 0, 'a notification of the page\'s own as well');
+
+  // what the worker's notificationclick does (a click on a system
+  // notification is not Playwright's to make)
+  await page.evaluate(() => { window.__visibility = 'visible'; });
+  await worker.evaluate((data) => openRoomOf(data), { room: 'kitchen' });
+  await page.locator('#room-title', { hasText: '#kitchen' }).waitFor();
+  watcher.assertClean('the notified page');
 }

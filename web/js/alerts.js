@@ -2,7 +2,8 @@
 // page is hidden: the sidebar's "Notify me of mentions" toggle (the browser
 // is asked for permission only when it is turned on, a user gesture; the
 // choice is kept in localStorage), the words saying why notifications are
-// unavailable or blocked, and a notification whose click opens its room.
+// unavailable or blocked, and a notification whose click opens its room
+// (shown by the service worker where there is one, else by the page).
 // When to notify is notify.js's.
 
 import { local } from './local.js';
@@ -50,14 +51,31 @@ async function toggled() {
   updateNotify();
 }
 
-function notify(r, m) {
+// Shown by the service worker where there is one: Chrome on Android shows
+// no other kind (its Notification constructor throws). Without a worker, or
+// where it cannot show one (firefox headless, a permission the stub of a
+// test grants but the browser does not), the page's own Notification.
+async function shownByWorker(title, options) {
+  try {
+    const reg = await navigator.serviceWorker?.getRegistration();
+    if (!reg?.showNotification) return false;
+    await reg.showNotification(title, options);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function notify(r, m) {
   if (!shouldNotify({ hidden: document.visibilityState === 'hidden', calls: callsFor(r, m, isMe, S.me), state: current.state })) return;
   const { title, body, tag } = notificationOf(r.name, m, r.direct);
+  // data.room: the worker's notificationclick tells the page which room to open
+  if (await shownByWorker(title, { body, tag, data: { room: r.name } })) return;
   let n;
   try {
     n = new window.Notification(title, { body, tag });
   } catch {
-    return; // Chrome on Android: only a service worker may show one
+    return; // neither kind can be shown here
   }
   n.onclick = () => {
     window.focus();
@@ -66,10 +84,22 @@ function notify(r, m) {
   };
 }
 
+// A click on a notification the worker showed: it asks this page to open
+// the room (sw.js, openRoomOf).
+function fromWorker(event) {
+  const { type, room } = event.data || {};
+  if (type !== 'open-room' || typeof room !== 'string' || !S.rooms.has(room)) return;
+  window.focus();
+  pickRoom(room);
+}
+
 export function wireAlerts() {
   $('notify-toggle').addEventListener('change', toggled);
   window.addEventListener('focus', updateNotify);
   document.addEventListener('visibilitychange', updateNotify);
   updateNotify();
-  ui.notify = notify;
+  navigator.serviceWorker?.addEventListener('message', fromWorker);
+  ui.notify = (r, m) => {
+    notify(r, m).catch(() => {});
+  };
 }
